@@ -1,0 +1,52 @@
+"""Mobile ARS server: the control plane (manager console, data, campaigns)."""
+
+from __future__ import annotations
+
+import time
+
+
+def create_app(config: dict | None = None):
+    """Build the app. ``config`` overrides everything (tests pass a temporary
+    DATABASE and UPLOADS); without it, settings come from ``server.config``.
+
+    Imports happen here, not at module level, so that ``ars serve`` can let
+    eventlet monkey-patch the standard library before Flask is imported."""
+    from flask import Flask
+
+    from . import config as config_module
+    from . import db
+    from .extensions import csrf, socketio
+
+    app = Flask(__name__)
+    app.config.from_mapping(
+        config_module.app_config(config_module.load()) if config is None else
+        config_module.app_config(config_module.DEFAULTS),
+    )
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,      # the token lives as long as the session
+        CLOCK=time.time,               # injectable: lock-out and idle expiry read it
+        SOCKETIO_ASYNC_MODE="eventlet",
+        JSON_AS_ASCII=False,
+    )
+    if config:
+        app.config.update(config)
+
+    db.init_db(app.config["DATABASE"])
+    if not app.config.get("SECRET_KEY"):
+        store = db.connect(app.config["DATABASE"])
+        try:
+            app.config["SECRET_KEY"] = db.app_secret(store, "session")
+        finally:
+            store.conn.close()
+
+    db.init_app(app)
+    csrf.init_app(app)
+    socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"])
+
+    from . import i18n
+    from .views import register_views
+    i18n.init_app(app)
+    register_views(app)
+    return app

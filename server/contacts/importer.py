@@ -1,0 +1,379 @@
+"""Turn an uploaded call list into an import plan, and store it.
+
+:func:`prepare_import` reads the file, finds the columns, normalises every
+phone number, drops duplicates and do-not-call numbers, and returns an
+:class:`ImportPlan`: the rows to import, the rejects with the reason for each,
+and the counts. Nothing is written. :func:`store_contacts` then writes the
+valid rows into the ``contact`` table in one transaction (all or nothing), and
+:func:`write_rejects_xlsx` writes the rejects for the manager to download.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from itertools import islice, repeat
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import phone_numbers
+from .reader import ColumnMap, ReadError, column_labels, detect_columns, read_table
+
+__all__ = [
+    "ImportPlan",
+    "REJECT_MESSAGES",
+    "REJECT_LABELS_KO",
+    "prepare_import",
+    "store_contacts",
+    "write_rejects_xlsx",
+    "ReadError",
+]
+
+Progress = Callable[[str, float], None]
+
+REJECT_MESSAGES: dict[str, str] = {
+    **phone_numbers.REASONS,
+    "duplicate": "Duplicate: the same number is already on an earlier row.",
+    "do_not_call": "On the do-not-call list (수신거부): this number must not be called.",
+}
+
+# The 사유 column of the rejects workbook.
+REJECT_LABELS_KO: dict[str, str] = {
+    "empty": "번호 없음",
+    "not_a_number": "전화번호 아님",
+    "too_short": "자릿수 부족",
+    "too_long": "자릿수 초과",
+    "unknown_prefix": "알 수 없는 국번",
+    "foreign": "해외 번호",
+    "duplicate": "중복",
+    "do_not_call": "수신거부",
+}
+
+PREVIEW_ROWS = 20
+VALID_COLUMNS = ["row_number", "phone", "name", "address", "extra"]
+REJECT_COLUMNS = ["row_number", "value", "reason", "message"]
+
+
+@dataclass
+class ImportPlan:
+    """What an import would do. ``valid`` and ``rejects`` are sorted by row number."""
+
+    columns: ColumnMap
+    headers: list[str]
+    preview: list[dict]
+    rows: int
+    valid: pd.DataFrame
+    rejects: pd.DataFrame
+    imported: int
+    invalid: int
+    duplicates: int
+    do_not_call: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "imported": self.imported,
+            "invalid": self.invalid,
+            "duplicates": self.duplicates,
+            "do_not_call": self.do_not_call,
+        }
+
+
+def _noop(stage: str, fraction: float) -> None:
+    pass
+
+
+def _text_or_none(frame: pd.DataFrame, column: int | None) -> np.ndarray:
+    """Stripped text of one column as an object array, None for empty cells."""
+    out = np.empty(len(frame), dtype=object)
+    if column is None:
+        return out
+    values = frame[column].to_numpy(dtype=object, na_value="")
+    out[:] = [v.strip() or None for v in values]
+    return out
+
+
+def prepare_import(
+    path: str | os.PathLike,
+    filename: str | None = None,
+    do_not_call: Iterable[str] = frozenset(),
+    progress: Progress | None = None,
+) -> ImportPlan:
+    """Read ``path`` (uploaded as ``filename``) and plan its import.
+
+    ``do_not_call``: numbers (any format) that must not be imported.
+    ``progress(stage, fraction)`` is called with stages "read", "normalise"
+    and "dedupe". Raises :class:`ReadError` for a file that cannot be used
+    at all; a partly bad file gives a plan with rejects.
+    """
+    import time
+
+    progress = progress or _noop
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    progress("read", 0.0)
+    df = read_table(path, filename)
+    columns = detect_columns(df)
+    headers = column_labels(df, columns)
+    data = df.iloc[1:] if columns.has_header else df
+    progress("read", 1.0)
+    timings["read"] = time.perf_counter() - t0
+
+    progress("normalise", 0.0)
+    t1 = time.perf_counter()
+    phone_raw = data[columns.phone]
+    canonical, reason = phone_numbers.normalize_series(phone_raw)
+    reason_arr = reason.to_numpy(dtype=object, na_value=None)
+
+    # A row whose cells are only spaces is a blank row, not a reject.
+    empty_rows = np.flatnonzero(reason_arr == "empty")
+    if len(empty_rows):
+        sub = data.iloc[empty_rows]
+        blank = np.ones(len(sub), dtype=bool)
+        for j in range(sub.shape[1]):
+            blank &= (sub.iloc[:, j].str.strip() == "").to_numpy(dtype=bool)
+        if blank.any():
+            keep = np.ones(len(data), dtype=bool)
+            keep[empty_rows[blank]] = False
+            data = data.iloc[keep]
+            phone_raw, canonical = phone_raw.iloc[keep], canonical.iloc[keep]
+            reason_arr = reason_arr[keep]
+    progress("normalise", 1.0)
+    timings["normalise"] = time.perf_counter() - t1
+
+    progress("dedupe", 0.0)
+    t2 = time.perf_counter()
+    row_numbers = data.index.to_numpy(dtype=np.int64)
+    n = len(data)
+    valid_mask = pd.isna(reason_arr) if n else np.zeros(0, dtype=bool)
+    canon_arr = canonical.to_numpy(dtype=object, na_value=None)
+
+    # Number each distinct canonical number in order of first appearance.
+    valid_idx = np.flatnonzero(valid_mask)
+    codes, uniques = pd.factorize(canon_arr[valid_idx])
+    uniques = np.asarray(uniques, dtype=object)
+
+    # Do-not-call numbers, compared in canonical form.
+    dnc_mask = np.zeros(n, dtype=bool)
+    dnc_list = [v for v in do_not_call if v is not None]
+    if dnc_list and len(valid_idx):
+        dnc_canon, _ = phone_numbers.normalize_series(pd.Series(dnc_list, dtype="str"))
+        blocked = pd.Series(uniques).isin(set(dnc_canon.dropna().tolist())).to_numpy(dtype=bool)
+        dnc_mask[valid_idx[blocked[codes]]] = True
+    progress("dedupe", 0.3)
+
+    # Duplicates among the rest; the first occurrence wins.
+    dup_mask = np.zeros(n, dtype=bool)
+    first_of = np.zeros(n, dtype=np.int64)
+    rest = ~dnc_mask[valid_idx]
+    rest_idx, rest_codes = valid_idx[rest], codes[rest]
+    if len(rest_idx):
+        # a row is the first of its number when its code is a new maximum
+        # (codes of the rest are still in order of first appearance)
+        seen_max = np.maximum.accumulate(rest_codes)
+        is_first = np.empty(len(rest_codes), dtype=bool)
+        is_first[0] = True
+        is_first[1:] = rest_codes[1:] > seen_max[:-1]
+        if not is_first.all():
+            first_row_of_code = np.zeros(len(uniques), dtype=np.int64)
+            first_row_of_code[rest_codes[is_first]] = row_numbers[rest_idx[is_first]]
+            dups = rest_idx[~is_first]
+            dup_mask[dups] = True
+            first_of[dups] = first_row_of_code[rest_codes[~is_first]]
+    candidates = valid_mask & ~dnc_mask
+    progress("dedupe", 0.6)
+
+    keep_mask = candidates & ~dup_mask
+    keep_idx = np.flatnonzero(keep_mask)
+    kept = data.iloc[keep_idx]
+    valid = pd.DataFrame(
+        {
+            "row_number": row_numbers[keep_idx],
+            "phone": pd.Series(canon_arr[keep_idx], dtype=object),
+            "name": pd.Series(_text_or_none(kept, columns.name), dtype=object),
+            "address": pd.Series(_text_or_none(kept, columns.address), dtype=object),
+            "extra": pd.Series(_extra_json(kept, columns.extras), dtype=object),
+        },
+        columns=VALID_COLUMNS,
+    )
+
+    rejects = _rejects(phone_raw, row_numbers, reason_arr, dnc_mask, dup_mask, first_of)
+    progress("dedupe", 1.0)
+    timings["dedupe"] = time.perf_counter() - t2
+
+    preview = _preview(data.head(PREVIEW_ROWS), columns, canon_arr, reason_arr, dnc_mask, dup_mask, first_of)
+
+    invalid = int((~valid_mask).sum())
+    return ImportPlan(
+        columns=columns,
+        headers=headers,
+        preview=preview,
+        rows=n,
+        valid=valid,
+        rejects=rejects,
+        imported=len(valid),
+        invalid=invalid,
+        duplicates=int(dup_mask.sum()),
+        do_not_call=int(dnc_mask.sum()),
+        timings=timings,
+    )
+
+
+def _extra_json(kept: pd.DataFrame, extras: dict[int, str]) -> np.ndarray:
+    out = np.full(len(kept), None, dtype=object)
+    if not extras or not len(kept):
+        return out
+    labels = list(extras.values())
+    cols = [kept[j].to_numpy(dtype=object, na_value="").tolist() for j in extras]
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    for i, cells in enumerate(zip(*cols)):
+        record = {label: v.strip() for label, v in zip(labels, cells) if v and not v.isspace()}
+        if record:
+            out[i] = dumps(record)
+    return out
+
+
+def _duplicate_message(first_row: int) -> str:
+    return f"Duplicate: the same number is already on row {first_row}."
+
+
+def _rejects(phone_raw, row_numbers, reason_arr, dnc_mask, dup_mask, first_of) -> pd.DataFrame:
+    reasons = reason_arr.copy()
+    reasons[dnc_mask] = "do_not_call"
+    reasons[dup_mask] = "duplicate"
+    idx = np.flatnonzero(pd.notna(reasons)) if len(reasons) else np.zeros(0, dtype=np.int64)
+    reason_sel = reasons[idx]
+    messages = pd.Series(reason_sel, dtype=object).map(REJECT_MESSAGES).to_numpy(dtype=object)
+    dup_sel = np.flatnonzero(dup_mask[idx])
+    if len(dup_sel):
+        messages[dup_sel] = [_duplicate_message(int(r)) for r in first_of[idx[dup_sel]]]
+    return pd.DataFrame(
+        {
+            "row_number": row_numbers[idx],
+            "value": phone_raw.to_numpy(dtype=object, na_value="")[idx],
+            "reason": reason_sel,
+            "message": messages,
+        },
+        columns=REJECT_COLUMNS,
+    )
+
+
+def _preview(head, columns, canon_arr, reason_arr, dnc_mask, dup_mask, first_of) -> list[dict]:
+    rows = []
+    for i, (row_number, cells) in enumerate(zip(head.index.tolist(), head.itertuples(index=False, name=None))):
+        reason = reason_arr[i]
+        message = REJECT_MESSAGES.get(reason) if reason else None
+        if dnc_mask[i]:
+            reason, message = "do_not_call", REJECT_MESSAGES["do_not_call"]
+        elif dup_mask[i]:
+            reason, message = "duplicate", _duplicate_message(int(first_of[i]))
+
+        def cell(j):
+            if j is None:
+                return None
+            v = str(cells[j]).strip()
+            return v or None
+
+        rows.append(
+            {
+                "row_number": int(row_number),
+                "phone_raw": cells[columns.phone],
+                "phone": canon_arr[i] if reason is None else None,
+                "name": cell(columns.name),
+                "address": cell(columns.address),
+                "extra": {label: cell(j) for j, label in columns.extras.items() if cell(j)},
+                "reason": reason,
+                "message": message,
+            }
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------
+
+
+def write_rejects_xlsx(rejects: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write the rejects as a workbook: 행 번호, 값, 사유, 설명."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("제외된 번호")
+    for letter, width in zip("ABCD", (10, 24, 16, 70)):
+        ws.column_dimensions[letter].width = width
+    bold = Font(bold=True)
+    header = []
+    for title in ("행 번호", "값", "사유", "설명"):
+        c = WriteOnlyCell(ws, value=title)
+        c.font = bold
+        header.append(c)
+    ws.append(header)
+
+    def text_cell(value) -> WriteOnlyCell:
+        # Always text: never a formula (the value came from an upload), never a number.
+        c = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value)))
+        c.data_type = "s"
+        return c
+
+    for row_number, value, reason, message in rejects[REJECT_COLUMNS].itertuples(index=False, name=None):
+        ws.append([int(row_number), text_cell(value), REJECT_LABELS_KO.get(reason, reason), text_cell(message)])
+    wb.save(os.fspath(path))
+
+
+# --------------------------------------------------------------------------
+
+_INSERT = "INSERT INTO contact (list_id, row_number, phone, name, address, extra) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def store_contacts(
+    conn: sqlite3.Connection,
+    list_id: int,
+    valid: pd.DataFrame,
+    progress: Progress | None = None,
+    chunk_size: int = 50_000,
+) -> int:
+    """Insert ``valid`` (from :class:`ImportPlan`) as contacts of ``list_id``; all or nothing.
+
+    Starts and commits its own transaction when the connection has none open;
+    inside the caller's transaction it uses a savepoint, rolls back to it on
+    failure, and leaves the commit to the caller. Calls ``progress("store", f)``.
+    Returns the number of rows inserted.
+    """
+    progress = progress or _noop
+    n = len(valid)
+    if n == 0:
+        progress("store", 1.0)
+        return 0
+    columns = [
+        valid["row_number"].to_numpy(dtype=np.int64).tolist(),
+        valid["phone"].to_numpy(dtype=object, na_value=None).tolist(),
+    ] + [valid[c].to_numpy(dtype=object, na_value=None).tolist() for c in ("name", "address", "extra")]
+    rows = zip(repeat(int(list_id), n), *columns)
+
+    own = not conn.in_transaction
+    conn.execute("BEGIN" if own else "SAVEPOINT store_contacts")
+    try:
+        done = 0
+        progress("store", 0.0)
+        while done < n:
+            chunk = list(islice(rows, chunk_size))
+            conn.executemany(_INSERT, chunk)
+            done += len(chunk)
+            progress("store", done / n)
+    except BaseException:
+        if own:
+            conn.execute("ROLLBACK")
+        else:
+            conn.execute("ROLLBACK TO store_contacts")
+            conn.execute("RELEASE store_contacts")
+        raise
+    conn.execute("COMMIT" if own else "RELEASE store_contacts")
+    return n

@@ -1,0 +1,496 @@
+"""The database, behind one module.
+
+A real SQLite file in WAL mode, opened through sqlite-utils. Connections are
+in autocommit mode; every write that touches more than one row runs in
+``transaction(db)`` (``BEGIN IMMEDIATE``, so two writers queue on the lock
+instead of deadlocking on an upgrade). Views and commands call the named
+functions here; SQL strings do not leave this module (the contact importer's
+bulk insert is the one exception, and it is handed this module's connection).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import secrets
+import sqlite3
+from pathlib import Path
+
+import click
+from flask import current_app, g
+from sqlite_utils import Database
+
+from .migrations import migrations
+
+
+class NotFound(LookupError):
+    """A row the caller named does not exist."""
+
+
+class Conflict(ValueError):
+    """A write would break a uniqueness rule (a list name already used, …)."""
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# -- connections -----------------------------------------------------------
+
+def connect(path: str | Path) -> Database:
+    """Open the database file (creating its folder), with the project's pragmas."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                           timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return Database(conn)
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply pending migrations; return the names applied."""
+    pending = [m.name for m in migrations.pending(db)]
+    migrations.apply(db)
+    return pending
+
+
+def init_db(path: str | Path) -> list[str]:
+    db = connect(path)
+    try:
+        return migrate(db)
+    finally:
+        db.conn.close()
+
+
+@contextlib.contextmanager
+def transaction(db: Database):
+    """One write transaction taken with BEGIN IMMEDIATE; rolled back on error."""
+    if db.conn.in_transaction:
+        yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+def get_db() -> Database:
+    """The request's connection, opened on first use and closed on teardown."""
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(_exc=None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.conn.close()
+
+
+def init_app(app) -> None:
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create or upgrade the database schema."""
+    applied = init_db(current_app.config["DATABASE"])
+    click.echo(f"applied {len(applied)} migration(s)")
+
+
+def _rows(cursor) -> list[dict]:
+    return [dict(row) for row in cursor.fetchall()]
+
+
+def _one(cursor) -> dict | None:
+    row = cursor.fetchone()
+    return dict(row) if row is not None else None
+
+
+# -- secrets ---------------------------------------------------------------
+
+def app_secret(db: Database, name: str) -> str:
+    """A random secret created once and kept, so sessions survive a restart."""
+    with transaction(db):
+        row = _one(db.execute("SELECT value FROM app_secret WHERE name = ?", [name]))
+        if row:
+            return row["value"]
+        value = secrets.token_hex(32)
+        db.execute("INSERT INTO app_secret (name, value) VALUES (?, ?)", [name, value])
+        return value
+
+
+# -- managers --------------------------------------------------------------
+
+def create_manager(db: Database, login_id: str, password_hash: str, pin_hash: str) -> int:
+    try:
+        cursor = db.execute(
+            "INSERT INTO manager (login_id, password_hash, pin_hash, created_at) VALUES (?, ?, ?, ?)",
+            [login_id, password_hash, pin_hash, utcnow()])
+    except sqlite3.IntegrityError:
+        raise Conflict(f"manager id {login_id!r} already exists") from None
+    return cursor.lastrowid
+
+
+def update_manager_secrets(db: Database, login_id: str, password_hash: str, pin_hash: str) -> None:
+    cursor = db.execute("UPDATE manager SET password_hash = ?, pin_hash = ? WHERE login_id = ?",
+                        [password_hash, pin_hash, login_id])
+    if cursor.rowcount == 0:
+        raise NotFound(f"no manager {login_id!r}")
+
+
+def manager_by_login(db: Database, login_id: str) -> dict | None:
+    return _one(db.execute("SELECT * FROM manager WHERE login_id = ?", [login_id]))
+
+
+def manager_by_id(db: Database, manager_id: int) -> dict | None:
+    return _one(db.execute("SELECT * FROM manager WHERE id = ?", [manager_id]))
+
+
+def count_managers(db: Database) -> int:
+    return db.execute("SELECT count(*) FROM manager").fetchone()[0]
+
+
+# -- login failures and lock-outs ------------------------------------------
+
+def record_login_failure(db: Database, at: float, address: str, login_id: str,
+                         window_s: float) -> tuple[int, int]:
+    """Store one failure; return failures within the window (by address, by id)."""
+    with transaction(db):
+        db.execute("DELETE FROM login_failure WHERE at < ?", [at - window_s])
+        db.execute("INSERT INTO login_failure (at, address, login_id) VALUES (?, ?, ?)",
+                   [at, address, login_id])
+        by_address = db.execute(
+            "SELECT count(*) FROM login_failure WHERE address = ? AND at >= ?",
+            [address, at - window_s]).fetchone()[0]
+        by_login = db.execute(
+            "SELECT count(*) FROM login_failure WHERE login_id = ? AND at >= ?",
+            [login_id, at - window_s]).fetchone()[0]
+    return by_address, by_login
+
+
+def clear_login_failures(db: Database, address: str, login_id: str) -> None:
+    db.execute("DELETE FROM login_failure WHERE address = ? OR login_id = ?", [address, login_id])
+
+
+def set_lockout(db: Database, key: str, until: float) -> None:
+    db.execute("INSERT INTO lockout (key, until) VALUES (?, ?) "
+               "ON CONFLICT(key) DO UPDATE SET until = max(until, excluded.until)", [key, until])
+
+
+def lockout_until(db: Database, keys: list[str], now: float) -> float | None:
+    marks = ",".join("?" * len(keys))
+    row = db.execute(f"SELECT max(until) FROM lockout WHERE key IN ({marks}) AND until > ?",
+                     [*keys, now]).fetchone()
+    return row[0]
+
+
+def active_lockouts(db: Database, now: float) -> list[dict]:
+    return _rows(db.execute("SELECT key, until FROM lockout WHERE until > ? ORDER BY until", [now]))
+
+
+def clear_lockout(db: Database, key: str) -> bool:
+    return db.execute("DELETE FROM lockout WHERE key = ?", [key]).rowcount > 0
+
+
+# -- audit log -------------------------------------------------------------
+
+AUDIT_ACTIONS = (
+    "login", "logout", "upload", "import", "delete", "export", "settings", "lockout",
+)
+
+
+def audit(db: Database, action: str, *, actor: str | None = None, address: str | None = None,
+          target: str | None = None, detail: dict | None = None, ok: bool = True) -> None:
+    db.execute(
+        "INSERT INTO audit_log (at, actor, address, action, target, detail, ok) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [utcnow(), actor, address, action, target,
+         json.dumps(detail, ensure_ascii=False) if detail else None, int(ok)])
+
+
+def audit_entries(db: Database, *, action: str | None = None, actor: str | None = None,
+                  ok: bool | None = None, since: str | None = None, until: str | None = None,
+                  text: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    where, params = [], []
+    if action:
+        where.append("action = ?"); params.append(action)
+    if actor:
+        where.append("actor = ?"); params.append(actor)
+    if ok is not None:
+        where.append("ok = ?"); params.append(int(ok))
+    if since:
+        where.append("at >= ?"); params.append(since)
+    if until:
+        where.append("at < ?"); params.append(until)
+    if text:
+        where.append("(target LIKE ? OR detail LIKE ? OR address LIKE ?)")
+        params += [f"%{text}%"] * 3
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    total = db.execute(f"SELECT count(*) FROM audit_log {clause}", params).fetchone()[0]
+    rows = _rows(db.execute(f"SELECT * FROM audit_log {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                            [*params, limit, offset]))
+    return rows, total
+
+
+# -- contact lists ---------------------------------------------------------
+
+def import_contact_list(db: Database, *, name: str, source_filename: str, source_sha256: str,
+                        counts: dict, columns: dict, rejects_sha256: str | None,
+                        store_rows) -> int:
+    """Create a list and fill it in one transaction: all rows or none.
+
+    ``store_rows(conn, list_id)`` writes the contact rows; it runs inside the
+    transaction opened here (the importer's bulk insert).
+    """
+    with transaction(db):
+        if db.execute("SELECT 1 FROM contact_list WHERE name = ?", [name]).fetchone():
+            raise Conflict(f"a call list named {name!r} already exists")
+        list_id = db.execute(
+            "INSERT INTO contact_list (name, created_at, source_filename, source_sha256, rows, "
+            "imported, invalid, duplicates, do_not_call, rejects_sha256, columns) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [name, utcnow(), source_filename, source_sha256, counts["rows"], counts["imported"],
+             counts["invalid"], counts["duplicates"], counts["do_not_call"], rejects_sha256,
+             json.dumps(columns, ensure_ascii=False)]).lastrowid
+        store_rows(db.conn, list_id)
+    return list_id
+
+
+def contact_list_name_taken(db: Database, name: str) -> bool:
+    return db.execute("SELECT 1 FROM contact_list WHERE name = ?", [name]).fetchone() is not None
+
+
+def contact_lists(db: Database) -> list[dict]:
+    return _rows(db.execute(
+        "SELECT l.*, (SELECT count(*) FROM contact c WHERE c.list_id = l.id) AS contacts "
+        "FROM contact_list l ORDER BY l.id DESC"))
+
+
+def contact_list(db: Database, list_id: int) -> dict:
+    row = _one(db.execute("SELECT * FROM contact_list WHERE id = ?", [list_id]))
+    if row is None:
+        raise NotFound(f"no call list {list_id}")
+    return row
+
+
+def contacts_page(db: Database, list_id: int, *, search: str | None = None,
+                  limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    where, params = ["list_id = ?"], [list_id]
+    if search:
+        digits = "".join(ch for ch in search if ch.isdigit())
+        if digits and len(digits) >= 3 and len(digits) >= len(search.replace("-", "").strip()):
+            where.append("phone LIKE ?"); params.append(f"%{digits}%")
+        else:
+            where.append("(name LIKE ? OR address LIKE ?)"); params += [f"%{search}%"] * 2
+    clause = " AND ".join(where)
+    total = db.execute(f"SELECT count(*) FROM contact WHERE {clause}", params).fetchone()[0]
+    rows = _rows(db.execute(
+        f"SELECT * FROM contact WHERE {clause} ORDER BY row_number LIMIT ? OFFSET ?",
+        [*params, limit, offset]))
+    return rows, total
+
+
+def delete_contact_list(db: Database, list_id: int) -> dict:
+    with transaction(db):
+        row = contact_list(db, list_id)
+        db.execute("DELETE FROM contact WHERE list_id = ?", [list_id])
+        db.execute("DELETE FROM contact_list WHERE id = ?", [list_id])
+    return row
+
+
+def contact_totals(db: Database) -> dict:
+    row = db.execute("SELECT (SELECT count(*) FROM contact_list), (SELECT count(*) FROM contact), "
+                     "(SELECT count(*) FROM do_not_call)").fetchone()
+    return {"lists": row[0], "contacts": row[1], "do_not_call": row[2]}
+
+
+# -- do-not-call (수신거부) ---------------------------------------------------
+
+def do_not_call_numbers(db: Database) -> set[str]:
+    return {row[0] for row in db.execute("SELECT phone FROM do_not_call")}
+
+
+def add_do_not_call(db: Database, phones: list[str], note: str | None = None) -> int:
+    """Add numbers (already normalised); return how many were new."""
+    with transaction(db):
+        before = db.execute("SELECT count(*) FROM do_not_call").fetchone()[0]
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO do_not_call (phone, note, created_at) VALUES (?, ?, ?)",
+            [(p, note, utcnow()) for p in phones])
+        after = db.execute("SELECT count(*) FROM do_not_call").fetchone()[0]
+    return after - before
+
+
+def remove_do_not_call(db: Database, phone: str) -> bool:
+    return db.execute("DELETE FROM do_not_call WHERE phone = ?", [phone]).rowcount > 0
+
+
+def do_not_call_page(db: Database, *, search: str | None = None, limit: int = 50,
+                     offset: int = 0) -> tuple[list[dict], int]:
+    params = []
+    clause = ""
+    if search:
+        clause = "WHERE phone LIKE ? OR note LIKE ?"
+        digits = "".join(ch for ch in search if ch.isdigit()) or search
+        params = [f"%{digits}%", f"%{search}%"]
+    total = db.execute(f"SELECT count(*) FROM do_not_call {clause}", params).fetchone()[0]
+    rows = _rows(db.execute(f"SELECT * FROM do_not_call {clause} ORDER BY created_at DESC, phone "
+                            "LIMIT ? OFFSET ?", [*params, limit, offset]))
+    return rows, total
+
+
+# -- announcements (ment) --------------------------------------------------
+
+def add_ment(db: Database, *, sha256: str, original_name: str, title: str, duration_s: float,
+             source: str, changes: list[str]) -> int:
+    with transaction(db):
+        position = db.execute("SELECT coalesce(max(position), 0) + 1 FROM ment").fetchone()[0]
+        return db.execute(
+            "INSERT INTO ment (sha256, original_name, title, position, duration_s, source, changes, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [sha256, original_name, title, position, duration_s, source,
+             json.dumps(changes, ensure_ascii=False), utcnow()]).lastrowid
+
+
+def ments(db: Database) -> list[dict]:
+    rows = _rows(db.execute("SELECT * FROM ment ORDER BY position, id"))
+    for row in rows:
+        row["changes"] = json.loads(row["changes"] or "[]")
+    return rows
+
+
+def ment(db: Database, ment_id: int) -> dict:
+    row = _one(db.execute("SELECT * FROM ment WHERE id = ?", [ment_id]))
+    if row is None:
+        raise NotFound(f"no announcement {ment_id}")
+    row["changes"] = json.loads(row["changes"] or "[]")
+    return row
+
+
+def set_ment_role(db: Database, ment_id: int, kind: str | None, position: int) -> None:
+    with transaction(db):
+        ment(db, ment_id)
+        db.execute("UPDATE ment SET kind = ?, position = ? WHERE id = ?", [kind, position, ment_id])
+
+
+def delete_ment(db: Database, ment_id: int) -> dict:
+    with transaction(db):
+        row = ment(db, ment_id)
+        db.execute("DELETE FROM ment WHERE id = ?", [ment_id])
+    return row
+
+
+def sha256_in_use(db: Database, sha256: str) -> bool:
+    return db.execute(
+        "SELECT EXISTS(SELECT 1 FROM ment WHERE sha256 = ?) OR "
+        "EXISTS(SELECT 1 FROM image WHERE sha256 = ? OR original_sha256 = ?) OR "
+        "EXISTS(SELECT 1 FROM contact_list WHERE source_sha256 = ? OR rejects_sha256 = ?)",
+        [sha256] * 5).fetchone()[0] == 1
+
+
+# -- images ----------------------------------------------------------------
+
+def add_image(db: Database, *, kind: str, sha256: str, original_sha256: str, original_name: str,
+              width: int, height: int, size: int, source: str, changes: list[str]) -> int:
+    """Store an image and make it the active one of its kind."""
+    with transaction(db):
+        db.execute("UPDATE image SET active = 0 WHERE kind = ?", [kind])
+        return db.execute(
+            "INSERT INTO image (kind, sha256, original_sha256, original_name, width, height, bytes, "
+            "source, changes, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+            [kind, sha256, original_sha256, original_name, width, height, size, source,
+             json.dumps(changes, ensure_ascii=False), utcnow()]).lastrowid
+
+
+def images(db: Database, kind: str | None = None) -> list[dict]:
+    if kind:
+        cursor = db.execute("SELECT * FROM image WHERE kind = ? ORDER BY id DESC", [kind])
+    else:
+        cursor = db.execute("SELECT * FROM image ORDER BY kind, id DESC")
+    rows = _rows(cursor)
+    for row in rows:
+        row["changes"] = json.loads(row["changes"] or "[]")
+    return rows
+
+
+def image(db: Database, image_id: int) -> dict:
+    row = _one(db.execute("SELECT * FROM image WHERE id = ?", [image_id]))
+    if row is None:
+        raise NotFound(f"no image {image_id}")
+    row["changes"] = json.loads(row["changes"] or "[]")
+    return row
+
+
+def activate_image(db: Database, image_id: int) -> None:
+    with transaction(db):
+        row = image(db, image_id)
+        db.execute("UPDATE image SET active = 0 WHERE kind = ?", [row["kind"]])
+        db.execute("UPDATE image SET active = 1 WHERE id = ?", [image_id])
+
+
+def delete_image(db: Database, image_id: int) -> dict:
+    with transaction(db):
+        row = image(db, image_id)
+        db.execute("DELETE FROM image WHERE id = ?", [image_id])
+    return row
+
+
+# -- settings and agent lines ----------------------------------------------
+
+def get_setting(db: Database, key: str, default=None):
+    row = db.execute("SELECT value FROM setting WHERE key = ?", [key]).fetchone()
+    return json.loads(row[0]) if row else default
+
+
+def put_setting(db: Database, key: str, value) -> None:
+    db.execute("INSERT INTO setting (key, value) VALUES (?, ?) "
+               "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+               [key, json.dumps(value, ensure_ascii=False)])
+
+
+def agent_lines(db: Database) -> list[dict]:
+    return _rows(db.execute("SELECT * FROM agent_line ORDER BY position, extension"))
+
+
+def agent_line(db: Database, line_id: int) -> dict:
+    row = _one(db.execute("SELECT * FROM agent_line WHERE id = ?", [line_id]))
+    if row is None:
+        raise NotFound(f"no agent line {line_id}")
+    return row
+
+
+def save_agent_line(db: Database, *, line_id: int | None, extension: str, name: str,
+                    dial_target: str, position: int, enabled: bool) -> int:
+    with transaction(db):
+        clash = db.execute("SELECT id FROM agent_line WHERE extension = ? AND id IS NOT ?",
+                           [extension, line_id]).fetchone()
+        if clash:
+            raise Conflict(f"extension {extension} is already used by another agent line")
+        if line_id is None:
+            return db.execute(
+                "INSERT INTO agent_line (extension, name, dial_target, position, enabled) "
+                "VALUES (?, ?, ?, ?, ?)", [extension, name, dial_target, position, int(enabled)]
+            ).lastrowid
+        agent_line(db, line_id)
+        db.execute("UPDATE agent_line SET extension = ?, name = ?, dial_target = ?, position = ?, "
+                   "enabled = ? WHERE id = ?",
+                   [extension, name, dial_target, position, int(enabled), line_id])
+        return line_id
+
+
+def delete_agent_line(db: Database, line_id: int) -> dict:
+    with transaction(db):
+        row = agent_line(db, line_id)
+        db.execute("DELETE FROM agent_line WHERE id = ?", [line_id])
+    return row

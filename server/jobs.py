@@ -1,0 +1,114 @@
+"""Long work (parsing a million-row call list) off the request path.
+
+Under eventlet a pandas parse would freeze every green thread (the dashboard,
+the phones) for seconds, so this work runs in real OS threads: eventlet's
+``tpool`` for one blocking call, or an original (unpatched) thread for a job
+whose progress the browser polls. Without eventlet (tests, the CLI) plain
+threads do the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+
+def _eventlet_patched() -> bool:
+    if "eventlet" not in sys.modules:
+        return False
+    from eventlet import patcher
+    return patcher.is_monkey_patched("thread")
+
+
+def run_blocking(fn: Callable, *args, **kwargs):
+    """Call ``fn`` where it cannot stall the event loop; return its result."""
+    if _eventlet_patched():
+        from eventlet import tpool
+        return tpool.execute(fn, *args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+def _real_thread(target: Callable, name: str):
+    if _eventlet_patched():
+        from eventlet import patcher
+        thread_cls = patcher.original("threading").Thread
+    else:
+        thread_cls = threading.Thread
+    thread = thread_cls(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    owner: Any
+    state: str = "running"          # running | ready | done | error | cancelled
+    stage: str = ""
+    fraction: float = 0.0
+    error: str | None = None
+    result: Any = None
+    data: dict = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+
+    def progress(self, stage: str, fraction: float) -> None:
+        self.stage, self.fraction = stage, max(0.0, min(1.0, fraction))
+
+
+class JobRegistry:
+    """In-memory jobs of one server process, each visible to its owner only."""
+
+    keep_s = 3600
+
+    def __init__(self):
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def start(self, kind: str, owner, work: Callable[[Job], Any], *, done_state: str = "done",
+              job: Job | None = None) -> Job:
+        """Run ``work(job)`` in a real thread; its return value becomes ``job.result``.
+        An exception whose class has a ``user_message`` (or is a ValueError) becomes
+        ``job.error``; anything else is logged and reported as an internal error."""
+        if job is None:
+            job = Job(id=secrets.token_urlsafe(12), kind=kind, owner=owner)
+            with self._lock:
+                self._purge()
+                self._jobs[job.id] = job
+        job.state, job.error = "running", None
+
+        def run():
+            try:
+                job.result = work(job)
+                if job.state == "running":
+                    job.state = done_state
+            except Exception as exc:  # reported to the page, never lost
+                known = getattr(exc, "user_message", None) or (
+                    str(exc) if isinstance(exc, (ValueError, LookupError)) else None)
+                if known is None:
+                    log.exception("job %s (%s) failed", job.id, kind)
+                job.error = known or f"internal error: {type(exc).__name__}"
+                job.state = "error"
+
+        _real_thread(run, f"job-{kind}-{job.id}")
+        return job
+
+    def get(self, job_id: str, owner) -> Job | None:
+        job = self._jobs.get(job_id)
+        return job if job is not None and job.owner == owner else None
+
+    def discard(self, job_id: str) -> None:
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    def _purge(self) -> None:
+        old = time.time() - self.keep_s
+        for job_id in [j.id for j in self._jobs.values() if j.started < old and j.state != "running"]:
+            del self._jobs[job_id]

@@ -1,0 +1,98 @@
+"""Operating settings (운용환경): what the campaign does around each call.
+
+Pure validation: a mapping of form strings in, an ``OperatingSettings`` or a
+list of field errors out. Calling hours are wall-clock times in Asia/Seoul.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+@dataclass(frozen=True)
+class OperatingSettings:
+    connect_agent_after_intro: bool = True   # 안내멘트 후 상담전화 연결
+    agent_ring_repeats: int = 3              # 벨소리 반복횟수
+    agent_ring_cycle_s: int = 5              # one ring cycle, seconds
+    press1_wait_s: int = 5                   # wait for "1" after the intro ends
+    call_hours_start: str = "09:00"          # Asia/Seoul
+    call_hours_end: str = "21:00"
+    no_answer_max_attempts: int = 3
+    no_answer_retry_delay_min: int = 60
+    busy_max_attempts: int = 3
+    busy_retry_delay_min: int = 10
+    daily_cap_per_phone: int = 300           # calls per phone per day
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def within_calling_hours(self, when: dt.datetime) -> bool:
+        """Whether ``when`` (aware) falls inside the calling hours in Seoul."""
+        local = when.astimezone(SEOUL).time()
+        return _parse_time(self.call_hours_start) <= local < _parse_time(self.call_hours_end)
+
+
+# (field, minimum, maximum) for the whole-number settings
+_RANGES = {
+    "agent_ring_repeats": (1, 20),
+    "agent_ring_cycle_s": (2, 30),
+    "press1_wait_s": (0, 60),
+    "no_answer_max_attempts": (1, 10),
+    "no_answer_retry_delay_min": (1, 7 * 24 * 60),
+    "busy_max_attempts": (1, 10),
+    "busy_retry_delay_min": (1, 7 * 24 * 60),
+    "daily_cap_per_phone": (1, 5000),
+}
+
+
+def _parse_time(text: str) -> dt.time:
+    return dt.time.fromisoformat(text)
+
+
+def parse(form, base: OperatingSettings | None = None) -> tuple[OperatingSettings | None, dict[str, str]]:
+    """Validate submitted values. Returns (settings, {}) or (None, {field: error})."""
+    base = base or OperatingSettings()
+    values = base.as_dict()
+    errors: dict[str, str] = {}
+    if "connect_agent_after_intro" in form or form.get("_checkboxes"):
+        values["connect_agent_after_intro"] = str(form.get("connect_agent_after_intro", "")).lower() in (
+            "1", "on", "true", "yes")
+    for field, (low, high) in _RANGES.items():
+        if field not in form:
+            continue
+        raw = str(form[field]).strip()
+        try:
+            number = int(raw)
+        except ValueError:
+            errors[field] = f"must be a whole number from {low} to {high}, not '{raw}'"
+            continue
+        if not low <= number <= high:
+            errors[field] = f"must be from {low} to {high}, not {number}"
+            continue
+        values[field] = number
+    for field in ("call_hours_start", "call_hours_end"):
+        if field not in form:
+            continue
+        raw = str(form[field]).strip()
+        try:
+            parsed = _parse_time(raw)
+        except ValueError:
+            errors[field] = f"must be a time like 09:00, not '{raw}'"
+            continue
+        values[field] = parsed.strftime("%H:%M")
+    if not errors and _parse_time(values["call_hours_start"]) >= _parse_time(values["call_hours_end"]):
+        errors["call_hours_end"] = "the end of calling hours must be after the start"
+    if errors:
+        return None, errors
+    return OperatingSettings(**values), {}
+
+
+def from_stored(stored: dict | None) -> OperatingSettings:
+    """Settings as stored in the database, tolerant of keys added or removed since."""
+    known = {f.name for f in dataclasses.fields(OperatingSettings)}
+    return OperatingSettings(**{k: v for k, v in (stored or {}).items() if k in known})

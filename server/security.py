@@ -1,0 +1,98 @@
+"""Password and PIN hashing, the login lock-out rule, and the console allow-list.
+
+Pure logic: no Flask and no database here, so the rules are tested with
+plain values and an injected clock.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()  # argon2id, RFC 9106 second recommended profile (t=3, 64 MiB)
+
+
+def use_fast_hashing() -> None:
+    """Cheap argon2 parameters, for the test suite only: hashes made after this
+    call verify in about a millisecond. Stored hashes carry their own
+    parameters, so verification of older hashes is unaffected."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def hash_secret(secret: str) -> str:
+    """A slow salted hash (argon2id) of a password or an admin PIN."""
+    return _hasher.hash(secret)
+
+
+def verify_secret(stored_hash: str, secret: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def validate_new_credentials(login_id: str, password: str, pin: str) -> list[str]:
+    """Problems with a new manager's credentials, in words a manager understands."""
+    problems = []
+    if not login_id or len(login_id) > 64 or not login_id.isprintable() or " " in login_id:
+        problems.append("manager id must be 1-64 visible characters without spaces")
+    if len(password) < 8:
+        problems.append("password must be at least 8 characters")
+    if not (4 <= len(pin) <= 12 and pin.isdigit()):
+        problems.append("admin PIN must be 4-12 digits")
+    return problems
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """After ``max_failures`` failed logins within ``window_s`` seconds, from one
+    address or for one manager id, refuse logins from that address and for that
+    id for ``ban_s`` seconds (seed 001: 3 / 600 s / 86,400 s)."""
+
+    max_failures: int = 3
+    window_s: float = 600
+    ban_s: float = 86_400
+
+    def ban_until(self, now: float, failures_by_address: int, failures_by_login: int) -> float | None:
+        """Given the failure counts in the window (including the one just made),
+        the time the ban ends, or None when no ban is due."""
+        if max(failures_by_address, failures_by_login) >= self.max_failures:
+            return now + self.ban_s
+        return None
+
+    @staticmethod
+    def keys(address: str, login_id: str) -> list[str]:
+        return [f"address:{address}", f"login_id:{login_id}"]
+
+
+def parse_networks(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Parse an allow-list: CIDR blocks or single addresses, one per line or
+    comma-separated. Raises ValueError naming the first bad entry."""
+    networks = []
+    for raw in text.replace(",", "\n").splitlines():
+        entry = raw.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"'{entry}' is not an IP address or network (e.g. 172.16.0.0/24)") from None
+    return networks
+
+
+def address_allowed(address: str | None, networks) -> bool:
+    """True when the allow-list is empty, the address is loopback (the server
+    PC itself can always reach its own console), or it is inside a network."""
+    if not networks:
+        return True
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if ip.is_loopback:
+        return True
+    return any(ip.version == net.version and ip in net for net in networks)

@@ -1,0 +1,77 @@
+"""The manager console: one blueprint per concern."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from ..i18n import _
+from ..jobs import JobRegistry
+from ..storage import UploadStore
+
+
+def register_views(app) -> None:
+    from . import audit_log, auth, contacts, home, images, ments, settings
+
+    app.extensions["ars_jobs"] = JobRegistry()
+    app.extensions["ars_uploads"] = UploadStore(app.config["UPLOADS"])
+
+    console = (auth, home, contacts, ments, images, settings, audit_log)
+    for module in console:
+        app.register_blueprint(module.bp)
+    console_blueprints = {module.bp.name for module in console}
+
+    @app.before_request
+    def guard():
+        if request.blueprint in console_blueprints or request.endpoint == "root":
+            return auth.guard_console()
+        return None
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_exc):
+        if request.accept_mimetypes.best == "application/json" or request.is_json:
+            return {"error": _("요청이 만료되었거나 올바르지 않습니다. 다시 시도하세요.")}, 400
+        flash(_("요청이 만료되었거나 올바르지 않습니다. 다시 시도하세요."), "error")
+        return render_template("error.html", code=400), 400
+
+    @app.errorhandler(413)
+    def too_large(_exc):
+        limit_mb = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        message = f"the file is larger than the {limit_mb} MB upload limit"
+        if request.accept_mimetypes.best == "application/json":
+            return {"error": message}, 413
+        flash(message, "error")
+        return render_template("error.html", code=413), 413
+
+    app.jinja_env.globals["page_url"] = page_url
+
+    @app.route("/")
+    def root():
+        return redirect(url_for("home.index"))
+
+
+def uploads() -> UploadStore:
+    from flask import current_app
+    return current_app.extensions["ars_uploads"]
+
+
+def jobs() -> JobRegistry:
+    from flask import current_app
+    return current_app.extensions["ars_jobs"]
+
+
+def page_args(per_page: int = 50) -> tuple[int, int, int]:
+    """(page, limit, offset) from ?page=, clamped to sane values."""
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    return page, per_page, (page - 1) * per_page
+
+
+def page_url(page: int) -> str:
+    """The current page's URL with ?page= replaced (other query arguments kept)."""
+    from flask import url_for
+    args = request.args.to_dict()
+    args["page"] = page
+    return url_for(request.endpoint, **(request.view_args or {}), **args)

@@ -1,0 +1,63 @@
+"""감사 로그: who did what, from where, filterable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from flask import Blueprint, render_template, request
+
+from .. import db
+from ..operating import SEOUL
+from . import page_args
+from .auth import login_required
+
+bp = Blueprint("audit_log", __name__, url_prefix="/audit")
+
+
+def _day_start_utc(text: str, days: int = 0) -> str | None:
+    """A 'YYYY-MM-DD' Seoul date as the UTC ISO instant its day starts (plus days)."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    start = dt.datetime.combine(day + dt.timedelta(days=days), dt.time(), SEOUL)
+    return start.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@bp.app_template_filter("seoul")
+def seoul_filter(iso: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(iso).astimezone(SEOUL).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        return iso or ""
+
+
+@bp.app_template_filter("detail")
+def detail_filter(raw: str | None) -> str:
+    if not raw:
+        return ""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw
+    return ", ".join(f"{k}={v}" for k, v in data.items()) if isinstance(data, dict) else str(data)
+
+
+@bp.route("/")
+@login_required
+def index():
+    args = request.args
+    ok = {"1": True, "0": False}.get(args.get("ok", ""))
+    filters = {
+        "action": args.get("action") or None,
+        "actor": args.get("actor") or None,
+        "ok": ok,
+        "since": _day_start_utc(args.get("since", "")),
+        "until": _day_start_utc(args.get("until", ""), days=1),
+        "text": args.get("q") or None,
+    }
+    page, limit, offset = page_args()
+    rows, total = db.audit_entries(db.get_db(), limit=limit, offset=offset, **filters)
+    return render_template("audit.html", rows=rows, total=total, page=page,
+                           pages=max(1, -(-total // limit)), actions=db.AUDIT_ACTIONS, args=args)

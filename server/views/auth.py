@@ -1,0 +1,183 @@
+"""Login (관리자 아이디 / 패스워드 / 관리자비번), log-out, lock-out, idle expiry.
+
+Every console request passes ``guard_console`` first: the allow-list of
+client networks (접근관리), then the idle-session check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
+                   session, url_for)
+
+from .. import db
+from ..i18n import _
+from ..operating import SEOUL
+from ..security import (LockoutPolicy, address_allowed, hash_secret, parse_networks,
+                        verify_secret)
+
+bp = Blueprint("auth", __name__)
+
+# Verified against when the id is unknown, so a wrong id costs the same time
+# as a wrong password (no id enumeration by timing).
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_secret("not a real secret")
+
+
+def now() -> float:
+    return current_app.config["CLOCK"]()
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def lockout_policy() -> LockoutPolicy:
+    cfg = current_app.config
+    return LockoutPolicy(cfg["LOCKOUT_MAX_FAILURES"], cfg["LOCKOUT_WINDOW_S"], cfg["LOCKOUT_BAN_S"])
+
+
+def seoul_time(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, SEOUL).strftime("%Y-%m-%d %H:%M")
+
+
+def current_manager() -> dict | None:
+    if "manager" not in g:
+        manager_id = session.get("manager_id")
+        g.manager = db.manager_by_id(db.get_db(), manager_id) if manager_id else None
+    return g.manager
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_manager() is None:
+            flash(_("로그인이 필요합니다."), "info")
+            return redirect(url_for("auth.login", next=request.full_path))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def check_admin_pin(pin: str | None) -> bool:
+    """Ask-again check for destructive actions (delete): the manager's admin PIN."""
+    manager = current_manager()
+    return bool(manager and pin and verify_secret(manager["pin_hash"], pin))
+
+
+def audit(action: str, target: str | None = None, detail: dict | None = None, ok: bool = True,
+          actor: str | None = None) -> None:
+    manager = current_manager()
+    db.audit(db.get_db(), action, actor=actor or (manager["login_id"] if manager else None),
+             address=client_address(), target=target, detail=detail, ok=ok)
+
+
+def guard_console():
+    """before_request for console blueprints: allow-list, then idle expiry."""
+    networks = parse_networks(db.get_setting(db.get_db(), "console_allow_networks", ""))
+    if not address_allowed(client_address(), networks):
+        return render_template("denied.html"), 403
+    if "manager_id" in session:
+        idle = now() - session.get("last_seen", 0)
+        if idle > current_app.config["SESSION_IDLE_S"]:
+            lang = session.get("lang")
+            session.clear()
+            if lang:
+                session["lang"] = lang
+            flash(_("오랫동안 사용하지 않아 로그아웃되었습니다."), "info")
+            return redirect(url_for("auth.login"))
+        session["last_seen"] = now()
+    return None
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/"):
+            return target
+    return url_for("home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        if current_manager() is not None:
+            return redirect(url_for("home.index"))
+        return render_template("login.html", next=request.args.get("next", ""))
+
+    login_id = request.form.get("login_id", "").strip()
+    password = request.form.get("password", "")
+    pin = request.form.get("pin", "")
+    next_url = request.form.get("next", "")
+    if not (login_id and password and pin):
+        flash(_("세 항목을 모두 입력하세요."), "error")
+        return render_template("login.html", next=next_url, login_id=login_id), 400
+
+    store = db.get_db()
+    policy = lockout_policy()
+    address = client_address()
+    moment = now()
+    locked_until = db.lockout_until(store, policy.keys(address, login_id), moment)
+    if locked_until:
+        db.audit(store, "login", actor=login_id, address=address, ok=False,
+                 detail={"reason": "locked", "until": seoul_time(locked_until)})
+        return _locked(locked_until, login_id, next_url)
+
+    manager = db.manager_by_login(store, login_id)
+    password_ok = verify_secret(manager["password_hash"] if manager else _dummy_hash(), password)
+    pin_ok = verify_secret(manager["pin_hash"] if manager else _dummy_hash(), pin)
+    if manager and password_ok and pin_ok:
+        db.clear_login_failures(store, address, login_id)
+        lang = session.get("lang")
+        session.clear()
+        session["manager_id"] = manager["id"]
+        session["last_seen"] = moment
+        if lang:
+            session["lang"] = lang
+        db.audit(store, "login", actor=login_id, address=address, ok=True)
+        return redirect(_safe_next(next_url))
+
+    by_address, by_login = db.record_login_failure(store, moment, address, login_id, policy.window_s)
+    # Which field was wrong stays in the audit log, never on the page.
+    db.audit(store, "login", actor=login_id, address=address, ok=False,
+             detail={"reason": "unknown id" if not manager else
+                     "wrong password" if not password_ok else "wrong PIN",
+                     "failures_in_window": max(by_address, by_login)})
+    ban_until = policy.ban_until(moment, by_address, by_login)
+    if ban_until:
+        for key in policy.keys(address, login_id):
+            db.set_lockout(store, key, ban_until)
+        db.audit(store, "lockout", actor=login_id, address=address, ok=False,
+                 detail={"until": seoul_time(ban_until)})
+        return _locked(ban_until, login_id, next_url)
+    flash(_("아이디, 패스워드 또는 관리자비번이 올바르지 않습니다."), "error")
+    return render_template("login.html", next=next_url, login_id=login_id), 401
+
+
+def _locked(until: float, login_id: str, next_url: str):
+    flash(_("계정이 잠겼습니다. {until}까지 로그인할 수 없습니다.", until=seoul_time(until) + " (KST)"),
+          "error")
+    return render_template("login.html", next=next_url, login_id=login_id), 429
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    manager = current_manager()
+    if manager:
+        audit("logout")
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("로그아웃되었습니다."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    if code in ("ko", "en"):
+        session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")))

@@ -1,0 +1,265 @@
+"""호출자료: upload, preview, import, browse and delete call lists; 수신거부."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
+
+from .. import contacts_import, db
+from ..contacts.phone_numbers import InvalidNumber, format_display, mask, normalize
+from ..i18n import _
+from . import jobs, page_args, uploads
+from .auth import audit, check_admin_pin, current_manager, login_required
+
+bp = Blueprint("contacts", __name__, url_prefix="/contacts")
+
+REASONS_KO = {
+    "empty": "번호 없음",
+    "not_a_number": "숫자가 아님",
+    "too_short": "자릿수 부족",
+    "too_long": "자릿수 초과",
+    "unknown_prefix": "알 수 없는 국번",
+    "foreign": "해외 번호",
+    "duplicate": "목록 안 중복",
+    "do_not_call": "수신거부 번호",
+}
+
+STAGES_KO = {"upload": "전송 중", "read": "파일을 읽는 중", "normalise": "번호 정리 중",
+             "dedupe": "중복 확인 중", "store": "저장 중"}
+
+
+@bp.app_template_filter("phone")
+def phone_filter(canonical: str | None) -> str:
+    return format_display(canonical) if canonical else ""
+
+
+@bp.app_template_filter("reason")
+def reason_filter(code: str) -> str:
+    return REASONS_KO.get(code, code)
+
+
+@bp.route("/")
+@login_required
+def index():
+    store = db.get_db()
+    return render_template("contacts/index.html", lists=db.contact_lists(store),
+                           totals=db.contact_totals(store),
+                           accept=",".join(contacts_import.ALLOWED_EXTENSIONS))
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _upload_error(message: str, status: int = 400):
+    if _wants_json():
+        return {"error": message}, status
+    flash(message, "error")
+    return redirect(url_for("contacts.index"))
+
+
+@bp.route("/upload", methods=["POST"])
+@login_required
+def upload():
+    """Store the file by hash and start reading it; answers with the job page."""
+    store = db.get_db()
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return _upload_error(_("파일을 선택하세요."))
+    try:
+        name = contacts_import.check_list_name(store, request.form.get("name", ""))
+        ext = contacts_import.check_extension(file.filename)
+    except contacts_import.ImportError_ as exc:
+        return _upload_error(str(exc))
+    sha256, path = uploads().put_stream(file.stream, ext)
+    audit("upload", target=f"call list file {file.filename}", detail={"sha256": sha256, "list": name})
+    filename = Path(file.filename).name
+    db_path = current_app.config["DATABASE"]
+
+    def work(job):
+        job.data.update(name=name, filename=filename, sha256=sha256)
+        own = db.connect(db_path)
+        try:
+            return contacts_import.prepare(own, path, filename, progress=job.progress)
+        finally:
+            own.conn.close()
+
+    job = jobs().start("contacts-prepare", current_manager()["id"], work, done_state="ready")
+    target = url_for("contacts.job", job_id=job.id)
+    if _wants_json():
+        return {"job": job.id, "url": target, "status": url_for("contacts.job_status", job_id=job.id)}
+    return redirect(target)
+
+
+def _job_or_404(job_id: str):
+    job = jobs().get(job_id, current_manager()["id"])
+    if job is None or not job.kind.startswith("contacts"):
+        abort(404)
+    return job
+
+
+def _job_status(job) -> dict:
+    status = {"state": job.state, "stage": job.stage, "stage_label": _(STAGES_KO.get(job.stage, job.stage)),
+              "fraction": round(job.fraction, 3), "error": job.error}
+    if job.state == "done":
+        status["redirect"] = url_for("contacts.detail", list_id=job.result.list_id, imported=1)
+    return status
+
+
+@bp.route("/jobs/<job_id>.json")
+@login_required
+def job_status(job_id: str):
+    return _job_status(_job_or_404(job_id))
+
+
+@bp.route("/jobs/<job_id>")
+@login_required
+def job(job_id: str):
+    job = _job_or_404(job_id)
+    status = _job_status(job)  # one snapshot: the worker thread moves the job on meanwhile
+    if status["state"] == "done":
+        return redirect(status["redirect"])
+    plan = job.result if status["state"] == "ready" else None
+    rejects = plan.rejects.head(100).to_dict("records") if plan is not None else []
+    return render_template("contacts/job.html", job=job, plan=plan, rejects=rejects,
+                           status=status)
+
+
+@bp.route("/jobs/<job_id>/commit", methods=["POST"])
+@login_required
+def commit(job_id: str):
+    job = _job_or_404(job_id)
+    if job.state != "ready":
+        flash(_("가져오기 작업을 찾을 수 없습니다. 파일을 다시 올리세요."), "error")
+        return redirect(url_for("contacts.index"))
+    plan = job.result
+    db_path = current_app.config["DATABASE"]
+    store_files = uploads()
+    manager = current_manager()["login_id"]
+    address = request.remote_addr
+
+    def work(job):
+        own = db.connect(db_path)
+        try:
+            job.progress("store", 0.0)
+            result = contacts_import.commit(own, store_files, plan, name=job.data["name"],
+                                            filename=job.data["filename"],
+                                            source_sha256=job.data["sha256"],
+                                            progress=job.progress)
+            db.audit(own, "import", actor=manager, address=address,
+                     target=f"call list {result.name}", detail=result.summary())
+            return result
+        finally:
+            own.conn.close()
+
+    job.kind = "contacts-commit"
+    jobs().start("contacts-commit", job.owner, work, job=job)
+    if _wants_json():
+        return {"job": job.id, "status": url_for("contacts.job_status", job_id=job.id)}
+    return redirect(url_for("contacts.job", job_id=job.id))
+
+
+@bp.route("/jobs/<job_id>/cancel", methods=["POST"])
+@login_required
+def cancel(job_id: str):
+    job = _job_or_404(job_id)
+    if job.state != "running":
+        jobs().discard(job.id)
+    return redirect(url_for("contacts.index"))
+
+
+@bp.route("/<int:list_id>")
+@login_required
+def detail(list_id: int):
+    store = db.get_db()
+    try:
+        contact_list = db.contact_list(store, list_id)
+    except db.NotFound:
+        abort(404)
+    search = request.args.get("q", "").strip()
+    page, limit, offset = page_args()
+    rows, total = db.contacts_page(store, list_id, search=search or None, limit=limit, offset=offset)
+    return render_template("contacts/detail.html", contact_list=contact_list, rows=rows, total=total,
+                           page=page, pages=max(1, -(-total // limit)), search=search,
+                           just_imported=request.args.get("imported") == "1")
+
+
+@bp.route("/<int:list_id>/rejects.xlsx")
+@login_required
+def rejects(list_id: int):
+    store = db.get_db()
+    try:
+        contact_list = db.contact_list(store, list_id)
+    except db.NotFound:
+        abort(404)
+    if not contact_list["rejects_sha256"]:
+        abort(404)
+    audit("export", target=f"rejects of call list {contact_list['name']}")
+    data = uploads().read(contact_list["rejects_sha256"], ".xlsx")
+    return send_file(io.BytesIO(data), as_attachment=True,
+                     download_name=f"rejects-{list_id}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/<int:list_id>/delete", methods=["POST"])
+@login_required
+def delete(list_id: int):
+    store = db.get_db()
+    if not check_admin_pin(request.form.get("pin")):
+        audit("delete", target=f"call list {list_id}", ok=False, detail={"reason": "wrong PIN"})
+        flash(_("관리자비번이 올바르지 않습니다."), "error")
+        return redirect(url_for("contacts.detail", list_id=list_id))
+    try:
+        row = db.delete_contact_list(store, list_id)
+    except db.NotFound:
+        abort(404)
+    audit("delete", target=f"call list {row['name']}", detail={"contacts": row["imported"]})
+    flash(f"{row['name']}: {_('삭제')}", "info")
+    return redirect(url_for("contacts.index"))
+
+
+# -- 수신거부 (do-not-call) -------------------------------------------------
+
+@bp.route("/do-not-call", methods=["GET", "POST"])
+@login_required
+def do_not_call():
+    store = db.get_db()
+    if request.method == "POST":
+        lines = [line.strip() for line in request.form.get("numbers", "").splitlines() if line.strip()]
+        note = request.form.get("note", "").strip()[:200] or None
+        good, bad = [], []
+        for line in lines:
+            try:
+                good.append(normalize(line))
+            except InvalidNumber as exc:
+                bad.append(f"{line}: {exc.message}")
+        if bad:
+            for problem in bad[:20]:
+                flash(problem, "error")
+            return render_template("contacts/do_not_call.html", numbers=request.form.get("numbers", ""),
+                                   note=note or "", **_dnc_page(store)), 400
+        added = db.add_do_not_call(store, good, note)
+        audit("settings", target="do-not-call", detail={"added": added})
+        flash(f"{_('추가')}: {added}", "info")
+        return redirect(url_for("contacts.do_not_call"))
+    return render_template("contacts/do_not_call.html", numbers="", note="", **_dnc_page(store))
+
+
+def _dnc_page(store) -> dict:
+    search = request.args.get("q", "").strip()
+    page, limit, offset = page_args()
+    rows, total = db.do_not_call_page(store, search=search or None, limit=limit, offset=offset)
+    return {"rows": rows, "total": total, "page": page, "pages": max(1, -(-total // limit)),
+            "search": search}
+
+
+@bp.route("/do-not-call/remove", methods=["POST"])
+@login_required
+def do_not_call_remove():
+    phone = request.form.get("phone", "")
+    if db.remove_do_not_call(db.get_db(), phone):
+        audit("delete", target=f"do-not-call {mask(phone)}")
+    return redirect(url_for("contacts.do_not_call"))

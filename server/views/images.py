@@ -1,0 +1,105 @@
+"""이미지: the outgoing poster (발신시) and the callback image (착신시)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+
+from .. import db
+from ..i18n import _
+from ..jobs import run_blocking
+from ..media import images as imaging
+from . import uploads
+from .auth import audit, check_admin_pin, login_required
+
+bp = Blueprint("images", __name__, url_prefix="/images")
+
+KINDS = (("outgoing", "발신시 표시 이미지"), ("callback", "착신시 표시 이미지"))
+MAX_BYTES = 30 * 1024 * 1024
+
+
+@bp.route("/")
+@login_required
+def index():
+    rows = db.images(db.get_db())
+    return render_template("images/index.html", kinds=KINDS,
+                           by_kind={kind: [r for r in rows if r["kind"] == kind] for kind, _l in KINDS},
+                           target=imaging.TARGET_SIZE, max_kb=imaging.MAX_BYTES // 1000)
+
+
+@bp.route("/upload", methods=["POST"])
+@login_required
+def upload():
+    kind = request.form.get("kind")
+    if kind not in dict(KINDS):
+        flash(f"unknown image kind '{kind}'", "error")
+        return redirect(url_for("images.index"))
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        flash(_("파일을 선택하세요."), "error")
+        return redirect(url_for("images.index"))
+    filename = Path(file.filename).name
+    data = file.stream.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        flash(f"{filename}: the file is larger than {MAX_BYTES // (1024 * 1024)} MB", "error")
+        return redirect(url_for("images.index"))
+    try:
+        prepared = run_blocking(imaging.prepare_image, data, filename)
+    except imaging.ImageError as exc:
+        audit("upload", target=f"image {filename}", ok=False, detail={"error": exc.code})
+        flash(f"{filename}: {exc.message}", "error")
+        return redirect(url_for("images.index"))
+    store = uploads()
+    original_sha256 = hashlib.sha256(data).hexdigest()
+    sha256 = store.put(prepared.jpeg, ".jpg")
+    image_id = db.add_image(db.get_db(), kind=kind, sha256=sha256, original_sha256=original_sha256,
+                            original_name=filename, width=prepared.width, height=prepared.height,
+                            size=len(prepared.jpeg), source=prepared.source, changes=prepared.changes)
+    audit("upload", target=f"image {filename}", detail={"kind": kind, "sha256": sha256, "id": image_id})
+    flash(f"{filename}: " + (", ".join(prepared.changes) or _("완료")), "info")
+    return redirect(url_for("images.index"))
+
+
+def _image_or_404(image_id: int) -> dict:
+    try:
+        return db.image(db.get_db(), image_id)
+    except db.NotFound:
+        abort(404)
+
+
+@bp.route("/<int:image_id>.jpg")
+@login_required
+def show(image_id: int):
+    row = _image_or_404(image_id)
+    data = uploads().read(row["sha256"], ".jpg")
+    if request.args.get("thumb"):
+        data = imaging.thumbnail(data)
+    return send_file(io.BytesIO(data), mimetype="image/jpeg")
+
+
+@bp.route("/<int:image_id>/activate", methods=["POST"])
+@login_required
+def activate(image_id: int):
+    row = _image_or_404(image_id)
+    db.activate_image(db.get_db(), image_id)
+    audit("settings", target=f"image {row['original_name']}", detail={"kind": row["kind"], "active": True})
+    return redirect(url_for("images.index"))
+
+
+@bp.route("/<int:image_id>/delete", methods=["POST"])
+@login_required
+def delete(image_id: int):
+    if not check_admin_pin(request.form.get("pin")):
+        audit("delete", target=f"image {image_id}", ok=False, detail={"reason": "wrong PIN"})
+        flash(_("관리자비번이 올바르지 않습니다."), "error")
+        return redirect(url_for("images.index"))
+    store = db.get_db()
+    row = _image_or_404(image_id)
+    db.delete_image(store, image_id)
+    if not db.sha256_in_use(store, row["sha256"]):
+        uploads().remove(row["sha256"], ".jpg")
+    audit("delete", target=f"image {row['original_name']}")
+    return redirect(url_for("images.index"))

@@ -1,0 +1,120 @@
+"""안내멘트: upload announcements, hear them, set their kind and play order."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+
+from .. import db
+from ..i18n import _
+from ..jobs import run_blocking
+from ..media import audio
+from . import uploads
+from .auth import audit, check_admin_pin, login_required
+
+bp = Blueprint("ments", __name__, url_prefix="/ments")
+
+KINDS = (("intro", "상품소개 안내멘트"), ("promise", "빠른시간내 전화약속"), ("callback", "콜백멘트"))
+KIND_LABELS = dict(KINDS)
+MAX_BYTES = 100 * 1024 * 1024
+
+
+@bp.app_template_filter("ment_kind")
+def ment_kind_filter(kind: str | None) -> str:
+    return _(KIND_LABELS.get(kind, "미지정"))
+
+
+@bp.route("/")
+@login_required
+def index():
+    return render_template("ments/index.html", ments=db.ments(db.get_db()), kinds=KINDS,
+                           accept=",".join(sorted(audio.ACCEPTED_EXTENSIONS)))
+
+
+@bp.route("/upload", methods=["POST"])
+@login_required
+def upload():
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        flash(_("파일을 선택하세요."), "error")
+        return redirect(url_for("ments.index"))
+    data = file.stream.read(MAX_BYTES + 1)
+    filename = Path(file.filename).name
+    if len(data) > MAX_BYTES:
+        flash(f"{filename}: the file is larger than {MAX_BYTES // (1024 * 1024)} MB", "error")
+        return redirect(url_for("ments.index"))
+    try:
+        converted = run_blocking(audio.convert_announcement, data, filename)
+    except audio.AudioError as exc:
+        audit("upload", target=f"announcement {filename}", ok=False, detail={"error": exc.code})
+        flash(f"{filename}: {exc.message}", "error")
+        return redirect(url_for("ments.index"))
+    sha256 = uploads().put(converted.wav, ".wav")
+    title = (request.form.get("title") or "").strip()[:80] or Path(filename).stem
+    ment_id = db.add_ment(db.get_db(), sha256=sha256, original_name=filename, title=title,
+                          duration_s=converted.duration_s, source=converted.source,
+                          changes=converted.changes)
+    audit("upload", target=f"announcement {filename}",
+          detail={"sha256": sha256, "changes": converted.changes, "id": ment_id})
+    if converted.changes:
+        flash(f"{filename}: {_('전화기 형식 (PCM 8 kHz 16비트 모노)으로 변환했습니다')} — "
+              + ", ".join(converted.changes), "info")
+    else:
+        flash(f"{filename}: {_('이미 전화기 형식입니다')}", "info")
+    for warning in converted.warnings:
+        flash(f"{filename}: {warning}", "warning")
+    return redirect(url_for("ments.index"))
+
+
+@bp.route("/<int:ment_id>.wav")
+@login_required
+def play(ment_id: int):
+    try:
+        row = db.ment(db.get_db(), ment_id)
+    except db.NotFound:
+        abort(404)
+    return send_file(io.BytesIO(uploads().read(row["sha256"], ".wav")), mimetype="audio/wav",
+                     download_name=f"{row['title']}.wav")
+
+
+@bp.route("/<int:ment_id>/role", methods=["POST"])
+@login_required
+def set_role(ment_id: int):
+    kind = request.form.get("kind") or None
+    if kind is not None and kind not in KIND_LABELS:
+        flash(f"unknown announcement kind '{kind}'", "error")
+        return redirect(url_for("ments.index"))
+    try:
+        position = int(request.form.get("position", "1"))
+        if not 1 <= position <= 99:
+            raise ValueError
+    except ValueError:
+        flash(_("안내순서") + ": 1-99", "error")
+        return redirect(url_for("ments.index"))
+    try:
+        db.set_ment_role(db.get_db(), ment_id, kind, position)
+    except db.NotFound:
+        abort(404)
+    audit("settings", target=f"announcement {ment_id}", detail={"kind": kind, "position": position})
+    flash(_("저장했습니다."), "info")
+    return redirect(url_for("ments.index"))
+
+
+@bp.route("/<int:ment_id>/delete", methods=["POST"])
+@login_required
+def delete(ment_id: int):
+    if not check_admin_pin(request.form.get("pin")):
+        audit("delete", target=f"announcement {ment_id}", ok=False, detail={"reason": "wrong PIN"})
+        flash(_("관리자비번이 올바르지 않습니다."), "error")
+        return redirect(url_for("ments.index"))
+    store = db.get_db()
+    try:
+        row = db.delete_ment(store, ment_id)
+    except db.NotFound:
+        abort(404)
+    if not db.sha256_in_use(store, row["sha256"]):
+        uploads().remove(row["sha256"], ".wav")
+    audit("delete", target=f"announcement {row['title']}")
+    return redirect(url_for("ments.index"))

@@ -1,0 +1,193 @@
+"""Shared fixtures: a real SQLite file and uploads folder per test, the app
+built for it, and helpers that read like a manager's steps."""
+
+from __future__ import annotations
+
+import html as _html
+import re
+
+import pytest
+
+from server import create_app, db
+from server.security import hash_secret, use_fast_hashing
+
+# Login tests verify hundreds of hashes; production parameters cost ~0.3 s each.
+use_fast_hashing()
+
+MANAGER_ID = "manager"
+PASSWORD = "correct horse 1"
+PIN = "2468"
+
+
+class Clock:
+    """An injectable clock for lock-out and idle expiry."""
+
+    def __init__(self, start: float = 1_800_000_000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    app = create_app({
+        "TESTING": True,
+        "DATABASE": str(tmp_path / "ars.db"),
+        "UPLOADS": str(tmp_path / "uploads"),
+        "SECRET_KEY": "test",
+        "CLOCK": clock,
+    })
+    store = db.connect(app.config["DATABASE"])
+    db.create_manager(store, MANAGER_ID, hash_secret(PASSWORD), hash_secret(PIN))
+    store.conn.close()
+    return app
+
+
+@pytest.fixture
+def store(app):
+    """A connection of the test's own to the app's database file."""
+    conn = db.connect(app.config["DATABASE"])
+    yield conn
+    conn.conn.close()
+
+
+class Manager:
+    """The manager at the console: logs in, posts forms with the CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf_token(self, path: str = "/login") -> str:
+        page = self.client.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page) or \
+            re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, login_id=MANAGER_ID, password=PASSWORD, pin=PIN, **kwargs):
+        token = self.csrf_token("/login")
+        return self.client.post("/login", data={"login_id": login_id, "password": password,
+                                                "pin": pin, "csrf_token": token}, **kwargs)
+
+    def post(self, path: str, data: dict | None = None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token("/home"))
+        return self.client.post(path, data=data, **kwargs)
+
+    def logout(self):
+        return self.post("/logout")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def manager(client):
+    return Manager(client)
+
+
+@pytest.fixture
+def logged_in(manager):
+    response = manager.login()
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return manager
+
+
+def page_text(response) -> str:
+    """The visible text of a page, tags dropped, whitespace squeezed."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", html)
+    return re.sub(r"\s+", " ", _html.unescape(text)).strip()
+
+
+# -- a real server process, for browser and end-to-end tests -------------------
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """``ars serve`` in a subprocess on a loopback port, with its own database."""
+
+    def __init__(self, base_dir):
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+        self.db = str(Path(base_dir) / "live.db")
+        self.uploads = str(Path(base_dir) / "uploads")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        ars = [sys.executable, "-m", "server"]
+        common = ["--db", self.db, "--uploads", self.uploads]
+        subprocess.run([*ars, "create-manager", *common, "--id", MANAGER_ID,
+                        "--password", PASSWORD, "--pin", PIN], check=True, capture_output=True)
+        self.log = open(Path(base_dir) / "server.log", "wb")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [*ars, "serve", *common, "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self._wait_until_listening()
+
+    def _wait_until_listening(self, timeout: float = 30.0) -> None:
+        import socket
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {open(self.log.name).read()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start listening")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except Exception:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    server = LiveServer(tmp_path)
+    yield server
+    server.stop()
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser_page():
+    """A page in Debian's headless Chromium, driven by Playwright."""
+    import shutil
+    from playwright.sync_api import sync_playwright
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True,
+                                             args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        browser.close()

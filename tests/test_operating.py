@@ -1,0 +1,88 @@
+"""Operating settings validation (pure) and the 운용환경 / 상담원 pages."""
+
+import datetime as dt
+
+from server import db, operating
+
+from .conftest import page_text
+
+
+def test_defaults_are_valid_and_round_trip():
+    settings, errors = operating.parse(operating.OperatingSettings().as_dict())
+    assert errors == {}
+    assert settings == operating.OperatingSettings()
+
+
+def test_bad_values_name_the_field_and_the_problem():
+    _settings, errors = operating.parse({"agent_ring_repeats": "0", "agent_ring_cycle_s": "five",
+                                         "call_hours_start": "25:00", "daily_cap_per_phone": "99999"})
+    assert errors["agent_ring_repeats"] == "must be from 1 to 20, not 0"
+    assert errors["agent_ring_cycle_s"] == "must be a whole number from 2 to 30, not 'five'"
+    assert "must be a time like 09:00" in errors["call_hours_start"]
+    assert "not 99999" in errors["daily_cap_per_phone"]
+
+
+def test_calling_hours_must_end_after_they_start():
+    _settings, errors = operating.parse({"call_hours_start": "21:00", "call_hours_end": "09:00"})
+    assert errors == {"call_hours_end": "the end of calling hours must be after the start"}
+
+
+def test_calling_hours_are_seoul_time():
+    settings = operating.OperatingSettings(call_hours_start="09:00", call_hours_end="21:00")
+    # 23:30 UTC is 08:30 in Seoul the next morning: outside; 00:30 UTC is 09:30: inside.
+    assert not settings.within_calling_hours(dt.datetime(2026, 5, 1, 23, 30, tzinfo=dt.timezone.utc))
+    assert settings.within_calling_hours(dt.datetime(2026, 5, 2, 0, 30, tzinfo=dt.timezone.utc))
+
+
+def test_settings_page_saves_and_audits(logged_in, client, store):
+    form = dict(operating.OperatingSettings().as_dict(), agent_ring_repeats="5",
+                call_hours_start="10:00", connect_agent_after_intro="1")
+    response = logged_in.post("/settings/", form)
+    assert response.status_code == 302
+    saved = db.get_setting(store, "operating")
+    assert saved["agent_ring_repeats"] == 5 and saved["call_hours_start"] == "10:00"
+    assert saved["connect_agent_after_intro"] is True
+    entries, _ = db.audit_entries(store, action="settings")
+    assert entries[0]["target"] == "operating settings" and "agent_ring_repeats" in entries[0]["detail"]
+
+
+def test_unchecking_connect_to_agent_is_saved(logged_in, store):
+    form = {k: v for k, v in operating.OperatingSettings().as_dict().items()
+            if k != "connect_agent_after_intro"}
+    assert logged_in.post("/settings/", form).status_code == 302
+    assert db.get_setting(store, "operating")["connect_agent_after_intro"] is False
+
+
+def test_settings_page_shows_errors_and_saves_nothing(logged_in, store):
+    form = dict(operating.OperatingSettings().as_dict(), busy_max_attempts="-1")
+    response = logged_in.post("/settings/", form)
+    assert response.status_code == 400
+    assert "must be from 1 to 10, not -1" in page_text(response)
+    assert db.get_setting(store, "operating") is None
+
+
+def test_agent_lines_1001_and_1002_exist_by_default(logged_in, client):
+    page = page_text(client.get("/settings/agents"))
+    assert "1001" in client.get("/settings/agents").get_data(as_text=True)
+    assert "상담원1" in client.get("/settings/agents").get_data(as_text=True)
+    assert "상담원" in page
+
+
+def test_agent_line_edit_add_and_clash(logged_in, store):
+    line = db.agent_lines(store)[0]
+    response = logged_in.post("/settings/agents", {"id": line["id"], "extension": "1001",
+                                                   "name": "김상담", "dial_target": "01055551001",
+                                                   "position": "1", "enabled": "1"})
+    assert response.status_code == 302
+    assert db.agent_line(store, line["id"])["name"] == "김상담"
+    assert logged_in.post("/settings/agents", {"extension": "1003", "name": "상담원3",
+                                               "position": "3", "enabled": "1"}).status_code == 302
+    assert [l["extension"] for l in db.agent_lines(store)] == ["1001", "1002", "1003"]
+    clash = logged_in.post("/settings/agents", {"extension": "1002", "name": "dup", "position": "4"})
+    assert clash.status_code == 400
+    assert "extension 1002 is already used by another agent line" in page_text(clash)
+    bad = logged_in.post("/settings/agents", {"extension": "12a", "name": "", "position": "x"})
+    assert bad.status_code == 400
+    text = page_text(bad)
+    assert "extension must be 2-8 digits, not '12a'" in text and "name must be 1-40 characters" in text
+    assert len(db.agent_lines(store)) == 3
