@@ -1,0 +1,125 @@
+"""The database, behind one package.
+
+A real SQLite file in WAL mode, opened through sqlite-utils. Connections are
+in autocommit mode; every write that touches more than one row runs in
+``transaction(db)`` (``BEGIN IMMEDIATE``, so two writers queue on the lock
+instead of deadlocking on an upgrade). Views and commands call the named
+functions here; SQL strings do not leave this module (the contact importer's
+bulk insert is the one exception, and it is handed this module's connection).
+
+``console`` holds what the manager console reads and writes, ``calling``
+what the calling engine does (phones, campaigns, leases, call records).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import secrets
+import sqlite3
+from pathlib import Path
+
+import click
+from flask import current_app, g
+from sqlite_utils import Database
+
+from ..migrations import migrations
+
+
+class NotFound(LookupError):
+    """A row the caller named does not exist."""
+
+
+class Conflict(ValueError):
+    """A write would break a uniqueness rule (a list name already used, …)."""
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# -- connections -----------------------------------------------------------
+
+def connect(path: str | Path) -> Database:
+    """Open the database file (creating its folder), with the project's pragmas."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                           timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return Database(conn)
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply pending migrations; return the names applied."""
+    pending = [m.name for m in migrations.pending(db)]
+    migrations.apply(db)
+    return pending
+
+
+def init_db(path: str | Path) -> list[str]:
+    db = connect(path)
+    try:
+        return migrate(db)
+    finally:
+        db.conn.close()
+
+
+@contextlib.contextmanager
+def transaction(db: Database):
+    """One write transaction taken with BEGIN IMMEDIATE; rolled back on error."""
+    if db.conn.in_transaction:
+        yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+def get_db() -> Database:
+    """The request's connection, opened on first use and closed on teardown."""
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(_exc=None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.conn.close()
+
+
+def init_app(app) -> None:
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create or upgrade the database schema."""
+    applied = init_db(current_app.config["DATABASE"])
+    click.echo(f"applied {len(applied)} migration(s)")
+
+
+def _rows(cursor) -> list[dict]:
+    return [dict(row) for row in cursor.fetchall()]
+
+
+def _one(cursor) -> dict | None:
+    row = cursor.fetchone()
+    return dict(row) if row is not None else None
+
+
+
+from .console import *  # noqa: E402,F401,F403
+from .calling import *  # noqa: E402,F401,F403
