@@ -15,7 +15,9 @@ def create_app(config: dict | None = None):
 
     from . import config as config_module
     from . import db
-    from .extensions import csrf, socketio
+    from flask_socketio import SocketIO
+
+    from .extensions import csrf
 
     app = Flask(__name__)
     app.config.from_mapping(
@@ -43,10 +45,29 @@ def create_app(config: dict | None = None):
 
     db.init_app(app)
     csrf.init_app(app)
-    socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"])
+    socketio = SocketIO(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"])
 
     from . import i18n
     from .views import register_views
     i18n.init_app(app)
     register_views(app)
+    _start_engine(app, socketio)
     return app
+
+
+def _start_engine(app, socketio) -> None:
+    """The calling engine, its Socket.IO namespaces and background loops."""
+    from .engine import CallingEngine
+    from .phones.live import Live
+    from .phones.namespace import ManagerNamespace, PhoneNamespace
+
+    cfg = app.config
+    engine = CallingEngine(cfg["DATABASE"], clock=cfg["CLOCK"], lease_base_s=cfg["LEASE_BASE_S"],
+                           lease_per_call_s=cfg["LEASE_PER_CALL_S"], heartbeat_s=cfg["HEARTBEAT_S"])
+    phone_namespace = PhoneNamespace(engine)
+    engine.notify = phone_namespace.notify
+    socketio.on_namespace(phone_namespace)
+    socketio.on_namespace(ManagerNamespace())
+    engine.start()
+    app.extensions["ars_engine"] = engine
+    app.extensions["ars_live"] = Live(socketio, engine, cfg["DATABASE"])

@@ -145,10 +145,10 @@ def serve(settings, host, port):
     import logging
 
     from . import config, create_app
-    from .extensions import socketio
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     host = host or settings["host"]
     port = port or settings["port"]
     app = create_app(config.app_config(settings))
+    app.extensions["ars_live"].start()
     click.echo(f"Mobile ARS console: http://{host}:{port}/", err=True)
-    socketio.run(app, host=host, port=port, log_output=False)
+    app.extensions["socketio"].run(app, host=host, port=port, log_output=False)

@@ -36,6 +36,12 @@ DEFAULTS: dict[str, object] = {
     "session_idle_s": 30 * 60,
     # Largest upload accepted by the console (a 1,000,000-row CSV is ~60 MB).
     "max_upload_bytes": 200 * 1024 * 1024,
+    # Contact leases (docs/protocol.md "Leases"): a batch of n calls is held
+    # for lease_base_s + n * lease_per_call_s; each event of a call extends it.
+    "lease_base_s": 60.0,
+    "lease_per_call_s": 60.0,
+    # Phones send a heartbeat this often; three missed ones mark a phone offline.
+    "heartbeat_s": 5.0,
 }
 
 ENV_KEYS = {
@@ -84,6 +90,13 @@ def load(environ=os.environ) -> dict[str, object]:
             values[key] = int(values[key])
         except (TypeError, ValueError):
             raise ConfigError(f"{key} must be a whole number, not {values[key]!r}") from None
+    for key in ("lease_base_s", "lease_per_call_s", "heartbeat_s"):
+        try:
+            values[key] = float(values[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a number of seconds, not {values[key]!r}") from None
+        if values[key] <= 0:
+            raise ConfigError(f"{key} must be more than 0")
     return values
 
 
@@ -97,6 +110,9 @@ def app_config(values: dict[str, object]) -> dict[str, object]:
         "LOCKOUT_BAN_S": values["lockout_ban_s"],
         "SESSION_IDLE_S": values["session_idle_s"],
         "MAX_CONTENT_LENGTH": values["max_upload_bytes"],
+        "LEASE_BASE_S": values["lease_base_s"],
+        "LEASE_PER_CALL_S": values["lease_per_call_s"],
+        "HEARTBEAT_S": values["heartbeat_s"],
     }
     if values.get("secret_key"):
         config["SECRET_KEY"] = values["secret_key"]

@@ -1,7 +1,9 @@
-"""Flask extensions, created unbound and bound in ``create_app``."""
+"""Flask extensions, created unbound and bound in ``create_app``.
 
-from flask_socketio import SocketIO
+Flask-SocketIO is created per app inside ``create_app`` rather than here: its
+namespace handlers belong to one server, and tests build many apps.
+"""
+
 from flask_wtf.csrf import CSRFProtect
 
-socketio = SocketIO()
 csrf = CSRFProtect()

@@ -35,6 +35,41 @@ def run_blocking(fn: Callable, *args, **kwargs):
     return fn(*args, **kwargs)
 
 
+def real_lock():
+    """A lock that works across real OS threads even when eventlet has patched
+    ``threading`` (a patched Lock is a green lock, meaningless to tpool threads)."""
+    if _eventlet_patched():
+        from eventlet import patcher
+        return patcher.original("threading").Lock()
+    return threading.Lock()
+
+
+class Writer:
+    """One SQLite connection that all of a component's writes go through, one
+    at a time, off the event loop (STYLE: one writer; datasette's write thread).
+    ``writer(fn, *args)`` runs ``fn(conn, *args)`` and returns its result."""
+
+    def __init__(self, connect: Callable[[], Any]):
+        self._connect = connect
+        self._conn = None
+        self._lock = real_lock()
+
+    def __call__(self, fn: Callable, *args, **kwargs):
+        return run_blocking(self._run, fn, args, kwargs)
+
+    def _run(self, fn, args, kwargs):
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            return fn(self._conn, *args, **kwargs)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.conn.close()
+                self._conn = None
+
+
 def _real_thread(target: Callable, name: str):
     if _eventlet_patched():
         from eventlet import patcher

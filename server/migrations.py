@@ -142,3 +142,117 @@ def m004_settings_and_agent_lines(db):
     db.execute("""
         INSERT INTO agent_line (extension, name, dial_target, position)
         VALUES ('1001', '상담원1', '1001', 1), ('1002', '상담원2', '1002', 2)""")
+
+
+@migrations()
+def m005_calling(db):
+    db.execute("ALTER TABLE agent_line ADD COLUMN away INTEGER NOT NULL DEFAULT 0")
+    db.execute("""
+        CREATE TABLE phone (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            token_sha256 TEXT UNIQUE,
+            mode TEXT NOT NULL DEFAULT 'router' CHECK (mode IN ('router', 'internet', 'sim')),
+            group_name TEXT,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            last_seen REAL,
+            device TEXT,                   -- JSON, from hello
+            health TEXT,                   -- JSON, last heartbeat
+            assets TEXT,                   -- JSON list of sha256 the phone holds
+            images TEXT                    -- JSON {outgoing, callback, status, at, error}
+        )""")
+    db.execute("""
+        CREATE TABLE phone_join_request (
+            id TEXT PRIMARY KEY,
+            poll_secret_sha256 TEXT NOT NULL,
+            name TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            device TEXT,
+            address TEXT,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'approved', 'rejected', 'delivered')),
+            phone_id INTEGER REFERENCES phone(id) ON DELETE SET NULL,
+            token TEXT,                    -- kept only until the phone has fetched it once
+            created_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE campaign (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            list_id INTEGER NOT NULL REFERENCES contact_list(id),
+            state TEXT NOT NULL DEFAULT 'ready'
+                CHECK (state IN ('ready', 'running', 'paused', 'stopped', 'finished')),
+            settings TEXT NOT NULL,        -- JSON: operating settings, snapshot at creation
+            assets TEXT NOT NULL,          -- JSON: announcement and image hashes
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            ended_at TEXT
+        )""")
+    db.execute("""
+        CREATE TABLE campaign_contact (
+            id INTEGER PRIMARY KEY,
+            campaign_id INTEGER NOT NULL REFERENCES campaign(id) ON DELETE CASCADE,
+            contact_id INTEGER NOT NULL,
+            number TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'leased', 'done')),
+            attempts INTEGER NOT NULL DEFAULT 0,     -- calls dialled so far
+            next_at REAL NOT NULL DEFAULT 0,         -- not before (retry delay)
+            call_id TEXT,                            -- the call holding it while leased
+            last_result TEXT,
+            UNIQUE (campaign_id, contact_id)
+        )""")
+    db.execute("CREATE INDEX campaign_contact_due ON campaign_contact(campaign_id, status, next_at)")
+    db.execute("""
+        CREATE TABLE call (
+            id TEXT PRIMARY KEY,
+            campaign_id INTEGER NOT NULL REFERENCES campaign(id) ON DELETE CASCADE,
+            campaign_contact_id INTEGER NOT NULL,
+            phone_id INTEGER NOT NULL,
+            batch_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            number TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'queued',
+            result TEXT,
+            hung_up_in TEXT,
+            reason TEXT,
+            pressed_one INTEGER NOT NULL DEFAULT 0,
+            agent_line_id INTEGER,
+            leased_at REAL NOT NULL,
+            lease_expires REAL NOT NULL,
+            dialed_at REAL,
+            answered_at REAL,
+            bridged_at REAL,
+            ended_at REAL,
+            last_seq INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("CREATE INDEX call_campaign ON call(campaign_id, result)")
+    db.execute("CREATE INDEX call_phone_day ON call(phone_id, dialed_at)")
+    db.execute("CREATE INDEX call_open ON call(lease_expires) WHERE result IS NULL")
+    db.execute("CREATE INDEX call_recent ON call(ended_at)")
+    db.execute("""
+        CREATE TABLE call_event (
+            call_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            at REAL NOT NULL,              -- phone clock
+            received_at REAL NOT NULL,     -- server clock
+            data TEXT,
+            PRIMARY KEY (call_id, seq)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE callback (
+            id INTEGER PRIMARY KEY,
+            call_id TEXT UNIQUE,
+            campaign_id INTEGER,
+            contact_id INTEGER,
+            number TEXT NOT NULL,
+            name TEXT,
+            status TEXT NOT NULL DEFAULT 'requested'
+                CHECK (status IN ('requested', 'done', 'deleted', 'failed')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            note TEXT
+        )""")
+    db.execute("CREATE INDEX callback_status ON callback(status, created_at)")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 SEOUL = ZoneInfo("Asia/Seoul")
+SETTINGS_KEY = "operating"   # where the console keeps them (setting table)
 
 
 @dataclass(frozen=True)

@@ -122,25 +122,40 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """``ars serve`` in a subprocess on a loopback port, with its own database."""
+    """``ars serve`` in a subprocess on a loopback port, with its own database.
 
-    def __init__(self, base_dir):
+    ``config`` entries go to an ars.toml (e.g. short leases); ``seed(db_path,
+    uploads_dir)`` fills the database before the server starts."""
+
+    def __init__(self, base_dir, config: dict | None = None, seed=None):
+        from pathlib import Path
+        self.base_dir = Path(base_dir)
+        self.db = str(self.base_dir / "live.db")
+        self.uploads = str(self.base_dir / "uploads")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config_path = self.base_dir / "ars.toml"
+        lines = [f"{key} = {value!r}" for key, value in (config or {}).items()]
+        self.config_path.write_text("\n".join(lines) + "\n")
+        store = db.connect(self.db)
+        try:
+            db.migrate(store)
+            db.create_manager(store, MANAGER_ID, hash_secret(PASSWORD), hash_secret(PIN))
+        finally:
+            store.conn.close()
+        self.seeded = seed(self.db, self.uploads) if seed else None
+        self.log_path = self.base_dir / "server.log"
+        self.start()
+
+    def start(self) -> None:
         import os
         import subprocess
         import sys
-        from pathlib import Path
-        self.db = str(Path(base_dir) / "live.db")
-        self.uploads = str(Path(base_dir) / "uploads")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        ars = [sys.executable, "-m", "server"]
-        common = ["--db", self.db, "--uploads", self.uploads]
-        subprocess.run([*ars, "create-manager", *common, "--id", MANAGER_ID,
-                        "--password", PASSWORD, "--pin", PIN], check=True, capture_output=True)
-        self.log = open(Path(base_dir) / "server.log", "wb")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.log = open(self.log_path, "ab")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", ARS_CONFIG=str(self.config_path))
         self.process = subprocess.Popen(
-            [*ars, "serve", *common, "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "server", "serve", "--db", self.db, "--uploads", self.uploads,
+             "--host", "127.0.0.1", "--port", str(self.port)],
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self._wait_until_listening()
 
@@ -150,7 +165,7 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {open(self.log.name).read()}")
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
                 return
@@ -158,13 +173,23 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("server did not start listening")
 
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except Exception:
-            self.process.kill()
+    def kill(self) -> None:
+        """Stop the server abruptly (SIGKILL), as a crash or a power cut would."""
+        self.process.kill()
+        self.process.wait(timeout=10)
         self.log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except Exception:
+                self.process.kill()
+        self.log.close()
+
+    def store(self):
+        return db.connect(self.db)
 
 
 @pytest.fixture

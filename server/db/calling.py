@@ -1,3 +1,422 @@
-"""Named reads and writes for the calling engine: phones, campaigns, leases, calls."""
+"""Named reads and writes for the calling engine: phones, campaigns, leases, calls.
+
+Every function that changes more than one row runs in one transaction, so a
+lease claim or a call's final event is all there after a crash or not at all.
+"""
 
 from __future__ import annotations
+
+import json
+import sqlite3
+
+from sqlite_utils import Database
+
+from . import Conflict, NotFound, _one, _rows, transaction, utcnow
+
+_JSON_PHONE_FIELDS = ("device", "health", "assets", "images")
+
+
+def _phone(row: dict | None) -> dict | None:
+    if row is None:
+        return None
+    for key in _JSON_PHONE_FIELDS:
+        row[key] = json.loads(row[key]) if row.get(key) else None
+    return row
+
+
+# -- phones ----------------------------------------------------------------
+
+def create_phone(db: Database, *, name: str, mode: str, token_sha256: str,
+                 group_name: str | None = None) -> int:
+    return db.execute(
+        "INSERT INTO phone (name, mode, token_sha256, group_name, created_at) VALUES (?, ?, ?, ?, ?)",
+        [name, mode, token_sha256, group_name, utcnow()]).lastrowid
+
+
+def phone_by_token(db: Database, token_sha256: str) -> dict | None:
+    return _phone(_one(db.execute("SELECT * FROM phone WHERE token_sha256 = ?", [token_sha256])))
+
+
+def phone(db: Database, phone_id: int) -> dict:
+    row = _phone(_one(db.execute("SELECT * FROM phone WHERE id = ?", [phone_id])))
+    if row is None:
+        raise NotFound(f"no phone {phone_id}")
+    return row
+
+
+def phones(db: Database) -> list[dict]:
+    return [_phone(row) for row in _rows(db.execute("SELECT * FROM phone ORDER BY id"))]
+
+
+def update_phone(db: Database, phone_id: int, **fields) -> None:
+    allowed = {"name", "group_name", "enabled", "mode", "token_sha256"}
+    if not fields or set(fields) - allowed:
+        raise ValueError(f"cannot update phone fields {sorted(set(fields) - allowed)}")
+    sets = ", ".join(f"{key} = ?" for key in fields)
+    if db.execute(f"UPDATE phone SET {sets} WHERE id = ?", [*fields.values(), phone_id]).rowcount == 0:
+        raise NotFound(f"no phone {phone_id}")
+
+
+def delete_phone(db: Database, phone_id: int) -> dict:
+    with transaction(db):
+        row = phone(db, phone_id)
+        db.execute("DELETE FROM phone WHERE id = ?", [phone_id])
+    return row
+
+
+def record_phone_hello(db: Database, phone_id: int, *, device: dict, assets: list[str], at: float) -> None:
+    db.execute("UPDATE phone SET device = ?, assets = ?, last_seen = ? WHERE id = ?",
+               [json.dumps(device, ensure_ascii=False), json.dumps(assets), at, phone_id])
+
+
+def record_phone_health(db: Database, phone_id: int, health: dict, at: float) -> None:
+    db.execute("UPDATE phone SET health = ?, last_seen = ? WHERE id = ?",
+               [json.dumps(health, ensure_ascii=False), at, phone_id])
+
+
+def record_phone_assets(db: Database, phone_id: int, assets: list[str]) -> None:
+    db.execute("UPDATE phone SET assets = ? WHERE id = ?", [json.dumps(assets), phone_id])
+
+
+def record_phone_images(db: Database, phone_id: int, images: dict) -> None:
+    db.execute("UPDATE phone SET images = ? WHERE id = ?", [json.dumps(images), phone_id])
+
+
+# -- join requests ---------------------------------------------------------
+
+def create_join_request(db: Database, *, request_id: str, poll_secret_sha256: str, name: str,
+                        mode: str, device: dict, address: str) -> None:
+    db.execute(
+        "INSERT INTO phone_join_request (id, poll_secret_sha256, name, mode, device, address, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [request_id, poll_secret_sha256, name, mode, json.dumps(device, ensure_ascii=False),
+         address, utcnow()])
+
+
+def join_request(db: Database, request_id: str) -> dict | None:
+    row = _one(db.execute("SELECT * FROM phone_join_request WHERE id = ?", [request_id]))
+    if row:
+        row["device"] = json.loads(row["device"] or "{}")
+    return row
+
+
+def join_requests(db: Database, status: str = "pending") -> list[dict]:
+    rows = _rows(db.execute("SELECT * FROM phone_join_request WHERE status = ? ORDER BY created_at",
+                            [status]))
+    for row in rows:
+        row["device"] = json.loads(row["device"] or "{}")
+    return rows
+
+
+def approve_join_request(db: Database, request_id: str, *, token: str, token_sha256: str) -> int:
+    """Create the phone of a pending request; keep its token until fetched once."""
+    with transaction(db):
+        row = join_request(db, request_id)
+        if row is None or row["status"] != "pending":
+            raise NotFound(f"no pending join request {request_id}")
+        phone_id = create_phone(db, name=row["name"], mode=row["mode"], token_sha256=token_sha256)
+        db.execute("UPDATE phone SET device = ? WHERE id = ?",
+                   [json.dumps(row["device"], ensure_ascii=False), phone_id])
+        db.execute("UPDATE phone_join_request SET status = 'approved', phone_id = ?, token = ? WHERE id = ?",
+                   [phone_id, token, request_id])
+    return phone_id
+
+
+def reject_join_request(db: Database, request_id: str) -> None:
+    if db.execute("UPDATE phone_join_request SET status = 'rejected' WHERE id = ? AND status = 'pending'",
+                  [request_id]).rowcount == 0:
+        raise NotFound(f"no pending join request {request_id}")
+
+
+def deliver_join_token(db: Database, request_id: str) -> str | None:
+    """The approved request's token, exactly once; afterwards it is forgotten."""
+    with transaction(db):
+        row = join_request(db, request_id)
+        if row is None or row["status"] != "approved" or not row["token"]:
+            return None
+        db.execute("UPDATE phone_join_request SET status = 'delivered', token = NULL WHERE id = ?",
+                   [request_id])
+        return row["token"]
+
+
+# -- campaigns -------------------------------------------------------------
+
+def _campaign(row: dict | None) -> dict | None:
+    if row is not None:
+        row["settings"] = json.loads(row["settings"])
+        row["assets"] = json.loads(row["assets"])
+    return row
+
+
+def create_campaign(db: Database, *, name: str, list_id: int, settings: dict, assets: dict) -> int:
+    """A campaign over every contact of a call list (copied as campaign contacts)."""
+    with transaction(db):
+        if not db.execute("SELECT 1 FROM contact_list WHERE id = ?", [list_id]).fetchone():
+            raise NotFound(f"no call list {list_id}")
+        campaign_id = db.execute(
+            "INSERT INTO campaign (name, list_id, settings, assets, created_at) VALUES (?, ?, ?, ?, ?)",
+            [name, list_id, json.dumps(settings), json.dumps(assets), utcnow()]).lastrowid
+        db.execute(
+            "INSERT INTO campaign_contact (campaign_id, contact_id, number) "
+            "SELECT ?, id, phone FROM contact WHERE list_id = ? "
+            "AND phone NOT IN (SELECT phone FROM do_not_call) ORDER BY row_number",
+            [campaign_id, list_id])
+    return campaign_id
+
+
+def campaign(db: Database, campaign_id: int) -> dict:
+    row = _campaign(_one(db.execute("SELECT * FROM campaign WHERE id = ?", [campaign_id])))
+    if row is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    return row
+
+
+def campaigns(db: Database) -> list[dict]:
+    return [_campaign(row) for row in _rows(db.execute(
+        "SELECT c.*, l.name AS list_name FROM campaign c JOIN contact_list l ON l.id = c.list_id "
+        "ORDER BY c.id DESC"))]
+
+
+def active_campaign(db: Database) -> dict | None:
+    """The campaign phones work on: running or paused (at most one)."""
+    return _campaign(_one(db.execute(
+        "SELECT * FROM campaign WHERE state IN ('running', 'paused') ORDER BY id LIMIT 1")))
+
+
+def set_campaign_state(db: Database, campaign_id: int, state: str, *, from_states: tuple[str, ...]) -> None:
+    with transaction(db):
+        row = campaign(db, campaign_id)
+        if row["state"] not in from_states:
+            raise Conflict(f"campaign '{row['name']}' is {row['state']}; it cannot become {state}")
+        if state == "running":
+            other = db.execute("SELECT name FROM campaign WHERE state IN ('running', 'paused') AND id != ?",
+                               [campaign_id]).fetchone()
+            if other:
+                raise Conflict(f"campaign '{other[0]}' is already active; stop it first")
+        stamp = {"running": "started_at = coalesce(started_at, ?)",
+                 "stopped": "ended_at = ?", "finished": "ended_at = ?"}.get(state)
+        if stamp:
+            db.execute(f"UPDATE campaign SET state = ?, {stamp} WHERE id = ?", [state, utcnow(), campaign_id])
+        else:
+            db.execute("UPDATE campaign SET state = ? WHERE id = ?", [state, campaign_id])
+
+
+def campaign_counters(db: Database, campaign_id: int) -> dict:
+    """The campaign's numbers, from the records themselves."""
+    contacts = dict(db.execute(
+        "SELECT status, count(*) FROM campaign_contact WHERE campaign_id = ? GROUP BY status",
+        [campaign_id]).fetchall())
+    calls = db.execute(
+        "SELECT count(*) FILTER (WHERE result IS NULL AND dialed_at IS NULL), "
+        "count(*) FILTER (WHERE dialed_at IS NOT NULL), "
+        "count(*) FILTER (WHERE answered_at IS NOT NULL), "
+        "count(*) FILTER (WHERE pressed_one = 1), "
+        "count(*) FILTER (WHERE result = 'connected'), "
+        "count(*) FILTER (WHERE result = 'callback_requested'), "
+        "count(*) FILTER (WHERE result = 'failed'), "
+        "count(*) FILTER (WHERE result IS NULL AND dialed_at IS NOT NULL) "
+        "FROM call WHERE campaign_id = ?", [campaign_id]).fetchone()
+    callbacks = db.execute("SELECT count(*) FROM callback WHERE campaign_id = ?", [campaign_id]).fetchone()[0]
+    total = sum(contacts.values())
+    return {"total": total, "remaining": contacts.get("pending", 0) + contacts.get("leased", 0),
+            "done": contacts.get("done", 0), "leased": calls[0], "dialled": calls[1],
+            "answered": calls[2], "pressed_one": calls[3], "connected": calls[4],
+            "callback": callbacks, "callback_requested": calls[5], "failed": calls[6],
+            "in_progress": calls[7]}
+
+
+def campaign_results(db: Database, campaign_id: int) -> dict[str, int]:
+    return dict(db.execute("SELECT result, count(*) FROM call WHERE campaign_id = ? AND result IS NOT NULL "
+                           "GROUP BY result", [campaign_id]).fetchall())
+
+
+# -- leases ------------------------------------------------------------------
+
+def claim_contacts(db: Database, *, campaign_id: int, phone_id: int, want: int, now: float,
+                   lease_s: float, batch_id: str, call_ids) -> list[dict]:
+    """Lease up to ``want`` due contacts to a phone: one transaction, each
+    contact to one phone only. ``call_ids`` yields a fresh id per call."""
+    with transaction(db):
+        due = _rows(db.execute(
+            "SELECT id, number, attempts FROM campaign_contact "
+            "WHERE campaign_id = ? AND status = 'pending' AND next_at <= ? "
+            "ORDER BY next_at, id LIMIT ?", [campaign_id, now, want]))
+        claimed = []
+        for row in due:
+            call_id = next(call_ids)
+            db.execute("UPDATE campaign_contact SET status = 'leased', call_id = ? WHERE id = ?",
+                       [call_id, row["id"]])
+            db.execute(
+                "INSERT INTO call (id, campaign_id, campaign_contact_id, phone_id, batch_id, attempt, number, "
+                "leased_at, lease_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [call_id, campaign_id, row["id"], phone_id, batch_id, row["attempts"] + 1, row["number"],
+                 now, now + lease_s])
+            claimed.append({"call_id": call_id, "number": row["number"], "attempt": row["attempts"] + 1})
+    return claimed
+
+
+def next_due_at(db: Database, campaign_id: int) -> float | None:
+    row = db.execute("SELECT min(next_at) FROM campaign_contact WHERE campaign_id = ? AND status = 'pending'",
+                     [campaign_id]).fetchone()
+    return row[0]
+
+
+def has_unfinished(db: Database, campaign_id: int) -> bool:
+    return db.execute("SELECT EXISTS(SELECT 1 FROM campaign_contact WHERE campaign_id = ? "
+                      "AND status != 'done')", [campaign_id]).fetchone()[0] == 1
+
+
+def call(db: Database, call_id: str) -> dict | None:
+    return _one(db.execute("SELECT * FROM call WHERE id = ?", [call_id]))
+
+
+def release_call(db: Database, call_id: str) -> bool:
+    """Give back a leased call that was never dialled: the contact is due again."""
+    with transaction(db):
+        row = call(db, call_id)
+        if row is None or row["result"] is not None or row["dialed_at"] is not None:
+            return False
+        db.execute("DELETE FROM call_event WHERE call_id = ?", [call_id])
+        db.execute("DELETE FROM call WHERE id = ?", [call_id])
+        db.execute("UPDATE campaign_contact SET status = 'pending', call_id = NULL "
+                   "WHERE id = ? AND call_id = ?", [row["campaign_contact_id"], call_id])
+    return True
+
+
+def open_calls(db: Database, *, phone_id: int | None = None, expired_before: float | None = None) -> list[dict]:
+    where, params = ["result IS NULL"], []
+    if phone_id is not None:
+        where.append("phone_id = ?"); params.append(phone_id)
+    if expired_before is not None:
+        where.append("lease_expires < ?"); params.append(expired_before)
+    return _rows(db.execute(f"SELECT * FROM call WHERE {' AND '.join(where)}", params))
+
+
+def call_events(db: Database, call_id: str) -> list[dict]:
+    rows = _rows(db.execute("SELECT * FROM call_event WHERE call_id = ? ORDER BY seq", [call_id]))
+    for row in rows:
+        row["data"] = json.loads(row["data"]) if row["data"] else {}
+    return rows
+
+
+def record_call_event(db: Database, *, call_id: str, seq: int, event: str, at: float, data: dict,
+                      received_at: float, call_updates: dict, finish: dict | None = None) -> bool:
+    """Store one call event and its effects in one transaction.
+
+    ``call_updates`` are columns of the call row; ``finish`` (for the final
+    event) says what becomes of the contact: ``{"contact_status", "next_at",
+    "result", "dialled": bool, "callback": {…} | None}``. Returns False, changing
+    nothing, when (call_id, seq) was stored before (a resent event)."""
+    with transaction(db):
+        try:
+            db.execute("INSERT INTO call_event (call_id, seq, event, at, received_at, data) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       [call_id, seq, event, at, received_at,
+                        json.dumps(data, ensure_ascii=False) if data else None])
+        except sqlite3.IntegrityError:
+            return False
+        updates = dict(call_updates, last_seq=max(seq, call_updates.get("last_seq", 0)))
+        sets = ", ".join(f"{key} = ?" for key in updates)
+        db.execute(f"UPDATE call SET {sets} WHERE id = ?", [*updates.values(), call_id])
+        if event == "dialing":
+            db.execute("UPDATE campaign_contact SET attempts = attempts + 1 WHERE call_id = ?", [call_id])
+        if finish is not None:
+            _finish_contact(db, call_id, finish)
+    return True
+
+
+def _finish_contact(db: Database, call_id: str, finish: dict) -> None:
+    db.execute("UPDATE campaign_contact SET status = ?, next_at = ?, last_result = ?, "
+               "call_id = CASE WHEN ? = 'done' THEN call_id ELSE NULL END WHERE call_id = ?",
+               [finish["contact_status"], finish.get("next_at", 0), finish["result"],
+                finish["contact_status"], call_id])
+    callback = finish.get("callback")
+    if callback:
+        now = utcnow()
+        db.execute(
+            "INSERT OR IGNORE INTO callback (call_id, campaign_id, contact_id, number, name, created_at, "
+            "updated_at) SELECT ?, c.campaign_id, cc.contact_id, c.number, ct.name, ?, ? "
+            "FROM call c JOIN campaign_contact cc ON cc.id = c.campaign_contact_id "
+            "LEFT JOIN contact ct ON ct.id = cc.contact_id WHERE c.id = ?",
+            [call_id, now, now, call_id])
+
+
+def close_lost_call(db: Database, call_id: str, *, state: str, ended_at: float, finish: dict) -> bool:
+    """End a dialled call whose phone went away (result failed, reason phone_lost)."""
+    with transaction(db):
+        row = call(db, call_id)
+        if row is None or row["result"] is not None:
+            return False
+        db.execute("UPDATE call SET result = 'failed', reason = 'phone_lost', state = 'ended', ended_at = ? "
+                   "WHERE id = ?", [ended_at, call_id])
+        _finish_contact(db, call_id, finish)
+    return True
+
+
+def extend_lease(db: Database, call_id: str, until: float) -> None:
+    db.execute("UPDATE call SET lease_expires = max(lease_expires, ?) WHERE id = ? AND result IS NULL",
+               [until, call_id])
+
+
+def calls_dialled_since(db: Database, since: float) -> dict[int, int]:
+    return dict(db.execute("SELECT phone_id, count(*) FROM call WHERE dialed_at >= ? GROUP BY phone_id",
+                           [since]).fetchall())
+
+
+def recent_calls(db: Database, limit: int = 20, campaign_id: int | None = None) -> list[dict]:
+    where = "WHERE c.result IS NOT NULL" + (" AND c.campaign_id = ?" if campaign_id else "")
+    params = [campaign_id] if campaign_id else []
+    return _rows(db.execute(
+        "SELECT c.id, c.campaign_id, c.phone_id, p.name AS phone_name, c.number, c.result, c.hung_up_in, "
+        "c.reason, c.agent_line_id, c.dialed_at, c.answered_at, c.ended_at, c.attempt "
+        f"FROM call c LEFT JOIN phone p ON p.id = c.phone_id {where} "
+        "ORDER BY c.ended_at DESC LIMIT ?", [*params, limit]))
+
+
+def calls_page(db: Database, *, campaign_id: int | None = None, result: str | None = None,
+               search: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    where, params = ["1 = 1"], []
+    if campaign_id:
+        where.append("c.campaign_id = ?"); params.append(campaign_id)
+    if result:
+        where.append("c.result = ?"); params.append(result)
+    if search:
+        where.append("c.number LIKE ?"); params.append(f"%{''.join(ch for ch in search if ch.isdigit())}%")
+    clause = " AND ".join(where)
+    total = db.execute(f"SELECT count(*) FROM call c WHERE {clause}", params).fetchone()[0]
+    rows = _rows(db.execute(
+        "SELECT c.*, p.name AS phone_name, a.extension AS agent_extension FROM call c "
+        "LEFT JOIN phone p ON p.id = c.phone_id LEFT JOIN agent_line a ON a.id = c.agent_line_id "
+        f"WHERE {clause} ORDER BY c.leased_at DESC LIMIT ? OFFSET ?", [*params, limit, offset]))
+    return rows, total
+
+
+# -- callbacks (콜백 요청) -----------------------------------------------------
+
+CALLBACK_STATUSES = ("requested", "done", "deleted", "failed")
+
+
+def callbacks_page(db: Database, *, status: str | None = None, limit: int = 50,
+                   offset: int = 0) -> tuple[list[dict], int]:
+    clause, params = ("WHERE status = ?", [status]) if status else ("", [])
+    total = db.execute(f"SELECT count(*) FROM callback {clause}", params).fetchone()[0]
+    rows = _rows(db.execute(f"SELECT * FROM callback {clause} ORDER BY created_at DESC, id DESC "
+                            "LIMIT ? OFFSET ?", [*params, limit, offset]))
+    return rows, total
+
+
+def set_callback_status(db: Database, callback_id: int, status: str, note: str | None = None) -> dict:
+    if status not in CALLBACK_STATUSES:
+        raise ValueError(f"unknown callback status '{status}'")
+    with transaction(db):
+        row = _one(db.execute("SELECT * FROM callback WHERE id = ?", [callback_id]))
+        if row is None:
+            raise NotFound(f"no callback request {callback_id}")
+        db.execute("UPDATE callback SET status = ?, note = coalesce(?, note), updated_at = ? WHERE id = ?",
+                   [status, note, utcnow(), callback_id])
+    return row
+
+
+def set_agent_line_away(db: Database, line_id: int, away: bool) -> None:
+    if db.execute("UPDATE agent_line SET away = ? WHERE id = ?", [int(away), line_id]).rowcount == 0:
+        raise NotFound(f"no agent line {line_id}")

@@ -11,15 +11,18 @@ from ..storage import UploadStore
 
 
 def register_views(app) -> None:
-    from . import audit_log, auth, contacts, home, images, ments, settings
+    from ..phones import api as phone_api
+    from ..phones import views as phones
+    from . import audit_log, auth, campaigns, contacts, home, images, ments, operations, settings
 
     app.extensions["ars_jobs"] = JobRegistry()
     app.extensions["ars_uploads"] = UploadStore(app.config["UPLOADS"])
 
-    console = (auth, home, contacts, ments, images, settings, audit_log)
+    console = (auth, home, contacts, ments, images, settings, audit_log, phones, campaigns, operations)
     for module in console:
         app.register_blueprint(module.bp)
     console_blueprints = {module.bp.name for module in console}
+    app.register_blueprint(phone_api.bp)
 
     @app.before_request
     def guard():

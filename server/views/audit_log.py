@@ -33,6 +33,14 @@ def seoul_filter(iso: str) -> str:
         return iso or ""
 
 
+@bp.app_template_filter("epoch")
+def epoch_filter(seconds: float | None, ms: bool = False) -> str:
+    if seconds is None:
+        return ""
+    moment = dt.datetime.fromtimestamp(seconds, SEOUL)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (f".{moment.microsecond // 1000:03d}" if ms else "")
+
+
 @bp.app_template_filter("detail")
 def detail_filter(raw: str | None) -> str:
     if not raw:

@@ -13,7 +13,7 @@ from .auth import audit, client_address, login_required, now, seoul_time
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-SETTINGS_KEY = "operating"
+SETTINGS_KEY = operating.SETTINGS_KEY
 _EXTENSION = re.compile(r"^[0-9]{2,8}$")
 _DIAL_TARGET = re.compile(r"^[0-9*#+]{2,20}$")
 

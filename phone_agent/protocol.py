@@ -1,0 +1,232 @@
+"""The phone protocol: names, shapes and checks shared by server and phone.
+
+``docs/protocol.md`` is the prose; this module is the contract in code. The
+server runs :func:`validate` on every payload a phone sends and refuses what
+does not match; the phone side uses the same names so the two cannot drift.
+
+The checker is a few dozen lines rather than a schema library on purpose:
+``phone_agent`` also runs on the phone (Python on Termux), where every
+compiled dependency is a build on the phone.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Callable
+
+PROTOCOL_VERSION = 1
+NAMESPACE = "/phone"
+
+# -- event names -------------------------------------------------------------
+HELLO = "hello"
+HEARTBEAT = "heartbeat"
+ASSETS = "assets"
+LEASE = "lease"
+CALL = "call"
+AGENT = "agent"
+RELEASE = "release"
+# server -> phone
+CAMPAIGN = "campaign"
+COMMAND = "command"
+
+MODES = ("router", "internet", "sim")
+BACKENDS = ("adb", "sim")
+CALL_STATES = ("idle", "dialing", "ringing", "active", "incoming")
+NETWORKS = ("wifi", "lte", "5g", "3g", "none", "unknown")
+SIM_STATES = ("ready", "absent", "locked", "unknown")
+
+CALL_EVENTS = ("dialing", "ringing", "answered", "intro_started", "intro_finished", "dtmf",
+               "agent_ringing", "agent_no_answer", "bridged", "promise_started", "ended")
+RESULTS = ("no_answer", "busy", "rejected", "invalid_number", "failed", "listened", "hung_up",
+           "connected", "callback_requested")
+AGENT_OUTCOMES = ("no_answer", "busy", "failed")
+LEASE_REASONS = ("no_campaign", "paused", "outside_hours", "daily_cap", "assets_missing",
+                 "finished", "wait")
+COMMAND_TYPES = ("apply_images", "hang_up", "release_all")
+MAX_LEASE = 50
+
+# -- error codes in acks ------------------------------------------------------
+BAD_PAYLOAD = "bad_payload"
+UNKNOWN_EVENT = "unknown_event"
+UNKNOWN_CALL = "unknown_call"
+BAD_TRANSITION = "bad_transition"
+NOT_HELLO = "hello_first"
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow the protocol."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def ack(self) -> dict:
+        return error_ack(self.code, self.message)
+
+
+def ok_ack(**fields) -> dict:
+    return {"ok": True, **fields}
+
+
+def error_ack(code: str, message: str) -> dict:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+# -- the checker -------------------------------------------------------------
+# A schema is a callable (value, path) -> cleaned value, raising ProtocolError.
+Check = Callable[[Any, str], Any]
+
+
+def _fail(path: str, message: str):
+    raise ProtocolError(BAD_PAYLOAD, f"{path}: {message}")
+
+
+def string(max_len: int = 200, pattern: str | None = None) -> Check:
+    regex = re.compile(pattern) if pattern else None
+
+    def check(value, path):
+        if not isinstance(value, str):
+            _fail(path, "must be a string")
+        if len(value) > max_len:
+            _fail(path, f"longer than {max_len} characters")
+        if regex and not regex.fullmatch(value):
+            _fail(path, "has an unexpected format")
+        return value
+    return check
+
+
+def integer(low: int, high: int) -> Check:
+    def check(value, path):
+        if isinstance(value, bool) or not isinstance(value, int):
+            _fail(path, "must be an integer")
+        if not low <= value <= high:
+            _fail(path, f"must be between {low} and {high}")
+        return value
+    return check
+
+
+def number(low: float, high: float) -> Check:
+    def check(value, path):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            _fail(path, "must be a number")
+        if not low <= value <= high:
+            _fail(path, f"must be between {low} and {high}")
+        return float(value)
+    return check
+
+
+def boolean() -> Check:
+    def check(value, path):
+        if not isinstance(value, bool):
+            _fail(path, "must be true or false")
+        return value
+    return check
+
+
+def one_of(*choices) -> Check:
+    def check(value, path):
+        if value not in choices:
+            _fail(path, f"must be one of {', '.join(map(str, choices))}")
+        return value
+    return check
+
+
+def nullable(inner: Check) -> Check:
+    def check(value, path):
+        return None if value is None else inner(value, path)
+    return check
+
+
+def array(inner: Check, max_items: int) -> Check:
+    def check(value, path):
+        if not isinstance(value, list):
+            _fail(path, "must be a list")
+        if len(value) > max_items:
+            _fail(path, f"has more than {max_items} items")
+        return [inner(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    return check
+
+
+def obj(required: dict[str, Check] | None = None, optional: dict[str, Check] | None = None) -> Check:
+    """A JSON object with exactly these keys (unknown keys are refused)."""
+    required = required or {}
+    optional = optional or {}
+
+    def check(value, path):
+        if not isinstance(value, dict):
+            _fail(path, "must be an object")
+        unknown = set(value) - set(required) - set(optional)
+        if unknown:
+            _fail(path, f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+        cleaned = {}
+        for key, inner in required.items():
+            if key not in value:
+                _fail(path, f"missing field '{key}'")
+            cleaned[key] = inner(value[key], f"{path}.{key}")
+        for key, inner in optional.items():
+            if key in value:
+                cleaned[key] = inner(value[key], f"{path}.{key}")
+        return cleaned
+    return check
+
+
+SHA256 = string(64, r"[0-9a-f]{64}")
+CALL_ID = string(40, r"[A-Za-z0-9_-]{8,40}")
+ID = integer(1, 2**53)
+EPOCH = number(1_000_000_000, 10_000_000_000)
+
+DEVICE = obj(optional={"model": string(80), "android": string(20), "serial": string(80),
+                       "number": string(20), "manufacturer": string(80)})
+
+HEALTH = obj(required={"call_state": one_of(*CALL_STATES)},
+             optional={"battery": integer(0, 100), "charging": boolean(), "signal": integer(0, 4),
+                       "network": one_of(*NETWORKS), "sim": one_of(*SIM_STATES),
+                       "android": string(20), "model": string(80), "number": string(20)})
+
+_DATA = {
+    "dialing": obj(),
+    "ringing": obj(),
+    "answered": obj(),
+    "intro_started": obj(optional={"sha256": SHA256}),
+    "intro_finished": obj(),
+    "dtmf": obj(required={"digit": string(1, r"[0-9*#A-D]")}),
+    "agent_ringing": obj(required={"line_id": ID}),
+    "agent_no_answer": obj(required={"line_id": ID}),
+    "bridged": obj(required={"line_id": ID}),
+    "promise_started": obj(),
+    "ended": obj(required={"result": one_of(*RESULTS)}, optional={"reason": string(120)}),
+}
+
+_CALL_EVENT = obj(required={"call_id": CALL_ID, "seq": integer(1, 10_000),
+                            "event": one_of(*CALL_EVENTS), "at": EPOCH},
+                  optional={"data": lambda value, path: value})  # checked per event below
+
+SCHEMAS: dict[str, Check] = {
+    HELLO: obj(required={"agent": string(40), "mode": one_of(*MODES), "backend": one_of(*BACKENDS)},
+               optional={"device": DEVICE, "assets": array(SHA256, 500), "calls": array(CALL_ID, 500)}),
+    HEARTBEAT: HEALTH,
+    ASSETS: obj(required={"have": array(SHA256, 500)}),
+    LEASE: obj(required={"want": integer(1, MAX_LEASE)}),
+    AGENT: obj(required={"call_id": CALL_ID, "attempt": integer(1, 100)},
+               optional={"after_line": nullable(ID), "outcome": nullable(one_of(*AGENT_OUTCOMES))}),
+    RELEASE: obj(required={"call_ids": array(CALL_ID, 500)}),
+}
+
+
+def validate_call_event(payload) -> dict:
+    cleaned = _CALL_EVENT(payload, CALL)
+    data = payload.get("data", {}) if isinstance(payload, dict) else {}
+    cleaned["data"] = _DATA[cleaned["event"]](data, f"{CALL}.data")
+    return cleaned
+
+
+def validate(event: str, payload) -> dict:
+    """The cleaned payload of a phone -> server event, or ProtocolError."""
+    if event == CALL:
+        return validate_call_event(payload)
+    schema = SCHEMAS.get(event)
+    if schema is None:
+        raise ProtocolError(UNKNOWN_EVENT, f"unknown event '{event}'")
+    return schema(payload, event)

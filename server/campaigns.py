@@ -1,0 +1,43 @@
+"""Putting a campaign together: a call list + announcements + images + settings.
+
+A campaign takes a snapshot of the operating settings and of the
+announcement and image hashes when it is created, so changing them in the
+console later does not change a campaign in flight.
+"""
+
+from __future__ import annotations
+
+from . import db, operating
+
+
+class CampaignError(ValueError):
+    @property
+    def user_message(self) -> str:
+        return str(self)
+
+
+def assets_now(store) -> dict:
+    """The announcement and image hashes a campaign created now would use."""
+    ments = db.ments(store)
+    by_kind = {kind: [m["sha256"] for m in ments if m["kind"] == kind] for kind in ("intro", "promise", "callback")}
+    active = {i["kind"]: i["sha256"] for i in db.images(store) if i["active"]}
+    return {**by_kind, "outgoing_image": active.get("outgoing"), "callback_image": active.get("callback")}
+
+
+def create(store, *, name: str, list_id: int) -> int:
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise CampaignError("a campaign needs a name of 1-80 characters")
+    try:
+        contact_list = db.contact_list(store, list_id)
+    except db.NotFound:
+        raise CampaignError("choose a call list") from None
+    if contact_list["imported"] == 0:
+        raise CampaignError(f"the call list '{contact_list['name']}' has no numbers")
+    assets = assets_now(store)
+    missing = [label for kind, label in (("intro", "상품소개 안내멘트"), ("promise", "빠른시간내 전화약속"))
+               if not assets[kind]]
+    if missing:
+        raise CampaignError("set an announcement of each kind first: " + ", ".join(missing))
+    settings = operating.from_stored(db.get_setting(store, operating.SETTINGS_KEY)).as_dict()
+    return db.create_campaign(store, name=name, list_id=list_id, settings=settings, assets=assets)

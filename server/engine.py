@@ -1,0 +1,540 @@
+"""The calling engine: what the server decides while phones call.
+
+It holds the live picture (connected phones, open calls and their progress,
+agent lines, the active campaign) and applies what phones report, after the
+protocol module has checked the shape of each message. Every change that
+must survive a restart is written through one ``Writer`` before the phone's
+acknowledgement is sent; the in-memory picture is rebuilt from the database
+at start (open calls from their stored events).
+
+Transport lives elsewhere (``server/phones/namespace.py``): the engine is
+given a ``notify(phone_id | None, event, payload)`` callable for the few
+messages it sends to phones, and a clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable
+
+from phone_agent import protocol as p
+from phone_agent.call_states import RETRYABLE, CallProgress, TransitionError, advance
+
+from . import db, operating
+from .contacts.phone_numbers import mask
+from .jobs import Writer
+from .routing import AgentRouter
+
+log = logging.getLogger(__name__)
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_call_ids():
+    while True:
+        yield secrets.token_urlsafe(12)
+
+
+@dataclass
+class LivePhone:
+    """What the server knows of a phone right now (not all of it is stored)."""
+
+    id: int
+    name: str
+    mode: str
+    enabled: bool = True
+    group_name: str | None = None
+    sid: str | None = None
+    said_hello: bool = False
+    backend: str | None = None
+    last_seen: float = 0.0
+    health: dict = field(default_factory=dict)
+    device: dict = field(default_factory=dict)
+    assets: set = field(default_factory=set)
+    images: dict = field(default_factory=dict)
+    current_call: str | None = None
+    current_state: str | None = None
+    dialled_today: int = 0
+
+    @property
+    def connected(self) -> bool:
+        return self.sid is not None
+
+    def as_dict(self, now: float, offline_after_s: float) -> dict:
+        online = self.connected and now - self.last_seen <= offline_after_s
+        return {"id": self.id, "name": self.name, "mode": self.mode, "group": self.group_name,
+                "enabled": self.enabled, "online": online,
+                "state": (self.current_state or self.health.get("call_state", "idle")) if online else "offline",
+                "call": self.current_call, "battery": self.health.get("battery"),
+                "charging": self.health.get("charging"), "signal": self.health.get("signal"),
+                "network": self.health.get("network"), "sim": self.health.get("sim"),
+                "last_seen": self.last_seen or None, "dialled_today": self.dialled_today,
+                "images": self.images.get("status")}
+
+
+@dataclass
+class OpenCall:
+    call_id: str
+    phone_id: int
+    campaign_id: int
+    progress: CallProgress
+    attempt: int = 1
+    number: str = ""
+    last_seq: int = 0
+
+
+class EngineError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class CallingEngine:
+    def __init__(self, database: str, *, clock: Callable[[], float] = time.time,
+                 notify: Callable[[int | None, str, dict], None] | None = None,
+                 lease_base_s: float = 60.0, lease_per_call_s: float = 60.0,
+                 heartbeat_s: float = 5.0, offline_after_s: float | None = None):
+        self.clock = clock
+        self.notify = notify or (lambda phone_id, event, payload: None)
+        self.writer = Writer(lambda: db.connect(database))
+        self.lease_base_s = lease_base_s
+        self.lease_per_call_s = lease_per_call_s
+        self.heartbeat_s = heartbeat_s
+        self.offline_after_s = offline_after_s or heartbeat_s * 3
+        self.router = AgentRouter()
+        self.phones: dict[int, LivePhone] = {}
+        self.calls: dict[str, OpenCall] = {}
+        self.campaign: dict | None = None
+        self.settings = operating.OperatingSettings()
+        self._call_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._day = None
+        self.version = 0          # bumped on every change the dashboard shows
+        self.recent: list[dict] = []
+
+    # -- start-up ---------------------------------------------------------------
+    def start(self) -> None:
+        """Load the picture from the database (also after a restart)."""
+        now = self.clock()
+        for row in self.writer(db.phones):
+            self.phones[row["id"]] = self._live_phone(row)
+        self.reload_agent_lines()
+        self.campaign = self.writer(db.active_campaign)
+        if self.campaign:
+            self.settings = operating.from_stored(self.campaign["settings"])
+        for row in self.writer(db.open_calls):
+            self._restore_call(row)
+        self._roll_day(now)
+        log.info("engine started: %d phones, %d open calls, campaign %s", len(self.phones),
+                 len(self.calls), self.campaign and self.campaign["id"])
+
+    def _live_phone(self, row: dict) -> LivePhone:
+        return LivePhone(id=row["id"], name=row["name"], mode=row["mode"], enabled=bool(row["enabled"]),
+                         group_name=row["group_name"], last_seen=row["last_seen"] or 0.0,
+                         health=row["health"] or {}, device=row["device"] or {},
+                         assets=set(row["assets"] or []), images=row["images"] or {})
+
+    def _restore_call(self, row: dict) -> None:
+        progress = CallProgress()
+        for event in self.writer(db.call_events, row["id"]):
+            try:
+                advance(progress, event["event"], event["data"], event["at"])
+            except TransitionError:
+                log.warning("stored events of call %s do not replay", row["id"])
+        self.calls[row["id"]] = OpenCall(row["id"], row["phone_id"], row["campaign_id"], progress,
+                                         attempt=row["attempt"], number=row["number"],
+                                         last_seq=row["last_seq"])
+
+    def reload_agent_lines(self) -> None:
+        self.router.load(self.writer(db.agent_lines), self.clock())
+        self.version += 1
+
+    def reload_phone(self, phone_id: int) -> None:
+        """After the console changed a phone (rename, disable, group, new token)."""
+        try:
+            row = self.writer(db.phone, phone_id)
+        except db.NotFound:
+            self.phones.pop(phone_id, None)
+            return
+        live = self.phones.get(phone_id)
+        if live is None:
+            self.phones[phone_id] = self._live_phone(row)
+        else:
+            live.name, live.mode, live.group_name = row["name"], row["mode"], row["group_name"]
+            live.enabled = bool(row["enabled"])
+        self.version += 1
+
+    # -- connections ----------------------------------------------------------------
+    def authenticate(self, auth) -> LivePhone:
+        if not isinstance(auth, dict) or not isinstance(auth.get("token"), str):
+            raise EngineError("bad_token", "a phone token is required")
+        if auth.get("protocol") != p.PROTOCOL_VERSION:
+            raise EngineError("protocol", f"this server speaks protocol {p.PROTOCOL_VERSION}")
+        row = self.writer(db.phone_by_token, token_sha256(auth["token"][:200]))
+        if row is None:
+            raise EngineError("bad_token", "unknown phone token")
+        if not row["enabled"]:
+            raise EngineError("disabled", "this phone is disabled on the server")
+        live = self.phones.get(row["id"]) or self._live_phone(row)
+        self.phones[row["id"]] = live
+        return live
+
+    def connected(self, phone: LivePhone, sid: str) -> str | None:
+        """Returns the sid of an older connection of the same phone, to be closed."""
+        older = phone.sid if phone.sid != sid else None
+        phone.sid, phone.said_hello, phone.last_seen = sid, False, self.clock()
+        self.version += 1
+        return older
+
+    def disconnected(self, phone_id: int, sid: str) -> None:
+        phone = self.phones.get(phone_id)
+        if phone and phone.sid == sid:
+            phone.sid, phone.said_hello = None, False
+            self.version += 1
+
+    # -- phone events ------------------------------------------------------------
+    def _phone(self, phone_id: int, *, hello_needed: bool = True) -> LivePhone:
+        phone = self.phones[phone_id]
+        if hello_needed and not phone.said_hello:
+            raise EngineError(p.NOT_HELLO, "send hello first")
+        phone.last_seen = self.clock()
+        return phone
+
+    def hello(self, phone_id: int, msg: dict) -> dict:
+        phone = self._phone(phone_id, hello_needed=False)
+        phone.said_hello = True
+        phone.backend = msg["backend"]
+        phone.device = msg.get("device", {})
+        phone.assets = set(msg.get("assets", []))
+        self.writer(db.record_phone_hello, phone_id, device=phone.device, assets=sorted(phone.assets),
+                    at=phone.last_seen)
+        # Calls the server thinks this phone holds but the phone does not: give them back.
+        held = set(msg.get("calls", []))
+        for call_id, open_call in list(self.calls.items()):
+            if open_call.phone_id == phone_id and call_id not in held:
+                self._abandon(call_id, reason="phone_forgot")
+        self.version += 1
+        self._maybe_apply_images(phone)
+        return p.ok_ack(phone={"id": phone.id, "name": phone.name}, heartbeat_s=self.heartbeat_s,
+                        campaign=self.campaign_info())
+
+    def heartbeat(self, phone_id: int, msg: dict) -> dict:
+        phone = self._phone(phone_id)
+        phone.health = msg
+        self.writer(db.record_phone_health, phone_id, msg, phone.last_seen)
+        self.version += 1
+        return p.ok_ack()
+
+    def assets(self, phone_id: int, msg: dict) -> dict:
+        phone = self._phone(phone_id)
+        phone.assets = set(msg["have"])
+        self.writer(db.record_phone_assets, phone_id, sorted(phone.assets))
+        self._maybe_apply_images(phone)
+        return p.ok_ack(missing=sorted(self.campaign_assets() - phone.assets))
+
+    def lease(self, phone_id: int, msg: dict) -> dict:
+        phone = self._phone(phone_id)
+        now = self.clock()
+        self._roll_day(now)
+        reason, retry_s = self._lease_refusal(phone, now)
+        if reason:
+            return p.ok_ack(batch=None, retry_s=retry_s, reason=reason)
+        want = min(msg["want"], max(1, self.settings.daily_cap_per_phone - phone.dialled_today))
+        batch_id = secrets.token_urlsafe(9)
+        lease_s = self.lease_base_s + self.lease_per_call_s * want
+        claimed = self.writer(db.claim_contacts, campaign_id=self.campaign["id"], phone_id=phone_id,
+                              want=want, now=now, lease_s=lease_s, batch_id=batch_id,
+                              call_ids=new_call_ids())
+        if not claimed:
+            return self._nothing_due(now)
+        for item in claimed:
+            self.calls[item["call_id"]] = OpenCall(item["call_id"], phone_id, self.campaign["id"],
+                                                   CallProgress(), attempt=item["attempt"],
+                                                   number=item["number"])
+        self.version += 1
+        return p.ok_ack(batch={"id": batch_id, "campaign_id": self.campaign["id"],
+                               "expires_at": now + lease_s, "calls": claimed})
+
+    def _lease_refusal(self, phone: LivePhone, now: float) -> tuple[str | None, float]:
+        campaign = self.campaign
+        if campaign is None:
+            return "no_campaign", 10.0
+        if campaign["state"] == "paused":
+            return "paused", 5.0
+        when = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+        if not self.settings.within_calling_hours(when):
+            return "outside_hours", 60.0
+        if phone.dialled_today >= self.settings.daily_cap_per_phone:
+            return "daily_cap", 600.0
+        if self.campaign_assets() - phone.assets:
+            return "assets_missing", 5.0
+        return None, 0.0
+
+    def _nothing_due(self, now: float) -> dict:
+        next_at = self.writer(db.next_due_at, self.campaign["id"])
+        if next_at is None:
+            if not self.writer(db.has_unfinished, self.campaign["id"]):
+                self._finish_campaign()
+            return p.ok_ack(batch=None, retry_s=10.0, reason="finished")
+        return p.ok_ack(batch=None, retry_s=min(60.0, max(1.0, next_at - now)), reason="wait")
+
+    def call_event(self, phone_id: int, msg: dict) -> dict:
+        phone = self._phone(phone_id)
+        call_id = msg["call_id"]
+        with self._call_locks[call_id]:
+            open_call = self.calls.get(call_id)
+            if open_call is None or open_call.phone_id != phone_id:
+                return self._late_event(phone_id, msg)
+            return self._apply_event(phone, open_call, msg)
+
+    def _late_event(self, phone_id: int, msg: dict) -> dict:
+        """An event for a call that is not open: a resend of one stored before
+        (acknowledged as a duplicate), or unknown (refused)."""
+        row = self.writer(db.call, msg["call_id"])
+        if row is not None and row["phone_id"] == phone_id and msg["seq"] <= row["last_seq"]:
+            return p.ok_ack(duplicate=True)
+        if row is not None and row["phone_id"] == phone_id and row["result"] is not None:
+            raise EngineError(p.BAD_TRANSITION, f"call already ended ({row['result']})")
+        raise EngineError(p.UNKNOWN_CALL, "no such call for this phone")
+
+    def _apply_event(self, phone: LivePhone, open_call: OpenCall, msg: dict) -> dict:
+        event, data, at, seq = msg["event"], msg["data"], msg["at"], msg["seq"]
+        if seq <= open_call.last_seq:
+            return p.ok_ack(duplicate=True)
+        progress = _copy(open_call.progress)
+        try:
+            advance(progress, event, data, at)
+        except TransitionError as exc:
+            raise EngineError(p.BAD_TRANSITION, str(exc)) from None
+        now = self.clock()
+        updates = {"state": progress.state, "last_seq": seq}
+        column = {"dialing": "dialed_at", "answered": "answered_at", "bridged": "bridged_at"}.get(event)
+        if column:
+            updates[column] = at
+        if progress.pressed_one and not open_call.progress.pressed_one:
+            updates["pressed_one"] = 1
+        if event in ("agent_ringing", "bridged"):
+            updates["agent_line_id"] = data["line_id"]
+        if event != "ended":
+            updates["lease_expires"] = now + self.lease_base_s + self.lease_per_call_s
+        finish = None
+        if event == "ended":
+            updates.update(result=progress.result, hung_up_in=progress.hung_up_in,
+                           reason=data.get("reason"), ended_at=at)
+            finish = self._finish(open_call, progress, now)
+        stored = self.writer(db.record_call_event, call_id=open_call.call_id, seq=seq, event=event,
+                             at=at, data=data, received_at=now, call_updates=updates, finish=finish)
+        if not stored:
+            return p.ok_ack(duplicate=True)
+        open_call.progress, open_call.last_seq = progress, seq
+        self._after_event(phone, open_call, event, data, now)
+        return p.ok_ack(duplicate=False)
+
+    def _finish(self, open_call: OpenCall, progress: CallProgress, now: float) -> dict:
+        """What becomes of the contact when its call ends: the retry policy."""
+        result = progress.result
+        status, next_at = "done", 0.0
+        if result in RETRYABLE:
+            attempts = open_call.attempt
+            limit, delay_min = ((self.settings.no_answer_max_attempts, self.settings.no_answer_retry_delay_min)
+                                if result == "no_answer" else
+                                (self.settings.busy_max_attempts, self.settings.busy_retry_delay_min))
+            if attempts < limit:
+                status, next_at = "pending", now + delay_min * 60
+        return {"contact_status": status, "next_at": next_at, "result": result,
+                "callback": progress.wants_callback}
+
+    def _after_event(self, phone: LivePhone, open_call: OpenCall, event: str, data: dict, now: float) -> None:
+        call_id = open_call.call_id
+        phone.current_call, phone.current_state = call_id, open_call.progress.state
+        if event == "dialing":
+            phone.dialled_today += 1
+        elif event == "bridged":
+            self.router.answered(data["line_id"], call_id, now)
+        elif event == "agent_no_answer":
+            self.router.no_answer(data["line_id"], call_id, now)
+        elif event == "ended":
+            self.router.call_ended(call_id, now)
+            self.calls.pop(call_id, None)
+            self._call_locks.pop(call_id, None)
+            phone.current_call, phone.current_state = None, None
+            self.recent.insert(0, {"call_id": call_id, "phone": phone.name,
+                                   "number": mask(open_call.number),
+                                   "result": open_call.progress.result,
+                                   "hung_up_in": open_call.progress.hung_up_in,
+                                   "line": open_call.progress.agent_line_id, "at": now})
+            del self.recent[50:]
+        self.version += 1
+
+    def agent(self, phone_id: int, msg: dict, now: float | None = None) -> dict:
+        """A voter pressed 1: name the agent line to ring, or None."""
+        self._phone(phone_id)
+        now = self.clock() if now is None else now
+        call_id = msg["call_id"]
+        open_call = self.calls.get(call_id)
+        if open_call is None or open_call.phone_id != phone_id:
+            raise EngineError(p.UNKNOWN_CALL, "no such call for this phone")
+        if open_call.progress.state not in ("routing", "agent_ringing"):
+            raise EngineError(p.BAD_TRANSITION,
+                              f"an agent is asked for in state {open_call.progress.state}")
+        tried = set(open_call.progress.lines_tried)
+        if msg.get("after_line"):
+            tried.add(msg["after_line"])
+            if msg.get("outcome") in ("no_answer", "busy", "failed"):
+                self.router.no_answer(msg["after_line"], call_id, now)
+        ring_s = float(self.settings.agent_ring_repeats * self.settings.agent_ring_cycle_s)
+        line = self.router.pick(call_id, now, ring_s, tried)
+        self.version += 1
+        if line is None:
+            return p.ok_ack(line=None)
+        return p.ok_ack(line={"id": line.id, "extension": line.extension, "dial_target": line.dial_target,
+                              "ring_s": ring_s})
+
+    def release(self, phone_id: int, msg: dict) -> dict:
+        self._phone(phone_id)
+        released = 0
+        for call_id in msg["call_ids"]:
+            open_call = self.calls.get(call_id)
+            if open_call and open_call.phone_id == phone_id and open_call.progress.state == "queued":
+                if self.writer(db.release_call, call_id):
+                    self.calls.pop(call_id, None)
+                    released += 1
+        self.version += 1
+        return p.ok_ack(released=released)
+
+    # -- housekeeping --------------------------------------------------------------
+    def sweep(self) -> None:
+        """Expire leases of vanished phones; called every second or so."""
+        now = self.clock()
+        for row in self.writer(db.open_calls, expired_before=now):
+            with self._call_locks[row["id"]]:
+                self._abandon(row["id"], reason="lease_expired")
+        self._roll_day(now)
+
+    def _abandon(self, call_id: str, reason: str) -> None:
+        """A call its phone no longer holds: undialled → back to the pool;
+        dialled → ended as failed (phone_lost), never dialled again."""
+        open_call = self.calls.pop(call_id, None)
+        now = self.clock()
+        state = open_call.progress.state if open_call else None
+        if state in (None, "queued"):
+            if self.writer(db.release_call, call_id):
+                log.info("call %s returned to the pool (%s)", call_id, reason)
+        else:
+            finish = {"contact_status": "done", "result": "failed",
+                      "callback": bool(open_call.progress.pressed_one)}
+            if self.writer(db.close_lost_call, call_id, state=state, ended_at=now, finish=finish):
+                log.info("call %s ended as failed: phone lost (%s)", call_id, reason)
+            self.router.call_ended(call_id, now)
+        if open_call:
+            phone = self.phones.get(open_call.phone_id)
+            if phone and phone.current_call == call_id:
+                phone.current_call, phone.current_state = None, None
+        self.version += 1
+
+    def _roll_day(self, now: float) -> None:
+        day = dt.datetime.fromtimestamp(now, operating.SEOUL).date()
+        if day != self._day:
+            self._day = day
+            midnight = dt.datetime.combine(day, dt.time(), operating.SEOUL).timestamp()
+            counts = self.writer(db.calls_dialled_since, midnight)
+            for phone in self.phones.values():
+                phone.dialled_today = counts.get(phone.id, 0)
+
+    # -- campaigns -------------------------------------------------------------------
+    def campaign_assets(self) -> set[str]:
+        if not self.campaign:
+            return set()
+        assets = self.campaign["assets"]
+        hashes = set(assets.get("intro", [])) | set(assets.get("promise", []))
+        hashes |= {h for h in (assets.get("outgoing_image"),) if h}
+        return hashes
+
+    def campaign_info(self) -> dict | None:
+        campaign = self.campaign
+        if campaign is None:
+            return None
+        s = self.settings
+        return {"id": campaign["id"], "state": campaign["state"], "assets": campaign["assets"],
+                "settings": {"connect_agent_after_intro": s.connect_agent_after_intro,
+                             "agent_ring_repeats": s.agent_ring_repeats,
+                             "agent_ring_cycle_s": s.agent_ring_cycle_s,
+                             "press1_wait_s": s.press1_wait_s}}
+
+    def set_campaign_state(self, campaign_id: int, state: str) -> None:
+        """start / pause / resume / stop, from the console."""
+        from_states = {"running": ("ready", "paused"), "paused": ("running",),
+                       "stopped": ("ready", "running", "paused")}[state]
+        self.writer(db.set_campaign_state, campaign_id, state, from_states=from_states)
+        self.campaign = self.writer(db.active_campaign)
+        self.settings = operating.from_stored(self.campaign["settings"]) if self.campaign else self.settings
+        self.version += 1
+        self.notify(None, p.CAMPAIGN, {"campaign": self.campaign_info()})
+        for phone in self.phones.values():
+            self._maybe_apply_images(phone)
+
+    def _finish_campaign(self) -> None:
+        campaign = self.campaign
+        try:
+            self.writer(db.set_campaign_state, campaign["id"], "finished", from_states=("running", "paused"))
+        except db.Conflict:
+            return
+        log.info("campaign %s finished", campaign["id"])
+        self.campaign = None
+        self.version += 1
+        self.notify(None, p.CAMPAIGN, {"campaign": None})
+
+    def _maybe_apply_images(self, phone: LivePhone) -> None:
+        """Tell a phone to apply the campaign's images once it holds them."""
+        if not self.campaign or not phone.connected or not phone.said_hello:
+            return
+        assets = self.campaign["assets"]
+        wanted = {"outgoing": assets.get("outgoing_image"), "callback": assets.get("callback_image")}
+        wanted = {k: v for k, v in wanted.items() if v}
+        if not wanted or not set(wanted.values()) <= phone.assets:
+            return
+        if phone.images.get("outgoing") == wanted.get("outgoing") and \
+                phone.images.get("callback") == wanted.get("callback") and \
+                phone.images.get("status") in ("applied", "sent"):
+            return
+        phone.images = dict(wanted, status="sent", at=self.clock())
+        self.writer(db.record_phone_images, phone.id, phone.images)
+        self.notify(phone.id, p.COMMAND, {"id": secrets.token_urlsafe(9), "type": "apply_images",
+                                          "args": wanted})
+
+    def images_applied(self, phone_id: int, ok: bool, error: str | None = None) -> None:
+        phone = self.phones.get(phone_id)
+        if phone is None:
+            return
+        phone.images = dict(phone.images, status="applied" if ok else "failed", error=error,
+                            at=self.clock())
+        self.writer(db.record_phone_images, phone_id, phone.images)
+        self.version += 1
+
+    # -- the dashboard's picture ---------------------------------------------------
+    def snapshot(self) -> dict:
+        now = self.clock()
+        return {"phones": [phone.as_dict(now, self.offline_after_s)
+                           for phone in sorted(self.phones.values(), key=lambda ph: ph.id)],
+                "agents": self.router.snapshot(now),
+                "campaign": self.campaign and {"id": self.campaign["id"], "name": self.campaign["name"],
+                                               "state": self.campaign["state"]},
+                "recent": self.recent[:20]}
+
+
+def _copy(progress: CallProgress) -> CallProgress:
+    return CallProgress(state=progress.state, result=progress.result, hung_up_in=progress.hung_up_in,
+                        pressed_one=progress.pressed_one, agent_line_id=progress.agent_line_id,
+                        lines_tried=list(progress.lines_tried), times=dict(progress.times))

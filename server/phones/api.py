@@ -1,0 +1,170 @@
+"""HTTP endpoints for phones: enrolment, assets by hash, the agent package.
+
+No console login here (phones are not managers) and no console allow-list
+(internet-mode phones come from carrier addresses); phones prove themselves
+with a token, an enrolment key or a join request the manager approves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import secrets
+import tarfile
+import time
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
+
+from phone_agent import __version__ as AGENT_VERSION
+from phone_agent import protocol as p
+
+from .. import db
+from ..engine import new_token, token_sha256
+from ..extensions import csrf
+from ..views import uploads
+
+bp = Blueprint("phone_api", __name__)
+csrf.exempt(bp)
+
+ENROL_KEY_SETTING = "phone_enrol_key"
+
+_JOIN = p.obj(required={"name": p.string(60), "mode": p.one_of("router", "internet", "sim")},
+              optional={"device": p.DEVICE, "enrol_key": p.string(200)})
+
+
+def _error(status: int, code: str, message: str):
+    return jsonify(p.error_ack(code, message)), status
+
+
+@bp.route("/api/phones/join", methods=["POST"])
+def join():
+    """A phone without a token asks to join (docs/protocol.md "Enrolment")."""
+    try:
+        message = _JOIN(request.get_json(silent=True), "join")
+    except p.ProtocolError as exc:
+        return _error(400, exc.code, exc.message)
+    if not message["name"].strip():
+        return _error(400, p.BAD_PAYLOAD, "join.name: must not be empty")
+    store = db.get_db()
+    enrol_key = db.get_setting(store, ENROL_KEY_SETTING)
+    offered = message.get("enrol_key")
+    engine = current_app.extensions["ars_engine"]
+    if offered is not None:
+        if not enrol_key or not hmac.compare_digest(offered.encode(), enrol_key.encode()):
+            return _error(403, "bad_enrol_key", "the enrolment key is not valid")
+        token = new_token()
+        phone_id = db.create_phone(store, name=message["name"].strip(), mode=message["mode"],
+                                   token_sha256=token_sha256(token))
+        db.audit(store, "settings", actor="enrolment key", address=request.remote_addr,
+                 target=f"phone {phone_id}", detail={"name": message["name"], "mode": message["mode"]})
+        engine.reload_phone(phone_id)
+        return jsonify({"status": "approved", "phone_id": phone_id, "token": token}), 201
+    request_id, poll_secret = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
+    db.create_join_request(store, request_id=request_id,
+                           poll_secret_sha256=hashlib.sha256(poll_secret.encode()).hexdigest(),
+                           name=message["name"].strip(), mode=message["mode"],
+                           device=message.get("device", {}), address=request.remote_addr or "")
+    return jsonify({"status": "pending", "request_id": request_id, "poll_secret": poll_secret}), 202
+
+
+@bp.route("/api/phones/join/<request_id>")
+def join_status(request_id: str):
+    store = db.get_db()
+    row = db.join_request(store, request_id[:40])
+    secret = request.headers.get("X-Poll-Secret", "")
+    if row is None or not hmac.compare_digest(hashlib.sha256(secret.encode()).hexdigest(),
+                                              row["poll_secret_sha256"]):
+        return _error(404, "unknown_request", "no such join request")
+    if row["status"] == "approved":
+        token = db.deliver_join_token(store, request_id)
+        if token:
+            return jsonify({"status": "approved", "phone_id": row["phone_id"], "token": token})
+    status = {"delivered": "approved"}.get(row["status"], row["status"])
+    return jsonify({"status": status} | ({"phone_id": row["phone_id"]} if row["phone_id"] else {}))
+
+
+def phone_from_bearer() -> dict | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    row = db.phone_by_token(db.get_db(), token_sha256(header[7:].strip()[:200]))
+    return row if row and row["enabled"] else None
+
+
+@bp.route("/api/assets/<sha256>")
+def asset(sha256: str):
+    """An announcement or image by content hash, for a phone with a token."""
+    if phone_from_bearer() is None:
+        return _error(401, "bad_token", "a valid phone token is required")
+    try:
+        p.SHA256(sha256, "sha256")
+    except p.ProtocolError as exc:
+        return _error(400, exc.code, exc.message)
+    store = db.get_db()
+    if any(m["sha256"] == sha256 for m in db.ments(store)):
+        return send_file(uploads().path(sha256, ".wav"), mimetype="audio/wav", max_age=86400)
+    if any(i["sha256"] == sha256 for i in db.images(store)):
+        return send_file(uploads().path(sha256, ".jpg"), mimetype="image/jpeg", max_age=86400)
+    return _error(404, "unknown_asset", "no announcement or image with this hash")
+
+
+# -- the phone_agent package, for phones on a LAN without internet -----------
+
+PACKAGE_NAME = "mobile-ars-phone-agent"
+
+_PYPROJECT = """[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{name}"
+version = "{version}"
+description = "Mobile ARS phone agent"
+requires-python = ">=3.10"
+dependencies = ["python-socketio[asyncio_client]>=5.11", "aiohttp>=3.9", "numpy>=1.24", "adbutils>=2.8"]
+
+[project.scripts]
+ars-phone = "phone_agent.cli:main"
+
+[tool.setuptools.packages.find]
+include = ["phone_agent*"]
+"""
+
+
+def agent_sdist() -> tuple[str, bytes]:
+    """A source distribution of phone_agent, built from the running code."""
+    root = Path(__file__).resolve().parents[2] / "phone_agent"
+    base = f"{PACKAGE_NAME}-{AGENT_VERSION}"
+    buffer = io.BytesIO()
+    mtime = int(time.time())
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        def add_bytes(name: str, data: bytes):
+            info = tarfile.TarInfo(f"{base}/{name}")
+            info.size, info.mtime, info.mode = len(data), mtime, 0o644
+            tar.addfile(info, io.BytesIO(data))
+        add_bytes("pyproject.toml", _PYPROJECT.format(name=PACKAGE_NAME, version=AGENT_VERSION).encode())
+        add_bytes("PKG-INFO", f"Metadata-Version: 2.1\nName: {PACKAGE_NAME}\nVersion: {AGENT_VERSION}\n".encode())
+        for path in sorted(root.rglob("*.py")):
+            add_bytes(f"phone_agent/{path.relative_to(root)}", path.read_bytes())
+    return f"{base}.tar.gz", buffer.getvalue()
+
+
+def install_command(server_url: str) -> str:
+    filename, _data = agent_sdist()
+    return f"pip install {server_url.rstrip('/')}/phone-agent/{filename}"
+
+
+@bp.route("/phone-agent/")
+def agent_page():
+    server_url = request.host_url.rstrip("/")
+    return render_template("phones/agent.html", command=install_command(server_url), server_url=server_url)
+
+
+@bp.route("/phone-agent/<filename>")
+def agent_download(filename: str):
+    name, data = agent_sdist()
+    if filename != name:
+        abort(404)
+    return send_file(io.BytesIO(data), mimetype="application/gzip", as_attachment=True, download_name=name)

@@ -1,0 +1,113 @@
+"""Socket.IO namespaces: ``/phone`` (phones) and ``/manager`` (live dashboard).
+
+Every phone message is checked against ``phone_agent.protocol`` here, at the
+boundary, before the engine sees it. A refused message gets an error ack, a
+log line (phone id, event, code; never a phone number) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import request, session
+from flask_socketio import Namespace, disconnect, join_room
+
+from phone_agent import protocol as p
+
+from ..engine import CallingEngine, EngineError
+
+log = logging.getLogger(__name__)
+
+PHONE_EVENTS = {
+    p.HELLO: "hello", p.HEARTBEAT: "heartbeat", p.ASSETS: "assets", p.LEASE: "lease",
+    p.CALL: "call_event", p.AGENT: "agent", p.RELEASE: "release",
+}
+
+MANAGERS_ROOM = "managers"
+
+
+class PhoneNamespace(Namespace):
+    """/phone: one connection per phone, authenticated by its token."""
+
+    def __init__(self, engine: CallingEngine):
+        super().__init__(p.NAMESPACE)
+        self.engine = engine
+        self.phone_of_sid: dict[str, int] = {}
+
+    def on_connect(self, auth=None):
+        """Sent by a phone on connect with ``{"token", "protocol"}``; refused
+        with ``{"code", "message"}`` when the token or protocol is wrong."""
+        try:
+            phone = self.engine.authenticate(auth)
+        except EngineError as exc:
+            log.warning("phone connection refused from %s: %s", request.remote_addr, exc.code)
+            raise ConnectionRefusedError({"code": exc.code, "message": exc.message}) from None
+        older = self.engine.connected(phone, request.sid)
+        self.phone_of_sid[request.sid] = phone.id
+        join_room(f"phone:{phone.id}")
+        if older:
+            self.phone_of_sid.pop(older, None)
+            disconnect(sid=older, namespace=p.NAMESPACE)
+        log.info("phone %s connected (%s)", phone.id, request.remote_addr)
+
+    def on_disconnect(self, reason=None):
+        phone_id = self.phone_of_sid.pop(request.sid, None)
+        if phone_id is not None:
+            self.engine.disconnected(phone_id, request.sid)
+            log.info("phone %s disconnected", phone_id)
+
+    def trigger_event(self, event, *args):
+        if event in ("connect", "disconnect"):
+            return super().trigger_event(event, *args)
+        # args = (sid, payload...) ; the return value is the acknowledgement
+        return self.socketio._handle_event(lambda *payload: self.dispatch(event, payload),
+                                           event, self.namespace, *args)
+
+    def dispatch(self, event: str, payload: tuple) -> dict:
+        """Check one phone message and hand it to the engine; the ack is returned."""
+        phone_id = self.phone_of_sid.get(request.sid)
+        if phone_id is None:
+            return p.error_ack("not_connected", "connect with a token first")
+        method = PHONE_EVENTS.get(event)
+        try:
+            if method is None:
+                raise p.ProtocolError(p.UNKNOWN_EVENT, f"unknown event '{event}'")
+            if len(payload) != 1:
+                raise p.ProtocolError(p.BAD_PAYLOAD, f"{event}: expected one JSON object")
+            message = p.validate(event, payload[0])
+            return getattr(self.engine, method)(phone_id, message)
+        except (p.ProtocolError, EngineError) as exc:
+            log.warning("phone %s: %s refused (%s: %s)", phone_id, event, exc.code, exc.message)
+            return p.error_ack(exc.code, exc.message)
+        except Exception:
+            log.exception("phone %s: %s failed", phone_id, event)
+            return p.error_ack("internal", "the server could not handle this message")
+
+    def notify(self, phone_id: int | None, event: str, payload: dict) -> None:
+        """Engine -> phones. Commands go to one phone and their ack is read."""
+        if phone_id is None:
+            self.socketio.emit(event, payload, namespace=self.namespace)
+            return
+        phone = self.engine.phones.get(phone_id)
+        if phone is None or phone.sid is None:
+            return
+        callback = None
+        if event == p.COMMAND and payload.get("type") == "apply_images":
+            def callback(answer=None, _phone=phone_id):
+                ok = isinstance(answer, dict) and answer.get("ok") is True
+                error = answer.get("error") if isinstance(answer, dict) else "no answer"
+                self.engine.images_applied(_phone, ok, str(error)[:200] if error else None)
+        self.socketio.emit(event, payload, namespace=self.namespace, to=phone.sid, callback=callback)
+
+
+class ManagerNamespace(Namespace):
+    """/manager: the live dashboard of a logged-in manager (read-only)."""
+
+    def __init__(self):
+        super().__init__("/manager")
+
+    def on_connect(self, auth=None):
+        """Refused unless the browser's console session is logged in."""
+        if not session.get("manager_id"):
+            raise ConnectionRefusedError({"code": "login", "message": "log in to the console first"})
+        join_room(MANAGERS_ROOM)

@@ -1,0 +1,152 @@
+"""폰 등록: register phones, approve join requests, enrolment key, rename, disable, group."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import segno
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from .. import db
+from ..engine import new_token, token_sha256
+from ..i18n import _
+from ..views.auth import audit, check_admin_pin, login_required
+from .api import ENROL_KEY_SETTING, install_command
+
+bp = Blueprint("phones", __name__, url_prefix="/phones")
+
+MODES = (("router", "공유기접속"), ("internet", "인터넷연결"), ("sim", "시뮬레이터"))
+
+
+def engine():
+    return current_app.extensions["ars_engine"]
+
+
+def server_url() -> str:
+    return request.host_url.rstrip("/")
+
+
+def pairing(token: str) -> dict:
+    """What a phone needs to join: as text and as a QR code (segno)."""
+    payload = json.dumps({"server": server_url(), "token": token}, separators=(",", ":"))
+    return {"token": token, "payload": payload,
+            "qr": segno.make(payload, error="m").svg_data_uri(scale=5, border=2)}
+
+
+def _page(status: int = 200, issued: dict | None = None, issued_for: dict | None = None):
+    store = db.get_db()
+    live = engine().snapshot()["phones"]
+    by_id = {row["id"]: row for row in live}
+    rows = [dict(row, live=by_id.get(row["id"], {})) for row in db.phones(store)]
+    return render_template("phones/index.html", phones=rows, requests=db.join_requests(store),
+                           enrol_key=db.get_setting(store, ENROL_KEY_SETTING), modes=MODES,
+                           install=install_command(server_url()), issued=issued,
+                           issued_for=issued_for, server_url=server_url()), status
+
+
+@bp.route("/")
+@login_required
+def index():
+    return _page()
+
+
+def _clean_name(raw: str) -> str | None:
+    name = (raw or "").strip()
+    return name if 1 <= len(name) <= 60 else None
+
+
+@bp.route("/register", methods=["POST"])
+@login_required
+def register():
+    name = _clean_name(request.form.get("name", ""))
+    mode = request.form.get("mode", "router")
+    if name is None or mode not in dict(MODES):
+        flash("a phone needs a name of 1-60 characters and a mode (공유기접속 or 인터넷연결)", "error")
+        return _page(400)
+    token = new_token()
+    phone_id = db.create_phone(db.get_db(), name=name, mode=mode, token_sha256=token_sha256(token),
+                               group_name=(request.form.get("group") or "").strip()[:40] or None)
+    engine().reload_phone(phone_id)
+    audit("settings", target=f"phone {phone_id}", detail={"registered": name, "mode": mode})
+    return _page(issued=pairing(token), issued_for={"id": phone_id, "name": name})
+
+
+@bp.route("/<int:phone_id>/token", methods=["POST"])
+@login_required
+def reissue(phone_id: int):
+    store = db.get_db()
+    try:
+        phone = db.phone(store, phone_id)
+    except db.NotFound:
+        abort(404)
+    token = new_token()
+    db.update_phone(store, phone_id, token_sha256=token_sha256(token))
+    engine().reload_phone(phone_id)
+    audit("settings", target=f"phone {phone_id}", detail={"token": "reissued"})
+    return _page(issued=pairing(token), issued_for=phone)
+
+
+@bp.route("/<int:phone_id>", methods=["POST"])
+@login_required
+def update(phone_id: int):
+    name = _clean_name(request.form.get("name", ""))
+    if name is None:
+        flash("a phone needs a name of 1-60 characters", "error")
+        return redirect(url_for("phones.index"))
+    fields = {"name": name, "group_name": (request.form.get("group") or "").strip()[:40] or None,
+              "enabled": int("enabled" in request.form)}
+    try:
+        db.update_phone(db.get_db(), phone_id, **fields)
+    except db.NotFound:
+        abort(404)
+    engine().reload_phone(phone_id)
+    audit("settings", target=f"phone {phone_id}", detail=fields)
+    flash(_("저장했습니다."), "info")
+    return redirect(url_for("phones.index"))
+
+
+@bp.route("/<int:phone_id>/delete", methods=["POST"])
+@login_required
+def delete(phone_id: int):
+    if not check_admin_pin(request.form.get("pin")):
+        flash(_("관리자비번이 올바르지 않습니다."), "error")
+        return redirect(url_for("phones.index"))
+    try:
+        row = db.delete_phone(db.get_db(), phone_id)
+    except db.NotFound:
+        abort(404)
+    engine().reload_phone(phone_id)
+    audit("delete", target=f"phone {row['name']}")
+    return redirect(url_for("phones.index"))
+
+
+@bp.route("/join/<request_id>/<decision>", methods=["POST"])
+@login_required
+def decide(request_id: str, decision: str):
+    store = db.get_db()
+    try:
+        if decision == "approve":
+            token = new_token()
+            phone_id = db.approve_join_request(store, request_id, token=token, token_sha256=token_sha256(token))
+            engine().reload_phone(phone_id)
+        elif decision == "reject":
+            db.reject_join_request(store, request_id)
+        else:
+            abort(404)
+    except db.NotFound:
+        abort(404)
+    audit("settings", target=f"join request {request_id}", detail={"decision": decision})
+    return redirect(url_for("phones.index"))
+
+
+@bp.route("/enrol-key", methods=["POST"])
+@login_required
+def enrol_key():
+    store = db.get_db()
+    if request.form.get("action") == "disable":
+        db.put_setting(store, ENROL_KEY_SETTING, None)
+    else:
+        db.put_setting(store, ENROL_KEY_SETTING, secrets.token_urlsafe(18))
+    audit("settings", target="phone enrolment key", detail={"action": request.form.get("action", "new")})
+    return redirect(url_for("phones.index"))

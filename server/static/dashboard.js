@@ -1,0 +1,101 @@
+// Live dashboard: renders the state pushed on the /manager Socket.IO namespace.
+// Only changed phone cells are touched, so 500 phones stay cheap to update.
+(function () {
+  "use strict";
+  var i18n = JSON.parse(document.getElementById("dashboard-i18n").textContent);
+  var phoneCells = {};
+
+  function text(id, value) {
+    var el = document.getElementById(id);
+    if (el && el.textContent !== String(value)) el.textContent = value;
+  }
+
+  function fmt(n) { return n == null ? "–" : Number(n).toLocaleString(); }
+
+  function renderCounters(c) {
+    ["leased", "dialled", "answered", "pressed_one", "connected", "callback", "failed", "remaining"].forEach(function (k) {
+      text("counter-" + k, c ? fmt(c[k]) : "–");
+    });
+    var bar = document.getElementById("campaign-progress");
+    if (c && c.total) {
+      var done = (c.total - c.remaining) / c.total;
+      bar.style.width = (done * 100).toFixed(1) + "%";
+      text("campaign-progress-label", fmt(c.total - c.remaining) + " / " + fmt(c.total) + " (" + Math.round(done * 100) + "%)");
+    }
+  }
+
+  function renderAgents(agents) {
+    var box = document.getElementById("agents");
+    var form = document.getElementById("away-form");
+    box.innerHTML = "";
+    agents.forEach(function (a) {
+      var card = document.createElement("div");
+      card.className = "agent state-" + a.state;
+      card.dataset.line = a.id;
+      card.innerHTML = "<b></b><span class='name'></span><span class='st'></span> <button type='button'></button>";
+      card.querySelector("b").textContent = a.extension;
+      card.querySelector(".name").textContent = a.name;
+      card.querySelector(".st").textContent = i18n.states[a.state] || a.state;
+      var button = card.querySelector("button");
+      var away = a.state === "away";
+      button.textContent = away ? i18n.back : i18n.away;
+      button.addEventListener("click", function () {
+        form.action = "/agents/" + a.id + "/away";
+        form.elements.away.value = away ? "0" : "1";
+        form.submit();
+      });
+      box.appendChild(card);
+    });
+  }
+
+  function renderPhones(phones) {
+    var grid = document.getElementById("phones");
+    var online = 0;
+    phones.forEach(function (p) {
+      if (p.online) online++;
+      var cell = phoneCells[p.id];
+      if (!cell) {
+        cell = document.createElement("div");
+        cell.innerHTML = "<b></b><span class='st'></span><span class='bat'></span>";
+        phoneCells[p.id] = cell;
+        grid.appendChild(cell);
+      }
+      var key = [p.name, p.state, p.battery, p.charging, p.signal, p.mode, p.online].join("|");
+      if (cell.dataset.key === key) return;
+      cell.dataset.key = key;
+      cell.className = "phone state-" + p.state + (p.enabled ? "" : " disabled");
+      cell.title = p.name + " · " + p.mode + (p.network ? " · " + p.network : "") + (p.signal != null ? " · signal " + p.signal + "/4" : "");
+      cell.querySelector("b").textContent = p.name;
+      cell.querySelector(".st").textContent = i18n.states[p.state] || p.state;
+      cell.querySelector(".bat").textContent = p.battery == null ? "" : p.battery + "%" + (p.charging ? "⚡" : "");
+    });
+    text("phone-summary", i18n.online + " " + online + " / " + phones.length);
+  }
+
+  function renderRecent(recent) {
+    var body = document.getElementById("recent");
+    body.innerHTML = "";
+    recent.forEach(function (r) {
+      var tr = document.createElement("tr");
+      [new Date(r.at * 1000).toLocaleTimeString(), r.phone, r.number,
+       (i18n.results[r.result] || r.result) + (r.hung_up_in ? " (" + r.hung_up_in + ")" : "")].forEach(function (v) {
+        var td = document.createElement("td");
+        td.textContent = v;
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+  }
+
+  function render(state) {
+    renderCounters(state.counters);
+    renderAgents(state.agents);
+    renderPhones(state.phones);
+    renderRecent(state.recent);
+    if (state.campaign) text("campaign-name", state.campaign.name);
+  }
+
+  render(JSON.parse(document.getElementById("dashboard-state").textContent));
+  var socket = io("/manager", { transports: ["websocket", "polling"] });
+  socket.on("dashboard", render);
+})();

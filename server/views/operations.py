@@ -1,0 +1,98 @@
+"""실시간 현황 (live dashboard), 콜백 처리 (callback list), 통화 기록 (call records)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from .. import db
+from ..contacts.phone_numbers import format_display
+from ..i18n import _
+from . import page_args
+from .auth import audit, login_required
+
+bp = Blueprint("operations", __name__)
+
+CALLBACK_LABELS = {"requested": "요청", "done": "완료", "deleted": "삭제", "failed": "실패"}
+RESULT_LABELS = {
+    "no_answer": "무응답", "busy": "통화중", "rejected": "거절", "invalid_number": "없는 번호",
+    "failed": "실패", "listened": "안내 청취", "hung_up": "중간 종료", "connected": "상담원 연결",
+    "callback_requested": "콜백 요청",
+}
+
+
+@bp.app_template_filter("result")
+def result_filter(code: str | None) -> str:
+    return _(RESULT_LABELS.get(code, code or ""))
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    live = current_app.extensions["ars_live"]
+    return render_template("dashboard.html", state=live.dashboard_state(),
+                           results=RESULT_LABELS)
+
+
+@bp.route("/agents/<int:line_id>/away", methods=["POST"])
+@login_required
+def agent_away(line_id: int):
+    away = request.form.get("away") == "1"
+    try:
+        db.set_agent_line_away(db.get_db(), line_id, away)
+    except db.NotFound:
+        abort(404)
+    current_app.extensions["ars_engine"].reload_agent_lines()
+    audit("settings", target=f"agent line {line_id}", detail={"away": away})
+    return redirect(request.form.get("next") or url_for("operations.dashboard"))
+
+
+@bp.route("/callbacks/")
+@login_required
+def callbacks():
+    status = request.args.get("status") or None
+    if status and status not in CALLBACK_LABELS:
+        status = None
+    page, limit, offset = page_args()
+    rows, total = db.callbacks_page(db.get_db(), status=status, limit=limit, offset=offset)
+    return render_template("callbacks.html", rows=rows, total=total, page=page,
+                           pages=max(1, -(-total // limit)), status=status, labels=CALLBACK_LABELS)
+
+
+@bp.route("/callbacks/<int:callback_id>", methods=["POST"])
+@login_required
+def callback_update(callback_id: int):
+    status = request.form.get("status", "")
+    try:
+        row = db.set_callback_status(db.get_db(), callback_id, status,
+                                     (request.form.get("note") or "").strip()[:200] or None)
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("operations.callbacks"))
+    except db.NotFound:
+        abort(404)
+    audit("settings", target=f"callback {callback_id}", detail={"status": status,
+                                                                 "number": format_display(row["number"])[:4] + "…"})
+    return redirect(request.form.get("next") or url_for("operations.callbacks"))
+
+
+@bp.route("/calls/")
+@login_required
+def calls():
+    store = db.get_db()
+    page, limit, offset = page_args()
+    campaign_id = request.args.get("campaign", type=int)
+    result = request.args.get("result") or None
+    rows, total = db.calls_page(store, campaign_id=campaign_id, result=result,
+                                search=request.args.get("q") or None, limit=limit, offset=offset)
+    return render_template("calls.html", rows=rows, total=total, page=page, pages=max(1, -(-total // limit)),
+                           campaigns=db.campaigns(store), results=RESULT_LABELS, args=request.args)
+
+
+@bp.route("/calls/<call_id>")
+@login_required
+def call_detail(call_id: str):
+    store = db.get_db()
+    row = db.call(store, call_id)
+    if row is None:
+        abort(404)
+    return render_template("call.html", call=row, events=db.call_events(store, call_id))
