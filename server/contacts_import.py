@@ -2,8 +2,8 @@
 
 Two steps, so the manager sees a preview before anything is stored:
 ``prepare`` reads, normalises and de-duplicates the file into an ImportPlan;
-``commit`` writes the list and its contacts in one transaction (all rows or
-none) and keeps the rejects as an .xlsx by content hash.
+``commit`` writes the list, its contacts and its rejects in one transaction
+(all rows or none). ``rejects_xlsx`` makes the rejects download.
 """
 
 from __future__ import annotations
@@ -74,12 +74,8 @@ class ImportResult:
 
 def commit(store: db.Database, uploads: UploadStore, plan: ImportPlan, *, name: str,
            filename: str, source_sha256: str, progress=None) -> ImportResult:
-    rejects_sha256 = None
-    if len(plan.rejects):
-        with tempfile.TemporaryDirectory() as tmp:
-            rejects_path = Path(tmp) / "rejects.xlsx"
-            write_rejects_xlsx(plan.rejects, rejects_path)
-            rejects_sha256 = uploads.put(rejects_path.read_bytes(), ".xlsx")
+    rejects = list(plan.rejects[["row_number", "value", "reason", "message"]].itertuples(index=False,
+                                                                                        name=None))
     counts = {"rows": plan.rows, "imported": plan.imported, "invalid": plan.invalid,
               "duplicates": plan.duplicates, "do_not_call": plan.do_not_call}
     columns = {"has_header": plan.columns.has_header, "headers": plan.headers,
@@ -88,12 +84,22 @@ def commit(store: db.Database, uploads: UploadStore, plan: ImportPlan, *, name: 
     try:
         list_id = db.import_contact_list(
             store, name=name, source_filename=filename, source_sha256=source_sha256,
-            counts=counts, columns=columns, rejects_sha256=rejects_sha256,
+            counts=counts, columns=columns, rejects=[(int(r), v, reason, m) for r, v, reason, m in rejects],
             store_rows=lambda conn, list_id: store_contacts(conn, list_id, plan.valid,
                                                             progress=progress))
     except db.Conflict as exc:
         raise ImportError_(str(exc)) from None
     return ImportResult(list_id=list_id, name=name, **counts)
+
+
+def rejects_xlsx(store: db.Database, list_id: int) -> bytes:
+    """The list's rejected rows as an .xlsx (행 번호, 값, 사유, 설명)."""
+    import pandas as pd
+    frame = pd.DataFrame(db.contact_rejects(store, list_id), columns=["row_number", "value", "reason", "message"])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rejects.xlsx"
+        write_rejects_xlsx(frame, path)
+        return path.read_bytes()
 
 
 def import_file(store: db.Database, uploads: UploadStore, path: Path, *, name: str,

@@ -256,3 +256,46 @@ def m005_calling(db):
             note TEXT
         )""")
     db.execute("CREATE INDEX callback_status ON callback(status, created_at)")
+
+
+@migrations()
+def m006_contacts_by_id_range(db):
+    """Call lists import about twice as fast without secondary indexes on contact.
+
+    A list's contacts are inserted in one transaction holding the write lock,
+    so their ids are one contiguous range in file order: the list row keeps
+    that range and every read of a list (paging, campaign creation, deletion)
+    goes through the primary key. The importer de-duplicates in memory, so
+    UNIQUE(list_id, phone) was only a cost: at 1,000,000 rows most of the
+    import went into maintaining it. Rejects move into a table; the .xlsx is
+    made when the manager downloads it.
+    """
+    db.execute("""
+        CREATE TABLE contact_new (
+            id INTEGER PRIMARY KEY,
+            list_id INTEGER NOT NULL REFERENCES contact_list(id) ON DELETE CASCADE,
+            row_number INTEGER NOT NULL,
+            phone TEXT NOT NULL,
+            name TEXT,
+            address TEXT,
+            extra TEXT,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("INSERT INTO contact_new SELECT id, list_id, row_number, phone, name, address, extra, "
+               "status, attempts FROM contact ORDER BY list_id, row_number")
+    db.execute("DROP TABLE contact")
+    db.execute("ALTER TABLE contact_new RENAME TO contact")
+    db.execute("ALTER TABLE contact_list ADD COLUMN first_contact_id INTEGER")
+    db.execute("ALTER TABLE contact_list ADD COLUMN last_contact_id INTEGER")
+    db.execute("UPDATE contact_list SET first_contact_id = (SELECT min(id) FROM contact WHERE list_id = contact_list.id), "
+               "last_contact_id = (SELECT max(id) FROM contact WHERE list_id = contact_list.id)")
+    db.execute("""
+        CREATE TABLE contact_reject (
+            list_id INTEGER NOT NULL REFERENCES contact_list(id) ON DELETE CASCADE,
+            row_number INTEGER NOT NULL,
+            value TEXT,
+            reason TEXT NOT NULL,
+            message TEXT,
+            PRIMARY KEY (list_id, row_number)
+        ) WITHOUT ROWID""")

@@ -44,6 +44,7 @@ __all__ = [
     "classify",
     "normalize",
     "normalize_series",
+    "normalize_array",
     "format_display",
     "mask",
 ]
@@ -270,15 +271,31 @@ def normalize_series(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     Returns ``(canonical, reason)``, two ``str`` Series on ``s.index``:
     canonical is NA where the value is invalid, reason is NA where it is valid.
     """
-    index = s.index
-    values = _as_text_array(s)
+    canonical, reason, _keys = normalize_array(_as_text_array(s))
+    return (
+        pd.Series(canonical, index=s.index, dtype="str"),
+        pd.Series(reason, index=s.index, dtype="str"),
+    )
+
+
+def normalize_array(values: np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The engine of :func:`normalize_series`, on an object array of ``str`` (or a Series).
+
+    Returns three arrays: canonical numbers (object, None where invalid),
+    reason codes (object, None where valid) and int64 keys (the canonical
+    number as an integer, -1 where invalid). A canonical number never has
+    two leading zeros, so equal keys mean equal numbers: de-duplicate on keys.
+    """
+    if isinstance(values, pd.Series):
+        values = _as_text_array(values)
     n = len(values)
     canonical = np.full(n, None, dtype=object)
     reason = np.zeros(n, dtype=np.int8)
+    keys = np.full(n, -1, dtype=np.int64)
     if n:
         lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
         width = int(max(1, min(lengths.max(), _MAX_WIDTH)))
-        _normalize_block(values, width, canonical, reason)
+        _normalize_block(values, width, canonical, reason, keys)
         long_rows = np.flatnonzero(lengths > _MAX_WIDTH)
         if len(long_rows):
             # A handful of overlong cells (notes pasted into the phone column):
@@ -288,12 +305,13 @@ def normalize_series(s: pd.Series) -> tuple[pd.Series, pd.Series]:
                 number, why = classify(values[i])
                 canonical[i] = number
                 reason[i] = codes[why] if why else _R_OK
-    canonical_s = pd.Series(canonical, index=index, dtype="str")
-    reason_s = pd.Series(_REASON_CODES[reason], index=index, dtype="str")
-    return canonical_s, reason_s
+                keys[i] = int(number) if number else -1
+    return canonical, _REASON_CODES[reason], keys
 
 
-def _normalize_block(values: np.ndarray, width: int, canonical: np.ndarray, reason: np.ndarray) -> None:
+def _normalize_block(
+    values: np.ndarray, width: int, canonical: np.ndarray, reason: np.ndarray, keys: np.ndarray
+) -> None:
     """The rules of :func:`classify` for rows no longer than ``width`` chars.
 
     Works on a (width, n) matrix of character codes, one numpy operation per
@@ -414,13 +432,17 @@ def _normalize_block(values: np.ndarray, width: int, canonical: np.ndarray, reas
         ok_len = length[ok]
         zero_first = add0[ok] == 1
         out = np.zeros((len(ok), 12), dtype=np.uint32)
+        key = np.zeros(len(ok), dtype=np.int64)
         for j in range(12):
             src = np.minimum(start + j, _KEEP)
-            digit = flat[src * n + ok].astype(np.uint32) + 48
+            digit = flat[src * n + ok].astype(np.int64)
             if j == 0:
-                digit[zero_first] = 48
-            out[:, j] = np.where(j < ok_len, digit, 0)
+                digit[zero_first] = 0
+            inside = j < ok_len
+            out[:, j] = np.where(inside, digit + 48, 0)
+            key = np.where(inside, key * 10 + digit, key)
         canonical[ok] = out.view("<U12").ravel()
+        keys[ok] = key
 
 
 # --------------------------------------------------------------------------

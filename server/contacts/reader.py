@@ -53,6 +53,15 @@ class ColumnMap:
     name: int | None = None
     address: int | None = None
     extras: dict[int, str] = field(default_factory=dict)
+    # The header's row number in the file (index label of read_table's frame);
+    # usually 1, later under a title row; None without a header.
+    header_row: int | None = None
+
+    def data_rows(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``df`` (from :func:`read_table`) below the header."""
+        if self.header_row is None:
+            return df
+        return df.iloc[int(df.index.searchsorted(self.header_row, side="right")):]
 
 
 # --------------------------------------------------------------------------
@@ -333,6 +342,7 @@ def _header_role(label: str) -> tuple[str, int] | None:
 
 
 _SAMPLE_ROWS = 200
+_HEADER_SEARCH_ROWS = 10
 _ADDRESS_WORD = re.compile(r"[\uac00-\ud7a3](?:시|도|구|군|동|읍|면|리|로|길)(?=[\s\d,]|$)")
 _LETTER = re.compile(r"[A-Za-z\uac00-\ud7a3]")
 _DIGIT = re.compile(r"\d")
@@ -370,10 +380,26 @@ def detect_columns(df: pd.DataFrame) -> ColumnMap:
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise ReadError("The file has no rows.")
     ncols = df.shape[1]
-    first = [str(v).strip() for v in df.iloc[0].tolist()]
-    roles = [_header_role(v) for v in first]
-    first_valid = [phone_numbers.classify(v)[0] is not None for v in first]
-    has_header = any(r is not None for r in roles) and not any(first_valid)
+
+    def row_cells(pos: int) -> list[str]:
+        return [str(v).strip() for v in df.iloc[pos].tolist()]
+
+    # The header is the first row, or a later one under a title ("2024 명단")
+    # when it names the phone column or two kinds of column.
+    header_pos: int | None = None
+    first: list[str] = row_cells(0)
+    roles: list[tuple[str, int] | None] = [_header_role(v) for v in first]
+    for pos in range(min(_HEADER_SEARCH_ROWS, len(df))):
+        cells_ = row_cells(pos)
+        if any(phone_numbers.classify(v)[0] is not None for v in cells_):
+            break  # the data has started
+        roles_ = [_header_role(v) for v in cells_]
+        kinds = {r[0] for r in roles_ if r}
+        strong_phone = any(r and r[0] == "phone" and r[1] >= 2 for r in roles_)
+        if (pos == 0 and kinds) or strong_phone or len(kinds) >= 2:
+            header_pos, first, roles = pos, cells_, roles_
+            break
+    has_header = header_pos is not None
 
     def sample_of(frame: pd.DataFrame) -> list[list[str]]:
         head = frame.head(_SAMPLE_ROWS)
@@ -392,11 +418,12 @@ def detect_columns(df: pd.DataFrame) -> ColumnMap:
             scores.append(float(canonical.notna().mean()))
         return scores
 
-    data = df.iloc[1:] if has_header else df
+    data = df.iloc[header_pos + 1:] if has_header else df
     scores = phone_scores(data)
 
-    if not has_header and not any(r is not None for r in roles):
-        # Unrecognised header words? A first row of pure text over a column of numbers.
+    if not has_header:
+        # Unrecognised header words? A first row of short labels (no digits,
+        # no addresses) over a column of numbers.
         best = int(np.argmax(scores)) if scores else 0
         rest_scores = phone_scores(df.iloc[1:]) if len(df) > 1 else [0.0] * ncols
         if (
@@ -404,9 +431,9 @@ def detect_columns(df: pd.DataFrame) -> ColumnMap:
             and rest_scores[best] >= 0.5
             and first[best]
             and not any(_DIGIT.search(v) for v in first)
-            and all(len(v) <= 40 for v in first)
+            and all(len(v) <= 20 and not _is_address_like(v) for v in first)
         ):
-            has_header = True
+            header_pos, has_header = 0, True
             data = df.iloc[1:]
             scores = rest_scores
 
@@ -442,6 +469,10 @@ def detect_columns(df: pd.DataFrame) -> ColumnMap:
                 else:
                     address = pick
 
+    # By content. Under a recognised header, a labelled column ("메모",
+    # "성별") keeps its own meaning: only unlabelled ones may be taken as the
+    # name, and only one of clear addresses as the address.
+    recognised = has_header and any(roles)
     sample = sample_of(data)
     free = [j for j in range(ncols) if j not in taken and not (has_header and roles[j])]
     if address is None:
@@ -453,12 +484,14 @@ def detect_columns(df: pd.DataFrame) -> ColumnMap:
             free.remove(address)
     if name is None:
         for j in free:
+            if recognised and first[j]:
+                continue
             if _fraction(sample[j], _is_name_like) >= 0.6:
                 name = j
                 taken.add(j)
                 free.remove(j)
                 break
-    if address is None:
+    if address is None and not recognised:
         start = name if name is not None else phone
         for j in sorted(free, key=lambda j: (j < start, j)):
             if _fraction(sample[j], _is_text) >= 0.5:
@@ -483,14 +516,17 @@ def detect_columns(df: pd.DataFrame) -> ColumnMap:
         used_labels.add(label)
         extras[j] = label
 
-    return ColumnMap(has_header=has_header, phone=phone, name=name, address=address, extras=extras)
+    return ColumnMap(
+        has_header=has_header, phone=phone, name=name, address=address, extras=extras,
+        header_row=int(df.index[header_pos]) if has_header else None,
+    )
 
 
 def column_labels(df: pd.DataFrame, columns: ColumnMap) -> list[str]:
     """A display label per column: the header cell, or ``col1``, ``col2``, ..."""
+    header = df.loc[columns.header_row].tolist() if columns.header_row is not None else []
     labels = []
-    first = df.iloc[0].tolist() if len(df) else []
     for j in range(df.shape[1]):
-        label = str(first[j]).strip() if columns.has_header and j < len(first) else ""
+        label = str(header[j]).strip() if j < len(header) else ""
         labels.append(label or f"col{j + 1}")
     return labels

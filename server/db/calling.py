@@ -151,16 +151,18 @@ def _campaign(row: dict | None) -> dict | None:
 def create_campaign(db: Database, *, name: str, list_id: int, settings: dict, assets: dict) -> int:
     """A campaign over every contact of a call list (copied as campaign contacts)."""
     with transaction(db):
-        if not db.execute("SELECT 1 FROM contact_list WHERE id = ?", [list_id]).fetchone():
+        row = db.execute("SELECT first_contact_id, last_contact_id FROM contact_list WHERE id = ?",
+                         [list_id]).fetchone()
+        if row is None:
             raise NotFound(f"no call list {list_id}")
         campaign_id = db.execute(
             "INSERT INTO campaign (name, list_id, settings, assets, created_at) VALUES (?, ?, ?, ?, ?)",
             [name, list_id, json.dumps(settings), json.dumps(assets), utcnow()]).lastrowid
         db.execute(
             "INSERT INTO campaign_contact (campaign_id, contact_id, number) "
-            "SELECT ?, id, phone FROM contact WHERE list_id = ? "
-            "AND phone NOT IN (SELECT phone FROM do_not_call) ORDER BY row_number",
-            [campaign_id, list_id])
+            "SELECT ?, id, phone FROM contact WHERE id BETWEEN ? AND ? "
+            "AND phone NOT IN (SELECT phone FROM do_not_call) ORDER BY id",
+            [campaign_id, row[0] or 0, row[1] or -1])
     return campaign_id
 
 

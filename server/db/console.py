@@ -139,25 +139,49 @@ def audit_entries(db: Database, *, action: str | None = None, actor: str | None 
 # -- contact lists ---------------------------------------------------------
 
 def import_contact_list(db: Database, *, name: str, source_filename: str, source_sha256: str,
-                        counts: dict, columns: dict, rejects_sha256: str | None,
+                        counts: dict, columns: dict, rejects: list[tuple] | None,
                         store_rows) -> int:
     """Create a list and fill it in one transaction: all rows or none.
 
     ``store_rows(conn, list_id)`` writes the contact rows; it runs inside the
-    transaction opened here (the importer's bulk insert).
+    transaction opened here (the importer's bulk insert), which holds the write
+    lock, so the list's contact ids are one contiguous range (recorded on the
+    list row; every read of a list goes through it). ``rejects`` are
+    ``(row_number, value, reason, message)`` tuples.
     """
     with transaction(db):
         if db.execute("SELECT 1 FROM contact_list WHERE name = ?", [name]).fetchone():
             raise Conflict(f"a call list named {name!r} already exists")
         list_id = db.execute(
             "INSERT INTO contact_list (name, created_at, source_filename, source_sha256, rows, "
-            "imported, invalid, duplicates, do_not_call, rejects_sha256, columns) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "imported, invalid, duplicates, do_not_call, columns) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [name, utcnow(), source_filename, source_sha256, counts["rows"], counts["imported"],
-             counts["invalid"], counts["duplicates"], counts["do_not_call"], rejects_sha256,
+             counts["invalid"], counts["duplicates"], counts["do_not_call"],
              json.dumps(columns, ensure_ascii=False)]).lastrowid
+        before = db.execute("SELECT coalesce(max(id), 0) FROM contact").fetchone()[0]
         store_rows(db.conn, list_id)
+        after = db.execute("SELECT coalesce(max(id), 0) FROM contact").fetchone()[0]
+        if after > before:
+            db.execute("UPDATE contact_list SET first_contact_id = ?, last_contact_id = ? WHERE id = ?",
+                       [before + 1, after, list_id])
+        if rejects:
+            db.conn.executemany("INSERT INTO contact_reject (list_id, row_number, value, reason, message) "
+                                "VALUES (?, ?, ?, ?, ?)", [(list_id, *r) for r in rejects])
     return list_id
+
+
+def _id_range(db: Database, list_id: int) -> tuple[int, int]:
+    row = db.execute("SELECT coalesce(first_contact_id, 0), coalesce(last_contact_id, -1) "
+                     "FROM contact_list WHERE id = ?", [list_id]).fetchone()
+    if row is None:
+        raise NotFound(f"no call list {list_id}")
+    return row[0], row[1]
+
+
+def contact_rejects(db: Database, list_id: int) -> list[dict]:
+    return _rows(db.execute("SELECT row_number, value, reason, message FROM contact_reject "
+                            "WHERE list_id = ? ORDER BY row_number", [list_id]))
 
 
 def contact_list_name_taken(db: Database, name: str) -> bool:
@@ -165,9 +189,7 @@ def contact_list_name_taken(db: Database, name: str) -> bool:
 
 
 def contact_lists(db: Database) -> list[dict]:
-    return _rows(db.execute(
-        "SELECT l.*, (SELECT count(*) FROM contact c WHERE c.list_id = l.id) AS contacts "
-        "FROM contact_list l ORDER BY l.id DESC"))
+    return _rows(db.execute("SELECT * FROM contact_list ORDER BY id DESC"))
 
 
 def contact_list(db: Database, list_id: int) -> dict:
@@ -179,7 +201,8 @@ def contact_list(db: Database, list_id: int) -> dict:
 
 def contacts_page(db: Database, list_id: int, *, search: str | None = None,
                   limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-    where, params = ["list_id = ?"], [list_id]
+    first, last = _id_range(db, list_id)
+    where, params = ["id BETWEEN ? AND ?"], [first, last]
     if search:
         digits = "".join(ch for ch in search if ch.isdigit())
         if digits and len(digits) >= 3 and len(digits) >= len(search.replace("-", "").strip()):
@@ -187,23 +210,30 @@ def contacts_page(db: Database, list_id: int, *, search: str | None = None,
         else:
             where.append("(name LIKE ? OR address LIKE ?)"); params += [f"%{search}%"] * 2
     clause = " AND ".join(where)
-    total = db.execute(f"SELECT count(*) FROM contact WHERE {clause}", params).fetchone()[0]
-    rows = _rows(db.execute(
-        f"SELECT * FROM contact WHERE {clause} ORDER BY row_number LIMIT ? OFFSET ?",
-        [*params, limit, offset]))
+    if search:
+        total = db.execute(f"SELECT count(*) FROM contact WHERE {clause}", params).fetchone()[0]
+    else:
+        total = max(0, last - first + 1)
+    rows = _rows(db.execute(f"SELECT * FROM contact WHERE {clause} ORDER BY id LIMIT ? OFFSET ?",
+                            [*params, limit, offset]))
     return rows, total
 
 
 def delete_contact_list(db: Database, list_id: int) -> dict:
     with transaction(db):
         row = contact_list(db, list_id)
-        db.execute("DELETE FROM contact WHERE list_id = ?", [list_id])
+        if db.execute("SELECT 1 FROM campaign WHERE list_id = ?", [list_id]).fetchone():
+            raise Conflict(f"call list '{row['name']}' is used by a campaign")
+        first, last = _id_range(db, list_id)
+        db.execute("DELETE FROM contact WHERE id BETWEEN ? AND ?", [first, last])
+        db.execute("DELETE FROM contact_reject WHERE list_id = ?", [list_id])
         db.execute("DELETE FROM contact_list WHERE id = ?", [list_id])
     return row
 
 
 def contact_totals(db: Database) -> dict:
-    row = db.execute("SELECT (SELECT count(*) FROM contact_list), (SELECT count(*) FROM contact), "
+    row = db.execute("SELECT (SELECT count(*) FROM contact_list), "
+                     "(SELECT coalesce(sum(imported), 0) FROM contact_list), "
                      "(SELECT count(*) FROM do_not_call)").fetchone()
     return {"lists": row[0], "contacts": row[1], "do_not_call": row[2]}
 
@@ -288,8 +318,8 @@ def sha256_in_use(db: Database, sha256: str) -> bool:
     return db.execute(
         "SELECT EXISTS(SELECT 1 FROM ment WHERE sha256 = ?) OR "
         "EXISTS(SELECT 1 FROM image WHERE sha256 = ? OR original_sha256 = ?) OR "
-        "EXISTS(SELECT 1 FROM contact_list WHERE source_sha256 = ? OR rejects_sha256 = ?)",
-        [sha256] * 5).fetchone()[0] == 1
+        "EXISTS(SELECT 1 FROM contact_list WHERE source_sha256 = ?)",
+        [sha256] * 4).fetchone()[0] == 1
 
 
 # -- images ----------------------------------------------------------------

@@ -195,10 +195,10 @@ def rejects(list_id: int):
         contact_list = db.contact_list(store, list_id)
     except db.NotFound:
         abort(404)
-    if not contact_list["rejects_sha256"]:
+    if not (contact_list["invalid"] + contact_list["duplicates"] + contact_list["do_not_call"]):
         abort(404)
     audit("export", target=f"rejects of call list {contact_list['name']}")
-    data = uploads().read(contact_list["rejects_sha256"], ".xlsx")
+    data = contacts_import.rejects_xlsx(store, list_id)
     return send_file(io.BytesIO(data), as_attachment=True,
                      download_name=f"rejects-{list_id}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -216,6 +216,9 @@ def delete(list_id: int):
         row = db.delete_contact_list(store, list_id)
     except db.NotFound:
         abort(404)
+    except db.Conflict as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("contacts.detail", list_id=list_id))
     audit("delete", target=f"call list {row['name']}", detail={"contacts": row["imported"]})
     flash(f"{row['name']}: {_('삭제')}", "info")
     return redirect(url_for("contacts.index"))
