@@ -1,0 +1,193 @@
+"""Command line of the phone agent (``python -m phone_agent``).
+
+\b
+One phone (a real one needs the adb backend, still to come):
+    python -m phone_agent run --server http://172.16.0.100:8000 --token T --backend sim --mode sim
+    python -m phone_agent run --server URL --enrol-key K --name rack-07 --state var/phone.json
+
+\b
+A fleet of simulated phones in one process (ars sim, demos, benchmarks):
+    python -m phone_agent fleet --server URL --phones 50 --enrol-key K --seed 1 --speed 10
+    python -m phone_agent fleet ... --duration 120 --report bench-fleet.json
+
+\b
+Enrol only (prints the token as JSON):
+    python -m phone_agent enrol --server URL --name rack-07 [--enrol-key K]
+
+The fleet prints a progress line every 10 s on stderr and the metrics as
+one JSON line last on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from . import __version__
+
+log = logging.getLogger("phone_agent")
+
+DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mobile-ars" / "assets"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m phone_agent", description="Mobile ARS phone agent",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n", 2)[2].replace("\\b\n", ""))
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--server", required=True, help="the call server, e.g. http://172.16.0.100:8000")
+        p.add_argument("--seed", type=int, default=0, help="seed of the simulated phones and voters")
+        p.add_argument("--speed", type=float, default=1.0,
+                       help="sim: simulated time runs this many times faster than the clock")
+        p.add_argument("--cache", type=Path, default=None,
+                       help=f"asset cache directory (default {DEFAULT_CACHE})")
+
+    run = sub.add_parser("run", help="run one phone")
+    common(run)
+    run.add_argument("--token", help="the phone's token (from the console's phone page)")
+    run.add_argument("--enrol-key", help="join with the enrolment key instead of a token")
+    run.add_argument("--name", default=None, help="name to join with (default: the host name)")
+    run.add_argument("--state", type=Path, default=None, help="keep the joined token in this JSON file")
+    run.add_argument("--backend", choices=("sim", "adb"), default="sim")
+    run.add_argument("--mode", choices=("router", "internet", "sim"), default=None,
+                     help="reported in hello (default: sim for the sim backend, else internet)")
+    run.add_argument("--prefetch", type=int, default=2, help="leased calls held ahead")
+
+    fleet = sub.add_parser("fleet", help="run N simulated phones in one process")
+    common(fleet)
+    fleet.add_argument("--phones", type=int, required=True)
+    fleet.add_argument("--enrol-key", help="enrolment key (needed for phones without a cached token)")
+    fleet.add_argument("--state", type=Path, default=Path("var/sim-fleet.json"),
+                       help="token cache (default var/sim-fleet.json)")
+    fleet.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    fleet.add_argument("--report", type=Path, default=None, help="write full metrics (JSON) here")
+    fleet.add_argument("--prefetch", type=int, default=2, help="leased calls each phone holds ahead")
+    fleet.add_argument("--prefix", default="sim", help="phone names: PREFIX-000, PREFIX-001, …")
+
+    join = sub.add_parser("enrol", help="join the server and print the token")
+    join.add_argument("--server", required=True)
+    join.add_argument("--name", required=True)
+    join.add_argument("--enrol-key", default=None,
+                      help="without a key the request waits for the manager's approval")
+    join.add_argument("--mode", choices=("router", "internet", "sim"), default="internet")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    command = {"run": _run, "fleet": _fleet, "enrol": _enrol}[args.command]
+    try:
+        return asyncio.run(_until_signal(command(args)))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _until_signal(work) -> int:
+    """Run ``work``; SIGINT / SIGTERM cancel it (its cleanup runs)."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        return 0
+
+
+async def _enrol(args) -> int:
+    from .link import enrol
+    answer = await enrol(args.server, args.name, enrol_key=args.enrol_key, mode=args.mode)
+    print(json.dumps({"phone_id": answer.get("phone_id"), "token": answer["token"]}))
+    return 0
+
+
+async def _run(args) -> int:
+    from .link import AssetStore, Link, LinkRefused, enrol
+    from .runner import Runner
+    from .script import ScriptConfig
+    from .telephony import create
+
+    backend = create(args.backend, **({"seed": args.seed, "speed": args.speed}
+                                      if args.backend == "sim" else {}))
+    mode = args.mode or ("sim" if args.backend == "sim" else "internet")
+    device = await backend.device()
+    token = args.token
+    if token is None and args.state and args.state.exists():
+        token = json.loads(args.state.read_text(encoding="utf-8")).get(args.server)
+    if token is None:
+        if not args.enrol_key:
+            print("give --token, or --enrol-key to join", file=sys.stderr)
+            return 2
+        name = args.name or os.uname().nodename
+        answer = await enrol(args.server, name, enrol_key=args.enrol_key,
+                             mode=mode, device=device)
+        token = answer["token"]
+        if args.state:
+            state = json.loads(args.state.read_text(encoding="utf-8")) if args.state.exists() else {}
+            state[args.server] = token
+            args.state.parent.mkdir(parents=True, exist_ok=True)
+            args.state.write_text(json.dumps(state, indent=1), encoding="utf-8")
+    link = Link(args.server, token, assets=AssetStore(args.cache or DEFAULT_CACHE), mode=mode,
+                backend=backend.name, device=device, name=args.name or "phone")
+    runner = Runner(link, backend, config=ScriptConfig(speed=args.speed), prefetch=args.prefetch,
+                    name=args.name or "phone")
+    await link.start()
+    try:
+        try:
+            await link.wait_ready()
+        except LinkRefused as exc:
+            print(f"the server refused this phone: {exc}", file=sys.stderr)
+            return 3
+        log.warning("connected to %s as %s", args.server, link.phone)
+        await runner.run()
+    finally:
+        runner.stop()
+        await link.close(flush_s=2.0)
+        await backend.close()
+    return 0
+
+
+async def _fleet(args) -> int:
+    from .fleet import Fleet
+    fleet = Fleet(args.server, args.phones, enrol_key=args.enrol_key, seed=args.seed,
+                  speed=args.speed, state_file=args.state, cache_dir=args.cache,
+                  prefetch=args.prefetch, name_prefix=args.prefix)
+    await fleet.start()
+    print(f"{args.phones} simulated phones connected to {args.server} "
+          f"(seed {args.seed}, speed {args.speed})", file=sys.stderr)
+    loop = asyncio.get_running_loop()
+    end = None if args.duration is None else loop.time() + args.duration
+    try:
+        while end is None or loop.time() < end:
+            await asyncio.sleep(10.0 if end is None else max(0.0, min(10.0, end - loop.time())))
+            m = fleet.metrics()
+            gap = m["idle_gap_s"]
+            print(f"calls {m['calls']}  in call {m['in_call']}  results {m['results']}  "
+                  f"idle gap p99 {gap.get('p99', 0):.3f} s", file=sys.stderr)
+    except asyncio.CancelledError:
+        asyncio.current_task().uncancel()
+    finally:
+        await fleet.stop()
+    final = fleet.metrics(raw=args.report is not None)
+    if args.report:
+        args.report.write_text(json.dumps(final, indent=1), encoding="utf-8")
+        final.pop("raw", None)
+        final.pop("per_phone", None)
+    print(json.dumps(final))
+    return 0

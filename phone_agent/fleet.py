@@ -1,0 +1,399 @@
+"""N simulated phones in one asyncio loop: ``ars sim``, demos, benchmarks.
+
+Each phone is a :class:`~phone_agent.runner.Runner` with its own
+:class:`~phone_agent.link.Link` (its own Socket.IO connection and token) and
+:class:`~phone_agent.telephony.sim.SimTelephony` (seeded from ``seed`` and
+its index). All phones share one voter population (``voter_seed = seed``:
+a number behaves the same whichever phone dials it), one agent desk
+(handsets 1001, 1002 … busy for everyone while in a call) and one asset
+cache.
+
+Tokens: each phone enrols once through ``POST /api/phones/join`` with the
+enrolment key; tokens are kept in a JSON state file per server URL, so the
+next run is the same phones. A token the server refuses is replaced by
+enrolling again.
+
+From Python, in the running loop::
+
+    fleet = Fleet("http://127.0.0.1:8000", 10, enrol_key=key, seed=1, speed=20)
+    await fleet.start()          # enrolled, connected, dialling
+    ...
+    print(fleet.metrics())
+    await fleet.stop()
+
+or from a test or a benchmark in another thread::
+
+    with Fleet.in_thread("http://127.0.0.1:8000", 500, enrol_key=key, speed=10) as fleet:
+        time.sleep(60)
+        report = fleet.metrics()
+
+``metrics()`` gives counts and percentiles (``idle_gap_s``: hang-up → next
+dial; ``dtmf_to_agent_ack_s``: "1" reported → agent ack received), with
+``raw=True`` every sample and every phone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import random
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from .link import AssetStore, EnrolmentError, Link, LinkRefused, enrol
+from .runner import PhoneMetrics, Runner
+from .script import ScriptConfig
+from .telephony.sim import SimAgentDesk, SimTelephony
+from .voter import AgentModel, VoterModel
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Fleet", "FleetThread", "summary"]
+
+
+def summary(values: list[float]) -> dict:
+    """count, mean, p50, p90, p99, max of samples (nearest-rank percentiles)."""
+    if not values:
+        return {"count": 0}
+    ordered = sorted(values)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+    return {"count": len(ordered), "mean": sum(ordered) / len(ordered), "p50": pct(50),
+            "p90": pct(90), "p99": pct(99), "max": ordered[-1]}
+
+
+@dataclass
+class FleetPhone:
+    index: int
+    name: str
+    token: str | None = None
+    phone_id: int | None = None
+    backend: SimTelephony | None = None
+    link: Link | None = None
+    runner: Runner | None = None
+    task: asyncio.Task | None = None
+    metrics: PhoneMetrics = field(default_factory=PhoneMetrics)
+
+
+class Fleet:
+    """Simulated phones; see the module docstring.
+
+    ``speed`` divides every simulated duration (voters, agents, the
+    script's waits). ``voters`` / ``agents`` tune the people (``agents``
+    maps a dial target to its model; others get ``AgentModel()``).
+    ``state_file`` caches tokens (``None``: enrol every run).
+    """
+
+    def __init__(self, server: str, phones: int, *, enrol_key: str | None = None, seed: int = 0,
+                 speed: float = 1.0, state_file: str | Path | None = None,
+                 cache_dir: str | Path | None = None, voters: VoterModel | None = None,
+                 agents: dict[str, AgentModel] | None = None, prefetch: int = 2,
+                 transports: list[str] | None = ("websocket",), name_prefix: str = "sim",
+                 script_config: ScriptConfig | None = None, connect_concurrency: int = 25,
+                 join_mode: str = "sim", start_spread_s: float = 1.0):
+        self.server = server.rstrip("/")
+        self.count = phones
+        self.enrol_key = enrol_key
+        self.seed = seed
+        self.speed = speed
+        self.state_file = Path(state_file) if state_file else None
+        self.cache_dir = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "mobile-ars-sim-assets"
+        self.voters = voters or VoterModel()
+        self.agents = agents or {}
+        self.prefetch = prefetch
+        self.transports = list(transports) if transports else None
+        self.name_prefix = name_prefix
+        self.script_config = script_config or ScriptConfig(speed=speed)
+        self.connect_concurrency = connect_concurrency
+        self.join_mode = join_mode
+        self.start_spread_s = start_spread_s  # phones start dialling spread over this (no stampede)
+        self.phones: list[FleetPhone] = []
+        self.desk: SimAgentDesk | None = None
+        self.assets: AssetStore | None = None
+        self.started_at: float | None = None
+        self._gate: asyncio.Semaphore | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    # ----------------------------------------------------------- lifecycle
+
+    async def start(self, ready_timeout: float = 60.0) -> None:
+        """Enrol (or reuse tokens), connect every phone, start dialling.
+        Returns once every phone is connected; raises if one cannot be."""
+        self._gate = asyncio.Semaphore(self.connect_concurrency)
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32))
+        self.desk = SimAgentDesk(self.seed, agents=self.agents)
+        self.assets = AssetStore(self.cache_dir)
+        self.phones = [FleetPhone(i, f"{self.name_prefix}-{i:03d}") for i in range(self.count)]
+        await self._tokens()
+        for phone in self.phones:
+            self._build(phone)
+        await asyncio.gather(*(p.link.start() for p in self.phones))
+        try:
+            await asyncio.gather(*(self._ready(p, ready_timeout) for p in self.phones))
+        except BaseException:
+            await self.stop()
+            raise
+        spread = random.Random(f"spread:{self.seed}")
+        for phone in self.phones:
+            delay = spread.uniform(0.0, self.start_spread_s) if self.start_spread_s > 0 else 0.0
+            phone.task = asyncio.create_task(self._run_phone(phone, delay), name=phone.name)
+        self.started_at = time.monotonic()
+        log.info("fleet: %d phones connected to %s", len(self.phones), self.server)
+
+    def _build(self, phone: FleetPhone) -> None:
+        phone.backend = SimTelephony(self.seed * 100_003 + phone.index, speed=self.speed,
+                                     voters=self.voters, desk=self.desk, voter_seed=self.seed)
+        phone.link = Link(self.server, phone.token, assets=self.assets, mode="sim", backend="sim",
+                          device={"model": "Mobile ARS sim phone", "android": "14",
+                                  "serial": phone.name, "number": phone.backend.number},
+                          transports=self.transports, connect_gate=self._gate, name=phone.name)
+        phone.metrics = PhoneMetrics(phone.name)
+        phone.runner = Runner(phone.link, phone.backend, config=self.script_config,
+                              prefetch=self.prefetch, name=phone.name, metrics=phone.metrics)
+
+    async def _ready(self, phone: FleetPhone, timeout: float) -> None:
+        try:
+            await phone.link.wait_ready(timeout)
+        except LinkRefused as exc:
+            if exc.code != "bad_token" or not self.enrol_key:
+                raise
+            log.info("%s: token refused; enrolling again", phone.name)
+            await phone.link.close()
+            await self._enrol(phone)
+            self._save_state()
+            self._build(phone)
+            await phone.link.start()
+            await phone.link.wait_ready(timeout)
+
+    @staticmethod
+    async def _run_phone(phone: FleetPhone, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        await phone.runner.run()
+
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Stop dialling; with ``grace_s``, let calls in progress finish
+        that long first; release undialled calls; disconnect."""
+        for phone in self.phones:
+            if phone.runner is not None:
+                phone.runner.stop()
+        tasks = [p.task for p in self.phones if p.task is not None and not p.task.done()]
+        if tasks and grace_s > 0:
+            await asyncio.wait(tasks, timeout=grace_s)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(p.link.close(flush_s=2.0) for p in self.phones if p.link is not None),
+                             return_exceptions=True)
+        await asyncio.gather(*(p.backend.close() for p in self.phones if p.backend is not None),
+                             return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def run(self, duration: float | None = None) -> dict:
+        """Start, run for ``duration`` seconds (forever if None), stop; the metrics."""
+        await self.start()
+        try:
+            if duration is None:
+                await asyncio.Event().wait()
+            else:
+                await asyncio.sleep(duration)
+        finally:
+            await self.stop()
+        return self.metrics()
+
+    # --------------------------------------------------------------- tokens
+
+    async def _tokens(self) -> None:
+        state = self._load_state()
+        known = state.get("servers", {}).get(self.server, {})
+        todo = []
+        for phone in self.phones:
+            entry = known.get(phone.name)
+            if entry and entry.get("token"):
+                phone.token, phone.phone_id = entry["token"], entry.get("phone_id")
+            else:
+                todo.append(phone)
+        if todo and not self.enrol_key:
+            raise EnrolmentError(f"{len(todo)} phone(s) have no token and no enrolment key was given")
+        gate = asyncio.Semaphore(16)
+
+        async def one(phone):
+            async with gate:
+                await self._enrol(phone)
+
+        await asyncio.gather(*(one(p) for p in todo))
+        if todo:
+            self._save_state()
+
+    async def _enrol(self, phone: FleetPhone) -> None:
+        device = {"model": "Mobile ARS sim phone", "android": "14", "serial": phone.name}
+        try:
+            answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key,
+                                 mode=self.join_mode, device=device, session=self._session)
+        except EnrolmentError as exc:
+            if self.join_mode == "sim" and "HTTP 400" in str(exc):
+                # docs/protocol.md lists only router|internet for joining; a
+                # sim phone connects out like an internet-mode phone.
+                log.warning("%s: join with mode 'sim' refused; joining as 'internet'", phone.name)
+                self.join_mode = "internet"
+                answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key,
+                                     mode="internet", device=device, session=self._session)
+            else:
+                raise
+        phone.token, phone.phone_id = answer["token"], answer.get("phone_id")
+
+    def _load_state(self) -> dict:
+        if self.state_file is None or not self.state_file.exists():
+            return {}
+        try:
+            return json.loads(self.state_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("fleet state %s unreadable (%s); enrolling anew", self.state_file, exc)
+            return {}
+
+    def _save_state(self) -> None:
+        if self.state_file is None:
+            return
+        state = self._load_state()
+        servers = state.setdefault("servers", {})
+        servers[self.server] = {p.name: {"token": p.token, "phone_id": p.phone_id}
+                                for p in self.phones if p.token}
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_name(self.state_file.name + f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.state_file)
+
+    # -------------------------------------------------------------- metrics
+
+    def metrics(self, raw: bool = False) -> dict:
+        """The fleet's numbers so far (safe to call from the fleet's loop;
+        from another thread use FleetThread.metrics)."""
+        per_phone = [p.metrics for p in self.phones]
+        results: Counter = Counter()
+        lease_empty: Counter = Counter()
+        gaps, press, agent = [], [], []
+        for m in per_phone:
+            results.update(m.results)
+            lease_empty.update(m.lease_empty)
+            gaps.extend(m.idle_gaps)
+            press.extend(m.dtmf_to_agent_ack)
+            agent.extend(m.agent_ack)
+        out = {
+            "phones": len(self.phones),
+            "ready": sum(1 for p in self.phones if p.link is not None and p.link.ready),
+            "seconds": None if self.started_at is None else time.monotonic() - self.started_at,
+            "speed": self.speed,
+            "calls": sum(m.calls for m in per_phone),
+            "in_call": sum(1 for p in self.phones if p.runner is not None and p.runner.current),
+            "results": dict(results),
+            "idle_gap_s": summary(gaps),
+            "dtmf_to_agent_ack_s": summary(press),
+            "agent_ack_s": summary(agent),
+            "leases": sum(m.leases for m in per_phone),
+            "lease_empty": dict(lease_empty),
+            "lease_errors": sum(m.lease_errors for m in per_phone),
+            "released": sum(m.released for m in per_phone),
+            "expired": sum(m.expired for m in per_phone),
+            "slow_gaps": sum(m.starved for m in per_phone),
+            "refused_events": sum(p.link.refused_events for p in self.phones if p.link is not None),
+            "reconnects": sum(max(0, p.link.connects - 1) for p in self.phones if p.link is not None),
+            "agent_desk": dict(self.desk.stats) if self.desk is not None else {},
+        }
+        acks: dict[str, list[float]] = {}
+        for p in self.phones:
+            for key, samples in (p.link.ack_s.items() if p.link is not None else ()):
+                acks.setdefault(key, []).extend(samples)
+        out["ack_s"] = {key: summary(samples) for key, samples in sorted(acks.items())}
+        if raw:
+            out["raw"] = {"idle_gaps": gaps, "dtmf_to_agent_ack": press, "agent_ack": agent}
+            out["per_phone"] = [dict(m.as_dict(), phone_id=p.phone_id)
+                                for p, m in zip(self.phones, per_phone)]
+        return out
+
+    # ------------------------------------------------------------- threads
+
+    @classmethod
+    def in_thread(cls, server: str, phones: int, **options) -> "FleetThread":
+        """A fleet started in a thread of its own (its own event loop)."""
+        return FleetThread(cls(server, phones, **options)).start()
+
+
+class FleetThread:
+    """Runs a :class:`Fleet` in a background thread with its own event loop,
+    for tests and benchmarks that drive a server from the main thread.
+    ``start()`` returns once the phones are connected (or raises)."""
+
+    def __init__(self, fleet: Fleet):
+        self.fleet = fleet
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self, timeout: float = 120.0) -> "FleetThread":
+        self._thread = threading.Thread(target=self._main, name="sim-fleet", daemon=True)
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise TimeoutError(f"the fleet did not start within {timeout} s")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def _main(self) -> None:
+        async def main():
+            self.loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            try:
+                await self.fleet.start()
+            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+                self._error = exc
+                self._started.set()
+                return
+            self._started.set()
+            await self._stop.wait()
+            await self.fleet.stop(grace_s=self._grace)
+
+        self._grace = 0.0
+        asyncio.run(main())
+
+    def call(self, fn, *args, timeout: float = 30.0):
+        """Run ``fn(*args)`` in the fleet's loop (a coroutine function or a
+        plain one) and return its result."""
+        async def run():
+            result = fn(*args)
+            return await result if asyncio.iscoroutine(result) else result
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout)
+
+    def metrics(self, raw: bool = False) -> dict:
+        return self.call(self.fleet.metrics, raw)
+
+    def stop(self, grace_s: float = 0.0, timeout: float = 60.0) -> dict:
+        """Stop the fleet; returns the final metrics (with raw samples)."""
+        if self._thread is None or not self._thread.is_alive():
+            return self.fleet.metrics(raw=True)
+        self._grace = grace_s
+        self.loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+        return self.fleet.metrics(raw=True)
+
+    def __enter__(self) -> "FleetThread":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,25 @@
+"""Telephony backends behind one interface (``base.Telephony``).
+
+``sim`` is a simulated phone and voter; ``adb`` (a real Android phone over
+adb) follows. The call script never knows which one it drives.
+"""
+
+from .base import (ACTIVE, AGENT, ALERTING, CAUSES, DIALING, DISCONNECTED, INCOMING, VOTER,
+                   AudioError, CallFailed, CallStateChange, DeviceUnavailable, InvalidNumber,
+                   NoActiveCall, Telephony, TelephonyError)
+
+__all__ = [
+    "ACTIVE", "AGENT", "ALERTING", "CAUSES", "DIALING", "DISCONNECTED", "INCOMING", "VOTER",
+    "AudioError", "CallFailed", "CallStateChange", "DeviceUnavailable", "InvalidNumber",
+    "NoActiveCall", "Telephony", "TelephonyError", "create",
+]
+
+
+def create(name: str, **options) -> Telephony:
+    """A backend by its protocol name."""
+    if name == "sim":
+        from .sim import SimTelephony
+        return SimTelephony(**options)
+    if name == "adb":
+        raise NotImplementedError("the adb backend is not written yet; use --backend sim")
+    raise ValueError(f"unknown telephony backend {name!r}")
