@@ -138,6 +138,43 @@ def import_contacts(settings, file, list_name):
 
 @cli.command()
 @storage_options
+@click.option("--phones", type=click.IntRange(1, 2000), required=True, help="how many simulated phones")
+@click.option("--server", "server_url", required=True, help="the server, e.g. http://127.0.0.1:8000")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the simulated phones and voters")
+@click.option("--speed", type=float, default=1.0, show_default=True,
+              help="simulated time runs this many times faster than the clock")
+@click.option("--enrol-key", default=None,
+              help="enrolment key from the 폰 등록 page [default: read from --db]")
+@click.option("--state", type=click.Path(dir_okay=False), default="var/sim-fleet.json", show_default=True,
+              help="where the phones' tokens are kept between runs")
+@click.option("--duration", type=float, default=None, help="stop after this many seconds")
+def sim(settings, phones, server_url, seed, speed, enrol_key, state, duration):
+    """Run simulated phones (each a real Socket.IO client) against a server.
+
+    \b
+    The phones join with the enrolment key (POST /api/phones/join), keep their
+    tokens in --state, and call through the campaign with simulated voters and
+    agent handsets 1001/1002. Prints the fleet's metrics as one JSON line last.
+    """
+    from phone_agent.cli import main as agent_main
+    if enrol_key is None:
+        from . import db
+        store = db.connect(settings["db"])
+        try:
+            enrol_key = db.get_setting(store, "phone_enrol_key")
+        finally:
+            store.conn.close()
+        if not enrol_key:
+            raise click.ClickException("no enrolment key: create one on the 폰 등록 page, or pass --enrol-key")
+    argv = ["fleet", "--server", server_url, "--phones", str(phones), "--seed", str(seed),
+            "--speed", str(speed), "--enrol-key", enrol_key, "--state", state]
+    if duration is not None:
+        argv += ["--duration", str(duration)]
+    raise SystemExit(agent_main(argv))
+
+
+@cli.command()
+@storage_options
 @click.option("--host", default=None, help="address to listen on [env ARS_HOST; default 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="port [env ARS_PORT; default 8000]")
 def serve(settings, host, port):

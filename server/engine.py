@@ -94,6 +94,7 @@ class OpenCall:
     attempt: int = 1
     number: str = ""
     last_seq: int = 0
+    agent_answers: dict = field(default_factory=dict)   # agent request attempt -> ack (resends)
 
 
 class EngineError(Exception):
@@ -389,6 +390,9 @@ class CallingEngine:
         if open_call.progress.state not in ("routing", "agent_ringing"):
             raise EngineError(p.BAD_TRANSITION,
                               f"an agent is asked for in state {open_call.progress.state}")
+        earlier = open_call.agent_answers.get(msg["attempt"])
+        if earlier is not None:
+            return earlier  # a resent request (after a reconnect): the same answer, not a second line
         tried = set(open_call.progress.lines_tried)
         if msg.get("after_line"):
             tried.add(msg["after_line"])
@@ -397,10 +401,10 @@ class CallingEngine:
         ring_s = float(self.settings.agent_ring_repeats * self.settings.agent_ring_cycle_s)
         line = self.router.pick(call_id, now, ring_s, tried)
         self.version += 1
-        if line is None:
-            return p.ok_ack(line=None)
-        return p.ok_ack(line={"id": line.id, "extension": line.extension, "dial_target": line.dial_target,
-                              "ring_s": ring_s})
+        answer = p.ok_ack(line=None if line is None else {
+            "id": line.id, "extension": line.extension, "dial_target": line.dial_target, "ring_s": ring_s})
+        open_call.agent_answers[msg["attempt"]] = answer
+        return answer
 
     def release(self, phone_id: int, msg: dict) -> dict:
         self._phone(phone_id)
@@ -458,8 +462,8 @@ class CallingEngine:
         if not self.campaign:
             return set()
         assets = self.campaign["assets"]
-        hashes = set(assets.get("intro", [])) | set(assets.get("promise", []))
-        hashes |= {h for h in (assets.get("outgoing_image"),) if h}
+        hashes = {h for kind in ("intro", "promise", "callback") for h in assets.get(kind, [])}
+        hashes |= {assets[k] for k in ("outgoing_image", "callback_image") if assets.get(k)}
         return hashes
 
     def campaign_info(self) -> dict | None:

@@ -180,6 +180,11 @@ EN: dict[str, str] = {
     "보기": "Show",
     # calling engine, phones, campaigns, dashboard
     "발신 시작": "Start calling",
+    "안내 중": "Intro playing",
+    "상담원 찾는 중": "Finding an agent",
+    "상담원 호출 중": "Ringing an agent",
+    "상담원 통화 중": "With an agent",
+    "약속 안내 중": "Promise playing",
     "1번 누름": "Pressed 1",
     "phone_agent 설치 명령": "phone_agent install command",
     "가입 요청": "Join requests",

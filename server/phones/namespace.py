@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import request, session
-from flask_socketio import Namespace, disconnect, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, disconnect, join_room
 
 from phone_agent import protocol as p
 
