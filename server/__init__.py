@@ -70,4 +70,4 @@ def _start_engine(app, socketio) -> None:
     socketio.on_namespace(ManagerNamespace())
     engine.start()
     app.extensions["ars_engine"] = engine
-    app.extensions["ars_live"] = Live(socketio, engine, cfg["DATABASE"])
+    app.extensions["ars_live"] = Live(socketio, engine, cfg["DATABASE"], phone_namespace)

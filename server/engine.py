@@ -68,6 +68,7 @@ class LivePhone:
     current_call: str | None = None
     current_state: str | None = None
     dialled_today: int = 0
+    health_stored_at: float = 0.0
 
     @property
     def connected(self) -> bool:
@@ -91,6 +92,7 @@ class OpenCall:
     phone_id: int
     campaign_id: int
     progress: CallProgress
+    campaign_contact_id: int = 0
     attempt: int = 1
     number: str = ""
     last_seq: int = 0
@@ -110,7 +112,7 @@ class CallingEngine:
                  heartbeat_s: float = 5.0, offline_after_s: float | None = None):
         self.clock = clock
         self.notify = notify or (lambda phone_id, event, payload: None)
-        self.writer = Writer(lambda: db.connect(database))
+        self.writer = Writer(lambda: db.connect(database), inline=True)
         self.lease_base_s = lease_base_s
         self.lease_per_call_s = lease_per_call_s
         self.heartbeat_s = heartbeat_s
@@ -155,6 +157,7 @@ class CallingEngine:
             except TransitionError:
                 log.warning("stored events of call %s do not replay", row["id"])
         self.calls[row["id"]] = OpenCall(row["id"], row["phone_id"], row["campaign_id"], progress,
+                                         campaign_contact_id=row["campaign_contact_id"],
                                          attempt=row["attempt"], number=row["number"],
                                          last_seq=row["last_seq"])
 
@@ -231,10 +234,18 @@ class CallingEngine:
         return p.ok_ack(phone={"id": phone.id, "name": phone.name}, heartbeat_s=self.heartbeat_s,
                         campaign=self.campaign_info())
 
+    HEALTH_STORE_EVERY_S = 60.0
+
     def heartbeat(self, phone_id: int, msg: dict) -> dict:
+        """Health is live state; it is stored when it changes in a way the
+        manager cares about, or once a minute (for the phone list after a restart)."""
         phone = self._phone(phone_id)
-        phone.health = msg
-        self.writer(db.record_phone_health, phone_id, msg, phone.last_seen)
+        before, phone.health = phone.health, msg
+        significant = any(before.get(k) != msg.get(k) for k in ("sim", "network", "charging")) or \
+            abs((before.get("battery") or 0) - (msg.get("battery") or 0)) >= 5
+        if significant or phone.last_seen - phone.health_stored_at >= self.HEALTH_STORE_EVERY_S:
+            self.writer(db.record_phone_health, phone_id, msg, phone.last_seen)
+            phone.health_stored_at = phone.last_seen
         self.version += 1
         return p.ok_ack()
 
@@ -261,8 +272,11 @@ class CallingEngine:
         if not claimed:
             return self._nothing_due(now)
         for item in claimed:
+            contact_id = item.pop("campaign_contact_id")  # the phone needs only call_id, number, attempt
             self.calls[item["call_id"]] = OpenCall(item["call_id"], phone_id, self.campaign["id"],
-                                                   CallProgress(), attempt=item["attempt"],
+                                                   CallProgress(),
+                                                   campaign_contact_id=contact_id,
+                                                   attempt=item["attempt"],
                                                    number=item["number"])
         self.version += 1
         return p.ok_ack(batch={"id": batch_id, "campaign_id": self.campaign["id"],
@@ -335,7 +349,8 @@ class CallingEngine:
             updates.update(result=progress.result, hung_up_in=progress.hung_up_in,
                            reason=data.get("reason"), ended_at=at)
             finish = self._finish(open_call, progress, now)
-        stored = self.writer(db.record_call_event, call_id=open_call.call_id, seq=seq, event=event,
+        stored = self.writer(db.record_call_event, call_id=open_call.call_id,
+                             campaign_contact_id=open_call.campaign_contact_id, seq=seq, event=event,
                              at=at, data=data, received_at=now, call_updates=updates, finish=finish)
         if not stored:
             return p.ok_ack(duplicate=True)

@@ -253,7 +253,8 @@ def claim_contacts(db: Database, *, campaign_id: int, phone_id: int, want: int, 
                 "leased_at, lease_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [call_id, campaign_id, row["id"], phone_id, batch_id, row["attempts"] + 1, row["number"],
                  now, now + lease_s])
-            claimed.append({"call_id": call_id, "number": row["number"], "attempt": row["attempts"] + 1})
+            claimed.append({"call_id": call_id, "number": row["number"], "attempt": row["attempts"] + 1,
+                            "campaign_contact_id": row["id"]})
     return claimed
 
 
@@ -281,7 +282,7 @@ def release_call(db: Database, call_id: str) -> bool:
         db.execute("DELETE FROM call_event WHERE call_id = ?", [call_id])
         db.execute("DELETE FROM call WHERE id = ?", [call_id])
         db.execute("UPDATE campaign_contact SET status = 'pending', call_id = NULL "
-                   "WHERE id = ? AND call_id = ?", [row["campaign_contact_id"], call_id])
+                   "WHERE id = ? AND call_id = ?", [row["campaign_contact_id"], call_id])  # by primary key
     return True
 
 
@@ -301,41 +302,44 @@ def call_events(db: Database, call_id: str) -> list[dict]:
     return rows
 
 
-def record_call_event(db: Database, *, call_id: str, seq: int, event: str, at: float, data: dict,
-                      received_at: float, call_updates: dict, finish: dict | None = None) -> bool:
+def record_call_event(db: Database, *, call_id: str, campaign_contact_id: int, seq: int, event: str,
+                      at: float, data: dict, received_at: float, call_updates: dict,
+                      finish: dict | None = None) -> bool:
     """Store one call event and its effects in one transaction.
 
     ``call_updates`` are columns of the call row; ``finish`` (for the final
     event) says what becomes of the contact: ``{"contact_status", "next_at",
     "result", "dialled": bool, "callback": {…} | None}``. Returns False, changing
     nothing, when (call_id, seq) was stored before (a resent event)."""
+    conn = db.conn  # the hot path: plain sqlite3, every statement by primary key
     with transaction(db):
         try:
-            db.execute("INSERT INTO call_event (call_id, seq, event, at, received_at, data) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       [call_id, seq, event, at, received_at,
-                        json.dumps(data, ensure_ascii=False) if data else None])
+            conn.execute("INSERT INTO call_event (call_id, seq, event, at, received_at, data) "
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         [call_id, seq, event, at, received_at,
+                          json.dumps(data, ensure_ascii=False) if data else None])
         except sqlite3.IntegrityError:
             return False
         updates = dict(call_updates, last_seq=max(seq, call_updates.get("last_seq", 0)))
         sets = ", ".join(f"{key} = ?" for key in updates)
-        db.execute(f"UPDATE call SET {sets} WHERE id = ?", [*updates.values(), call_id])
+        conn.execute(f"UPDATE call SET {sets} WHERE id = ?", [*updates.values(), call_id])
         if event == "dialing":
-            db.execute("UPDATE campaign_contact SET attempts = attempts + 1 WHERE call_id = ?", [call_id])
+            conn.execute("UPDATE campaign_contact SET attempts = attempts + 1 WHERE id = ?",
+                         [campaign_contact_id])
         if finish is not None:
-            _finish_contact(db, call_id, finish)
+            _finish_contact(db, call_id, campaign_contact_id, finish)
     return True
 
 
-def _finish_contact(db: Database, call_id: str, finish: dict) -> None:
-    db.execute("UPDATE campaign_contact SET status = ?, next_at = ?, last_result = ?, "
-               "call_id = CASE WHEN ? = 'done' THEN call_id ELSE NULL END WHERE call_id = ?",
-               [finish["contact_status"], finish.get("next_at", 0), finish["result"],
-                finish["contact_status"], call_id])
+def _finish_contact(db: Database, call_id: str, campaign_contact_id: int, finish: dict) -> None:
+    db.conn.execute("UPDATE campaign_contact SET status = ?, next_at = ?, last_result = ?, "
+                    "call_id = CASE WHEN ? = 'done' THEN call_id ELSE NULL END WHERE id = ? AND call_id = ?",
+                    [finish["contact_status"], finish.get("next_at", 0), finish["result"],
+                     finish["contact_status"], campaign_contact_id, call_id])
     callback = finish.get("callback")
     if callback:
         now = utcnow()
-        db.execute(
+        db.conn.execute(
             "INSERT OR IGNORE INTO callback (call_id, campaign_id, contact_id, number, name, created_at, "
             "updated_at) SELECT ?, c.campaign_id, cc.contact_id, c.number, ct.name, ?, ? "
             "FROM call c JOIN campaign_contact cc ON cc.id = c.campaign_contact_id "
@@ -351,7 +355,7 @@ def close_lost_call(db: Database, call_id: str, *, state: str, ended_at: float, 
             return False
         db.execute("UPDATE call SET result = 'failed', reason = 'phone_lost', state = 'ended', ended_at = ? "
                    "WHERE id = ?", [ended_at, call_id])
-        _finish_contact(db, call_id, finish)
+        _finish_contact(db, call_id, row["campaign_contact_id"], finish)
     return True
 
 

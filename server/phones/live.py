@@ -8,6 +8,7 @@ stays a setting.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from .. import db
@@ -22,9 +23,10 @@ COUNTERS_EVERY_S = 1.0
 
 
 class Live:
-    def __init__(self, socketio, engine, database: str):
+    def __init__(self, socketio, engine, database: str, namespace=None):
         self.socketio = socketio
         self.engine = engine
+        self.namespace = namespace
         self.reader = Writer(lambda: db.connect(database))   # its own connection, off the loop
         self.started = False
         self._counters: dict | None = None
@@ -46,10 +48,14 @@ class Live:
         return dict(self.engine.snapshot(), counters=self.counters())
 
     def _sweep_loop(self) -> None:
+        ticks = 0
         while True:
             self.socketio.sleep(SWEEP_EVERY_S)
+            ticks += 1
             try:
                 self.engine.sweep()
+                if ticks % 30 == 0 and self.namespace is not None:
+                    log.info("phone event handling: %s", json.dumps(self.namespace.handling_summary()))
             except Exception:
                 log.exception("lease sweep failed")
 

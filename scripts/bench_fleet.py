@@ -1,0 +1,152 @@
+"""Benchmark: the calling engine under a fleet of simulated phones.
+
+Starts ``ars serve`` on a loopback port with a fresh database (a sample
+campaign, running), then N simulated phones (``phone_agent.fleet``, each a
+real Socket.IO client) with fast voters for S seconds, and measures:
+
+- idle gap: a phone's hang-up to its next dial (the server must never make a
+  phone wait: target p99 < 0.5 s at 500 phones);
+- press1_to_ring: the "1" reported to the agent-ring answer received (target
+  p99 < 50 ms at 500 phones);
+- the server process's CPU (user + system time / wall time, 100 % = one core).
+
+Prints human lines, one JSON line last, and writes the full report to
+--report (default bench-fleet.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from phone_agent.fleet import Fleet  # noqa: E402
+from server import db, sample  # noqa: E402
+
+ENROL_KEY = "bench-enrol-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(workdir: Path, db_path: Path, uploads: Path, backend: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    config = workdir / "ars.toml"
+    config.write_text("heartbeat_s = 5.0\n")
+    log = open(workdir / "server.log", "wb")
+    env = dict(os.environ, ARS_CONFIG=str(config), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "server", "serve", "--db", str(db_path), "--uploads",
+                                str(uploads), "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit((workdir / "server.log").read_text())
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("server did not start")
+
+
+def ms(summary: dict, key: str) -> float | None:
+    return None if not summary.get("count") else round(summary[key] * 1000, 2)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--phones", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--speed", type=float, default=10.0, help="voters and agents this much faster than life")
+    parser.add_argument("--backend", choices=("sim",), default="sim")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--report", default="bench-fleet.json")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
+        workdir = Path(tmp)
+        db_path, uploads = workdir / "bench.db", workdir / "uploads"
+        # Enough contacts that the campaign cannot run dry: ~1 call per phone per (6 s / speed).
+        contacts = max(2000, int(args.phones * args.seconds * args.speed / 4))
+        t = time.perf_counter()
+        seeded = sample.seed_campaign(db_path, uploads, contacts=contacts, enrol_key=ENROL_KEY, intro_s=4.0,
+                                      promise_s=2.0, settings={"call_hours_start": "00:00",
+                                                               "call_hours_end": "23:59",
+                                                               "agent_ring_repeats": 2, "agent_ring_cycle_s": 4})
+        store = db.connect(db_path)
+        db.set_campaign_state(store, seeded["campaign_id"], "running", from_states=("ready",))
+        store.conn.close()
+        print(f"seeded {contacts:,} contacts in {time.perf_counter() - t:.1f} s (not measured)", flush=True)
+
+        server, url = start_server(workdir, db_path, uploads, args.backend)
+        try:
+            t = time.perf_counter()
+            fleet = Fleet.in_thread(url, args.phones, enrol_key=ENROL_KEY, seed=args.seed, speed=args.speed,
+                                    state_file=None, cache_dir=workdir / "phone-cache")
+            print(f"{args.phones} phones enrolled and connected in {time.perf_counter() - t:.1f} s", flush=True)
+            cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
+            calls0 = fleet.metrics()["calls"]
+            time.sleep(args.seconds)
+            cpu1, wall1 = cpu_seconds(server.pid), time.monotonic()
+            final = fleet.stop(grace_s=0.0)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        handling = {}
+        for line in (workdir / "server.log").read_text(errors="replace").splitlines():
+            if "phone event handling: " in line:
+                handling = json.loads(line.split("phone event handling: ", 1)[1])
+        calls = final["calls"] - calls0
+        seconds = wall1 - wall0
+        gaps, press = final["idle_gap_s"], final["dtmf_to_agent_ack_s"]
+        summary = {
+            "phones": args.phones,
+            "calls": calls,
+            "calls_per_s": round(calls / seconds, 2),
+            "idle_gap_p50_s": None if not gaps.get("count") else round(gaps["p50"], 4),
+            "idle_gap_p99_s": None if not gaps.get("count") else round(gaps["p99"], 4),
+            "press1_to_ring_p50_ms": ms(press, "p50"),
+            "press1_to_ring_p99_ms": ms(press, "p99"),
+            "server_cpu_percent": round(100 * (cpu1 - cpu0) / seconds, 1),
+        }
+        print(f"calls {calls} in {seconds:.0f} s; results {final['results']}")
+        print("acks (s): " + ", ".join(f"{k} p50 {v['p50']:.4f} p99 {v['p99']:.4f}"
+                                       for k, v in final["ack_s"].items() if v.get("count")))
+        if handling:
+            print("server handling (ms): " + ", ".join(f"{k} p50 {v['p50_ms']} p99 {v['p99_ms']}"
+                                                      for k, v in sorted(handling.items())))
+        final.pop("raw", None)
+        final.pop("per_phone", None)
+        report = dict(summary, backend=args.backend, speed=args.speed, seconds=args.seconds,
+                      fleet=final, server_handling_ms=handling, targets={"idle_gap_p99_s": 0.5, "press1_to_ring_p99_ms": 50},
+                      machine={"python": platform.python_version(), "cpus": os.cpu_count()})
+        Path(args.report).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
