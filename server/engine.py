@@ -137,6 +137,10 @@ class CallingEngine:
         self.campaign = self.writer(db.active_campaign)
         if self.campaign:
             self.settings = operating.from_stored(self.campaign["settings"])
+        # Phones could not report (and so extend their leases) while the server
+        # was down: give every open call a full lease from now, so a restart
+        # does not count the downtime against them.
+        self.writer(db.extend_open_leases, now + self.lease_base_s + self.lease_per_call_s)
         for row in self.writer(db.open_calls):
             self._restore_call(row)
         self._roll_day(now)

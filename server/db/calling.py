@@ -364,6 +364,11 @@ def extend_lease(db: Database, call_id: str, until: float) -> None:
                [until, call_id])
 
 
+def extend_open_leases(db: Database, until: float) -> int:
+    return db.execute("UPDATE call SET lease_expires = max(lease_expires, ?) WHERE result IS NULL",
+                      [until]).rowcount
+
+
 def calls_dialled_since(db: Database, since: float) -> dict[int, int]:
     return dict(db.execute("SELECT phone_id, count(*) FROM call WHERE dialed_at >= ? GROUP BY phone_id",
                            [since]).fetchall())

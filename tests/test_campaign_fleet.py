@@ -1,0 +1,164 @@
+"""Whole campaigns: a real ``ars serve`` and simulated phones (real Socket.IO
+clients on loopback, simulated voters and agents), checked against the records.
+
+Parametrized by telephony backend; the adb backend (virtual phones behind the
+real adb binary) joins the list when it exists.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from phone_agent.fleet import Fleet
+from server import db, sample
+
+from .calling import Console, wait_until
+from .conftest import LiveServer
+
+pytestmark = pytest.mark.slow
+
+ENROL_KEY = "fleet-test-key"
+ONE_ATTEMPT = {"no_answer_max_attempts": 1, "busy_max_attempts": 1,
+               "call_hours_start": "00:00", "call_hours_end": "23:59",
+               "agent_ring_repeats": 1, "agent_ring_cycle_s": 4}
+BACKENDS = ["sim"]
+
+
+def campaign_server(tmp_path, contacts: int, config: dict | None = None) -> LiveServer:
+    return LiveServer(tmp_path, config=config or {},
+                      seed=lambda path, uploads: sample.seed_campaign(
+                          path, uploads, contacts=contacts, enrol_key=ENROL_KEY, intro_s=1.0, promise_s=0.5,
+                          settings=ONE_ATTEMPT))
+
+
+def campaign_state(server) -> str:
+    store = server.store()
+    try:
+        return db.campaign(store, server.seeded["campaign_id"])["state"]
+    finally:
+        store.conn.close()
+
+
+def records(server) -> dict:
+    store = server.store()
+    try:
+        campaign_id = server.seeded["campaign_id"]
+        calls = store.execute("SELECT campaign_contact_id, number, result, dialed_at, reason FROM call "
+                              "WHERE campaign_id = ?", [campaign_id]).fetchall()
+        return {
+            "calls": [dict(row) for row in calls],
+            "contacts": dict(store.execute("SELECT status, count(*) FROM campaign_contact WHERE campaign_id = ? "
+                                           "GROUP BY status", [campaign_id]).fetchall()),
+            "counters": db.campaign_counters(store, campaign_id),
+            "results": db.campaign_results(store, campaign_id),
+            "callbacks": db.callbacks_page(store)[1],
+        }
+    finally:
+        store.conn.close()
+
+
+def assert_each_contact_dialled_once(found: dict, contacts: int) -> None:
+    dialled = Counter(call["campaign_contact_id"] for call in found["calls"] if call["dialed_at"])
+    assert len(dialled) == contacts, "every contact was dialled"
+    assert max(dialled.values()) == 1, "no contact was dialled twice"
+    finals = Counter(call["campaign_contact_id"] for call in found["calls"] if call["result"])
+    assert len(finals) == contacts and max(finals.values()) == 1, "one final record per contact"
+    assert found["contacts"] == {"done": contacts}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_campaign_of_200_contacts_on_10_phones_completes(tmp_path, backend):
+    server = campaign_server(tmp_path, contacts=200)
+    try:
+        Console(server.url).campaign(server.seeded["campaign_id"], "start")
+        fleet = Fleet.in_thread(server.url, 10, enrol_key=ENROL_KEY, seed=3, speed=40, state_file=None,
+                                cache_dir=tmp_path / "phone-cache")
+        try:
+            wait_until(lambda: campaign_state(server) == "finished", timeout=180, every=0.5,
+                       message="campaign finished")
+        finally:
+            seen = fleet.stop(grace_s=2.0)
+        found = records(server)
+        assert_each_contact_dialled_once(found, 200)
+        # What the phones saw is what the server recorded, and the counters agree.
+        assert seen["refused_events"] == 0
+        assert Counter(seen["results"]) == Counter(found["results"])
+        counters = found["counters"]
+        assert counters["dialled"] == sum(found["results"].values()) == 200
+        assert counters["remaining"] == 0 and counters["done"] == 200
+        assert counters["connected"] == found["results"].get("connected", 0)
+        assert counters["callback"] == found["callbacks"]
+        pressed = sum(1 for call in found["calls"] if call["result"] in ("connected", "callback_requested"))
+        assert counters["pressed_one"] >= pressed > 0
+        assert found["results"].get("listened", 0) > 0 and found["results"].get("no_answer", 0) > 0
+    finally:
+        server.stop()
+
+
+def start_fleet_process(server, tmp_path, phones: int, seed: int) -> subprocess.Popen:
+    """``python -m phone_agent fleet`` in a process of its own, so it can be killed."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    with open(tmp_path / "fleet.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "phone_agent", "fleet", "--server", server.url, "--phones", str(phones),
+             "--enrol-key", ENROL_KEY, "--seed", str(seed), "--speed", "40",
+             "--state", str(tmp_path / "fleet.json"), "--cache", str(tmp_path / "phone-cache")],
+            stdout=subprocess.DEVNULL, stderr=log, env=env)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_phones_killed_mid_campaign_lose_nothing_and_dial_nothing_twice(tmp_path, backend):
+    server = campaign_server(tmp_path, contacts=120, config={"lease_base_s": 5.0, "lease_per_call_s": 2.0})
+    try:
+        Console(server.url).campaign(server.seeded["campaign_id"], "start")
+        first = start_fleet_process(server, tmp_path, phones=6, seed=5)
+        wait_until(lambda: records(server)["counters"]["dialled"] >= 30, timeout=90, message="calls under way")
+        first.kill()                       # every phone dies at once, mid-batch and mid-call
+        first.wait(timeout=10)
+        # The leases expire: undialled contacts go back, calls cut off are closed as failed.
+        wait_until(lambda: records(server)["counters"]["in_progress"] == 0
+                   and records(server)["contacts"].get("leased", 0) == 0,
+                   timeout=60, message="leases of the dead phones expired")
+        lost = [c for c in records(server)["calls"] if c["reason"] == "phone_lost"]
+        second = start_fleet_process(server, tmp_path, phones=6, seed=6)
+        try:
+            wait_until(lambda: campaign_state(server) == "finished", timeout=180, every=0.5,
+                       message="campaign finished by the second fleet")
+        finally:
+            second.terminate()
+            second.wait(timeout=20)
+        found = records(server)
+        assert_each_contact_dialled_once(found, 120)
+        assert all(c["result"] == "failed" for c in found["calls"] if c["reason"] == "phone_lost")
+        assert len([c for c in found["calls"] if c["reason"] == "phone_lost"]) == len(lost)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_server_killed_and_restarted_mid_campaign_resumes(tmp_path, backend):
+    server = campaign_server(tmp_path, contacts=150, config={"lease_base_s": 5.0, "lease_per_call_s": 2.0})
+    try:
+        Console(server.url).campaign(server.seeded["campaign_id"], "start")
+        fleet = Fleet.in_thread(server.url, 8, enrol_key=ENROL_KEY, seed=9, speed=40, state_file=None,
+                                cache_dir=tmp_path / "phone-cache")
+        try:
+            wait_until(lambda: records(server)["counters"]["dialled"] >= 40, timeout=90, message="calls under way")
+            server.kill()                  # SIGKILL: no clean shutdown
+            time.sleep(1.0)
+            server.start()                 # same database, same port: the phones reconnect
+            wait_until(lambda: campaign_state(server) == "finished", timeout=180, every=0.5,
+                       message="campaign finished after the restart")
+        finally:
+            seen = fleet.stop(grace_s=2.0)
+        assert seen["reconnects"] >= 8
+        found = records(server)
+        assert_each_contact_dialled_once(found, 150)
+        # Every call a phone finished was recorded, before or after the restart.
+        assert sum(seen["results"].values()) <= sum(found["results"].values())
+    finally:
+        server.stop()
