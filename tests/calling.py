@@ -3,76 +3,37 @@ HTTP, and act as a phone over a real Socket.IO client on loopback."""
 
 from __future__ import annotations
 
-import io
 import re
 import time
-from pathlib import Path
 
-import numpy as np
 import requests
 import socketio
-import soundfile as sf
-from PIL import Image
 
 from phone_agent import protocol as p
-from server import campaigns, contacts_import, db
+from server import db, sample
 from server.engine import new_token, token_sha256
-from server.media import audio, images
-from server.storage import UploadStore
 
 from .conftest import MANAGER_ID, PASSWORD, PIN
 
 
-def wav(seconds: float = 0.5, freq: float = 440.0) -> bytes:
-    t = np.arange(int(seconds * 8000)) / 8000
-    buffer = io.BytesIO()
-    sf.write(buffer, 0.3 * np.sin(2 * np.pi * freq * t), 8000, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
-
-
-def poster() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (720, 1280), (30, 60, 200)).save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
 def seed_campaign(db_path: str, uploads_dir: str, *, numbers: list[str], name: str = "시험 캠페인",
-                  settings: dict | None = None, intro_s: float = 0.5, phones: int = 0,
-                  enrol_key: str | None = "test-enrol-key") -> dict:
-    """A call list, an intro and a promise announcement, a poster, operating
-    settings, a campaign (ready, not started) and optionally registered phones."""
+                  settings: dict | None = None, phones: int = 0) -> dict:
+    """The sample campaign (ready, not started) over ``numbers``, plus
+    ``phones`` registered phones whose tokens are returned."""
+    seeded = sample.seed_campaign(db_path, uploads_dir, numbers=numbers, contacts=len(numbers), name=name,
+                                  intro_s=0.5, promise_s=0.3, enrol_key="test-enrol-key",
+                                  settings=dict({"call_hours_start": "00:00", "call_hours_end": "23:59"},
+                                                **(settings or {})))
     store = db.connect(db_path)
-    files = UploadStore(uploads_dir)
     try:
-        csv = Path(uploads_dir).parent / "seed-list.csv"
-        csv.write_text("전화번호,이름\n" + "".join(f"{n},유권자{i}\n" for i, n in enumerate(numbers)),
-                       encoding="utf-8")
-        contacts_import.import_file(store, files, csv, name=f"{name} 명단")
-        list_id = db.contact_lists(store)[0]["id"]
-        for kind, seconds, freq in (("intro", intro_s, 440.0), ("promise", 0.3, 660.0)):
-            converted = audio.convert_announcement(wav(seconds, freq), f"{kind}.wav")
-            ment_id = db.add_ment(store, sha256=files.put(converted.wav, ".wav"), original_name=f"{kind}.wav",
-                                  title=kind, duration_s=converted.duration_s, source=converted.source,
-                                  changes=converted.changes)
-            db.set_ment_role(store, ment_id, kind, 1)
-        prepared = images.prepare_image(poster(), "poster.jpg")
-        db.add_image(store, kind="outgoing", sha256=files.put(prepared.jpeg, ".jpg"), original_sha256="0" * 64,
-                     original_name="poster.jpg", width=720, height=1280, size=len(prepared.jpeg),
-                     source=prepared.source, changes=prepared.changes)
-        base = {"call_hours_start": "00:00", "call_hours_end": "23:59"}
-        db.put_setting(store, "operating", dict(base, **(settings or {})))
-        campaign_id = campaigns.create(store, name=name, list_id=list_id)
-        if enrol_key:
-            db.put_setting(store, "phone_enrol_key", enrol_key)
         tokens = []
         for i in range(phones):
             token = new_token()
             db.create_phone(store, name=f"phone-{i + 1}", mode="sim", token_sha256=token_sha256(token))
             tokens.append(token)
-        return {"campaign_id": campaign_id, "list_id": list_id, "tokens": tokens,
-                "assets": db.campaign(store, campaign_id)["assets"]}
     finally:
         store.conn.close()
+    return dict(seeded, tokens=tokens)
 
 
 class Console:

@@ -35,8 +35,9 @@ def running(server):
 
 
 def assets_of(server) -> list[str]:
+    """Every announcement and image of the campaign (what a phone must hold)."""
     a = server.seeded["assets"]
-    return [*a["intro"], *a["promise"], a["outgoing_image"]]
+    return [*a["intro"], *a["promise"], *a["callback"], a["outgoing_image"], a["callback_image"]]
 
 
 @pytest.fixture
@@ -274,3 +275,40 @@ def test_server_restart_mid_call_loses_nothing(running, tmp_path):
     finally:
         store.conn.close()
         phone.close()
+
+
+def test_no_answer_is_retried_after_the_delay_up_to_the_limit(tmp_path):
+    server = LiveServer(tmp_path, seed=lambda path, uploads: seed_campaign(
+        path, uploads, numbers=["010-4444-0001"], phones=1,
+        settings={"no_answer_max_attempts": 2, "no_answer_retry_delay_min": 30}))
+    phone = None
+    try:
+        Console(server.url).campaign(server.seeded["campaign_id"], "start")
+        phone = ScriptedPhone(server.url, server.seeded["tokens"][0]).connect()
+        phone.hello(assets=assets_of(server))
+        (first,) = phone.send(p.LEASE, {"want": 5})["batch"]["calls"]
+        assert first["attempt"] == 1
+        phone.event(first["call_id"], "dialing")
+        phone.event(first["call_id"], "ringing")
+        phone.event(first["call_id"], "ended", {"result": "no_answer"})
+        waiting = phone.send(p.LEASE, {"want": 5})
+        assert waiting["batch"] is None and waiting["reason"] == "wait"
+        assert 60 - 1 <= waiting["retry_s"] <= 60          # capped at a minute; due in 30 min
+        store = server.store()
+        try:
+            row = store.execute("SELECT status, attempts, next_at, last_result FROM campaign_contact").fetchone()
+            assert (row["status"], row["attempts"], row["last_result"]) == ("pending", 1, "no_answer")
+            assert 29 * 60 < row["next_at"] - db.call(store, first["call_id"])["ended_at"] <= 30 * 60 + 5
+            # Half an hour later (the test moves the due time instead of waiting):
+            store.execute("UPDATE campaign_contact SET next_at = 0")
+        finally:
+            store.conn.close()
+        (second,) = phone.send(p.LEASE, {"want": 5})["batch"]["calls"]
+        assert (second["number"], second["attempt"]) == (first["number"], 2)
+        phone.event(second["call_id"], "dialing")
+        phone.event(second["call_id"], "ended", {"result": "no_answer"})
+        assert phone.send(p.LEASE, {"want": 5})["reason"] == "finished"   # two attempts: done
+    finally:
+        if phone:
+            phone.close()
+        server.stop()
