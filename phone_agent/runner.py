@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -326,6 +327,11 @@ class Runner:
     # ------------------------------------------------------------- heartbeat
 
     async def _heartbeats(self) -> None:
+        # A random phase and +-10 % jitter: phones that started together must
+        # not beat together (500 heartbeats in one instant are a burst the
+        # server and a simulated fleet's event loop both feel).
+        jitter = random.Random(self.name)
+        await asyncio.sleep(jitter.uniform(0.0, float(self.link.heartbeat_s or 5.0)))
         while True:
             try:
                 health = await self.backend.health()
@@ -333,4 +339,4 @@ class Runner:
                 log.warning("%s: health: %s", self.name, exc)
                 health = {"call_state": "idle"}
             await self.link.heartbeat(health)
-            await asyncio.sleep(max(0.5, float(self.link.heartbeat_s or 5.0)))
+            await asyncio.sleep(max(0.5, float(self.link.heartbeat_s or 5.0) * jitter.uniform(0.9, 1.1)))
