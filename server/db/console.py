@@ -148,7 +148,25 @@ def import_contact_list(db: Database, *, name: str, source_filename: str, source
     lock, so the list's contact ids are one contiguous range (recorded on the
     list row; every read of a list goes through it). ``rejects`` are
     ``(row_number, value, reason, message)`` tuples.
+
+    Foreign-key checks are off for the bulk insert (they cost ~0.7 s per
+    million rows): every row's list_id is the list created in the same
+    transaction, so the reference holds by construction.
     """
+    foreign_keys = db.execute("PRAGMA foreign_keys").fetchone()[0]
+    if not db.conn.in_transaction:
+        db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        return _import_contact_list(db, name=name, source_filename=source_filename,
+                                    source_sha256=source_sha256, counts=counts, columns=columns,
+                                    rejects=rejects, store_rows=store_rows)
+    finally:
+        if not db.conn.in_transaction:
+            db.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
+
+
+def _import_contact_list(db: Database, *, name, source_filename, source_sha256, counts, columns,
+                         rejects, store_rows) -> int:
     with transaction(db):
         if db.execute("SELECT 1 FROM contact_list WHERE name = ?", [name]).fetchone():
             raise Conflict(f"a call list named {name!r} already exists")
