@@ -16,23 +16,8 @@ from server.contacts.importer import (
     store_contacts,
     write_rejects_xlsx,
 )
+from server import db
 from server.contacts.reader import ReadError
-
-SCHEMA = """
-CREATE TABLE contact (
-  id INTEGER PRIMARY KEY,
-  list_id INTEGER NOT NULL REFERENCES contact_list(id) ON DELETE CASCADE,
-  row_number INTEGER NOT NULL,
-  phone TEXT NOT NULL,
-  name TEXT,
-  address TEXT,
-  extra TEXT,
-  status TEXT NOT NULL DEFAULT 'pending',
-  attempts INTEGER NOT NULL DEFAULT 0,
-  UNIQUE(list_id, phone)
-);
-CREATE TABLE contact_list (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
-"""
 
 # Row numbers as the manager sees them in the spreadsheet (header = row 1).
 MIXED = [
@@ -227,12 +212,20 @@ def test_empty_rejects_workbook(tmp_path, mixed_plan):
 
 
 def open_db(path, isolation_level=""):
+    """The project's schema (its migrations), two lists, a plain sqlite3 connection."""
+    db.init_db(path)
     conn = sqlite3.connect(path, isolation_level=isolation_level)
-    conn.executescript(SCHEMA)
     conn.execute("INSERT INTO contact_list (id, name, created_at) VALUES (1, 'list', '2024-01-01')")
     conn.execute("INSERT INTO contact_list (id, name, created_at) VALUES (2, 'other', '2024-01-01')")
     conn.commit()
     return conn
+
+
+def refuse_number(conn, phone: str) -> None:
+    """Make SQLite itself refuse one row (a trigger), to fail an insert part-way."""
+    conn.execute(f"CREATE TRIGGER refuse BEFORE INSERT ON contact WHEN NEW.phone = '{phone}' "
+                 "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END")
+    conn.commit()
 
 
 def big_plan(tmp_path, n=1200):
@@ -271,23 +264,22 @@ def test_store_many_chunks_in_file_order(tmp_path):
     assert conn.execute("PRAGMA cache_size").fetchone()[0] == cache_before
 
 
-def test_store_is_all_or_nothing_on_conflict(tmp_path):
+def test_store_is_all_or_nothing_when_a_row_fails_in_the_last_chunk(tmp_path):
     plan = big_plan(tmp_path)
     conn = open_db(tmp_path / "ars.db")
-    # a number from the last chunk is already on the list
-    conn.execute("INSERT INTO contact (list_id, row_number, phone) VALUES (1, 99999, ?)", (plan.valid["phone"].iloc[-1],))
-    conn.commit()
-    with pytest.raises(sqlite3.IntegrityError):
+    refuse_number(conn, plan.valid["phone"].iloc[-1])
+    with pytest.raises(sqlite3.IntegrityError, match="refused by test trigger"):
         store_contacts(conn, 1, plan.valid, chunk_size=100)
     assert not conn.in_transaction
-    assert conn.execute("SELECT count(*) FROM contact").fetchone()[0] == 1
-    # the same rows go into another list without trouble
+    assert conn.execute("SELECT count(*) FROM contact").fetchone()[0] == 0
+    conn.execute("DROP TRIGGER refuse")
     assert store_contacts(conn, 2, plan.valid, chunk_size=100) == 1200
 
 
 def test_store_is_all_or_nothing_on_schema_error(tmp_path):
     conn = sqlite3.connect(tmp_path / "ars.db")
-    conn.executescript(SCHEMA.replace("  extra TEXT,\n", ""))
+    conn.execute("CREATE TABLE contact (id INTEGER PRIMARY KEY, list_id INTEGER, row_number INTEGER, "
+                 "phone TEXT, name TEXT, address TEXT)")   # an old layout without 'extra'
     with pytest.raises(sqlite3.OperationalError, match="extra"):
         store_contacts(conn, 1, big_plan(tmp_path).valid, chunk_size=100)
     assert conn.execute("SELECT count(*) FROM contact").fetchone()[0] == 0
@@ -296,15 +288,16 @@ def test_store_is_all_or_nothing_on_schema_error(tmp_path):
 def test_store_inside_the_callers_transaction(tmp_path):
     plan = big_plan(tmp_path, n=300)
     conn = open_db(tmp_path / "ars.db", isolation_level=None)
+    refuse_number(conn, plan.valid["phone"].iloc[200])
     conn.execute("BEGIN")
     conn.execute("INSERT INTO contact_list (id, name, created_at) VALUES (3, 'new', 'now')")
-    conn.execute("INSERT INTO contact (list_id, row_number, phone) VALUES (3, 1, ?)", (plan.valid["phone"].iloc[200],))
+    conn.execute("INSERT INTO contact (list_id, row_number, phone) VALUES (3, 1, '01000000000')")
     with pytest.raises(sqlite3.IntegrityError):
         store_contacts(conn, 3, plan.valid, chunk_size=50)
     # only the importer's part was undone; the caller still decides
     assert conn.in_transaction
     assert conn.execute("SELECT count(*) FROM contact WHERE list_id = 3").fetchone()[0] == 1
-    conn.execute("DELETE FROM contact WHERE list_id = 3")
+    conn.execute("DROP TRIGGER refuse")
     assert store_contacts(conn, 3, plan.valid, chunk_size=50) == 300
     assert conn.in_transaction  # not committed by the importer
     conn.execute("ROLLBACK")

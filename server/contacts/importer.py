@@ -354,9 +354,8 @@ def store_contacts(
     ] + [valid[c].to_numpy(dtype=object, na_value=None).tolist() for c in ("name", "address", "extra")]
     rows = zip(repeat(int(list_id), n), *columns)
 
-    # The UNIQUE(list_id, phone) index takes random-order inserts: with
-    # SQLite's default 2 MB page cache a large list thrashes it (twice as
-    # slow at 1M rows). Raise the cache for this import, then put it back.
+    # A large list outgrows SQLite's default 2 MB page cache while it is
+    # written; raise the cache for this import, then put it back.
     old_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     want_kib = min(1 << 20, max(2048, n * 320 // 1024))  # ~320 bytes a row (table, index, slack), at most 1 GiB
     old_kib = -old_cache if old_cache < 0 else old_cache * _page_size(conn) // 1024
