@@ -10,10 +10,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 STAMP=.venv/.installed
 if [ ! -f "$STAMP" ] || [ setup.cfg -nt "$STAMP" ] || [ setup.py -nt "$STAMP" ]; then
-  echo "installing Python packages into .venv (first run takes a minute)" >&2
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' >&2 || true
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
-  .venv/bin/python -c "import server, flask_socketio, pandas, python_calamine, soundfile, PIL, playwright" \
-    || { echo "installing packages into .venv failed" >&2; exit 1; }
+  echo "installing Python packages into .venv (first run takes a minute; log in .venv/install.log)" >&2
+  {
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip &&
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+  } > .venv/install.log 2>&1 || { tail -30 .venv/install.log >&2; echo "pip install failed" >&2; exit 1; }
+  .venv/bin/python -c "import server, flask_socketio, pandas, python_calamine, soundfile, PIL, playwright, aiohttp" \
+    || { echo "installing packages into .venv failed (see .venv/install.log)" >&2; exit 1; }
   touch "$STAMP"
 fi
