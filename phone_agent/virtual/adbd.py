@@ -20,7 +20,7 @@ Handshake
     — no ``shell_v2`` (clients use the legacy ``shell:``), no ``delayed_ack``
     (so ``OPEN`` must carry arg1 = 0), no ``stat_v2``/``ls_v2``/
     ``sendrecv_v2``; ``fixed_push_mkdir`` says the phone makes missing
-    parent directories on push, as every adbd since Android 7 does.
+    parent directories on push, as real adbd does.
 
 Streams
     ``OPEN(host_id, 0, "service\\0")`` → ``OKAY(our_id, host_id)``, or
@@ -38,6 +38,17 @@ Services
     parsed as a byte stream, so one WRTE may carry several requests and a
     request may span WRTEs. Anything else → CLSE.
 
+What adb 36 actually sends (observed; adbutils 2.12 and the ``adb`` CLI)
+    CNXN version 0x01000001, maxdata 1 MiB, host features without
+    ``delayed_ack``. The server opens nothing by itself. ``shell:<cmd>``
+    (arguments shell-quoted by the CLI: ``exec-out echo e`` →
+    ``exec:echo 'e'``), ``shell:`` for adbutils ``shell("", stream=True)``
+    and an interactive ``adb shell``. adbutils: one ``sync:`` stream per
+    operation — ``STAT``; ``SEND`` + ``DATA`` (4 KiB) … + ``DONE``; ``RECV``;
+    ``LIST`` — closed without ``QUIT``. CLI: ``STAT`` + ``SEND``…``DONE`` +
+    ``QUIT`` (push), ``STAT`` + ``RECV`` + ``QUIT`` (pull), ``LIST`` +
+    ``QUIT`` (ls), all on one stream. ``reboot:``/``root:`` get CLSE.
+
 Misbehaviour on demand (``adb devices -l`` as seen from the real adb 36)
     :meth:`~VirtualAdbd.drop`
         TCP connections reset now (mid-call, mid-push). The adb server keeps
@@ -46,19 +57,26 @@ Misbehaviour on demand (``adb devices -l`` as seen from the real adb 36)
     :meth:`~VirtualAdbd.go_offline` ``(seconds)``
         Connections reset and the phone stops answering: it accepts TCP but
         reads nothing, so the server's reconnect hangs in the handshake and
-        the phone shows ``offline``; ``adb connect`` answers "failed to
-        connect". After ``seconds`` (or :meth:`~VirtualAdbd.go_online`) the
-        pending handshake is answered and it is ``device`` again.
+        the phone shows ``offline`` (commands fail with "device offline"; a
+        fresh ``adb connect`` waits 10 s and answers "failed to connect to …",
+        leaving the phone listed ``offline``). After ``seconds`` (or
+        :meth:`~VirtualAdbd.go_online`) the pending handshake is answered and
+        it is ``device`` again, without a new ``adb connect``.
     :meth:`~VirtualAdbd.unauthorized` ``(True)``
         Handshakes are answered with ``AUTH(TOKEN)``, signatures refused and
         the host's public key left waiting for a user who never taps
-        "Allow": ``unauthorized`` ("failed to authenticate to …" from
-        ``adb connect``). Turning it on resets current connections;
+        "Allow": ``unauthorized`` (``adb connect`` answers "failed to
+        authenticate to …", commands fail with "device unauthorized", ``-l``
+        shows no product/model). Turning it on resets current connections;
         ``unauthorized(False)`` is the user tapping "Allow": waiting
         connections get their CNXN and show ``device``.
     :meth:`~VirtualAdbd.delay` ``(seconds)``
         Every message the phone sends leaves ``seconds`` late (a slow link,
-        order kept): still ``device``, every answer slower.
+        order kept): still ``device``, every answer slower (a shell command
+        costs two delays: the OKAY to its OPEN, then its output).
+    :meth:`~VirtualAdbd.stop`
+        The phone is switched off: ``offline`` while the adb server retries
+        (20 attempts, 3 s apart), then gone from the list.
 
 Robustness: a malformed message (bad magic, oversized or truncated payload,
 bad CNXN) closes that TCP connection with a log line; a failing behaviour
@@ -136,6 +154,10 @@ _SHELL_UID = 2000
 # How long a service may go on after the host closed its stream before it is
 # cancelled (a process getting SIGHUP). Long enough to notice ``read() == b""``.
 HANGUP_GRACE = 0.5
+
+# The host may have one WRTE per stream waiting for our OKAY; a few more are
+# tolerated, a flood closes the connection.
+_MAX_UNACKED = 16
 
 _BANNER_KEYS = ("ro.product.name", "ro.product.model", "ro.product.device")
 
@@ -235,9 +257,13 @@ class _Stream:
 
     # -- events from the host ---------------------------------------------
     def received(self, payload: bytes) -> None:
-        if not self.host_closed:
-            self._inbox.append(payload)
-            self._readable.set()
+        if self.host_closed:
+            return
+        if len(self._inbox) >= _MAX_UNACKED:
+            raise ProtocolError(f"host ignores flow control on {self.service!r} "
+                                f"({len(self._inbox)} WRTEs without our OKAY)")
+        self._inbox.append(payload)
+        self._readable.set()
 
     def acked(self) -> None:
         self._acked.set()
@@ -498,7 +524,7 @@ class _Connection:
             return lambda stream: self._shell(stream, argument)
         if name == "exec" and not options:
             return lambda stream: self._shell(stream, argument)
-        if name == "sync" and not options and not argument:
+        if name == "sync":          # adbd: starts_with("sync:")
             return self._sync
         return None
 
@@ -527,6 +553,7 @@ class _Connection:
             except EOFError:
                 return
             if ident == b"QUIT":
+                log.debug("%s: sync QUIT", self.name)
                 return
             if length > SYNC_PATH_MAX:
                 await self._sync_fail(stream, "path too long")
@@ -722,6 +749,8 @@ class VirtualAdbd:
 
     async def stop(self) -> None:
         """Stop listening and drop every connection (the phone is switched off)."""
+        if self._server is None and self._sock is None:
+            return
         if self._offline_timer is not None:
             self._offline_timer.cancel()
             self._offline_timer = None

@@ -44,6 +44,13 @@ precision on the first draft):
     phone. Many shells of one phone run concurrently (one long-lived
     monitor shell beside short commands).
 
+    Fidelity note: a real adbd runs ``shell:`` without a command on a PTY
+    (input echoed, a prompt such as ``phone:/ $ ``, lines ending ``\r\n``)
+    and ``shell:<cmd>`` / ``exec:<cmd>`` raw (``\n``, no echo); a behaviour
+    that wants to catch a client relying on either should answer the same
+    way. (``EchoDevice`` does not: its interactive shell is a plain line
+    shell.)
+
     When the host closes the stream (or the connection drops) ``io.read()``
     returns ``b""`` and ``io.write()`` raises :class:`BrokenPipeError`; a
     handler still running after a short grace is cancelled, like a process
