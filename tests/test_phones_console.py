@@ -185,3 +185,39 @@ def test_dashboard_namespace_refuses_browsers_that_are_not_logged_in(app, logged
     manager = socketio.test_client(app, namespace="/manager", flask_test_client=logged_in.client)
     assert manager.is_connected("/manager")
     manager.disconnect(namespace="/manager")
+
+
+def test_call_records_dashboard_and_call_detail_pages(app, logged_in, client, store):
+    """A call made through the real engine shows up on every page that reports calls."""
+    seeded = sample.seed_campaign(app.config["DATABASE"], app.config["UPLOADS"], contacts=3, intro_s=0.5,
+                                  settings={"call_hours_start": "00:00", "call_hours_end": "23:59"})
+    engine = app.extensions["ars_engine"]
+    token = "p" * 43
+    phone_id = db.create_phone(store, name="rack-01", mode="sim", token_sha256=token_sha256(token))
+    engine.reload_phone(phone_id)
+    engine.set_campaign_state(seeded["campaign_id"], "running")
+    phone = engine.authenticate({"token": token, "protocol": 1})
+    engine.connected(phone, "sid-1")
+    assets = seeded["assets"]
+    engine.hello(phone_id, {"agent": "t", "mode": "sim", "backend": "sim",
+                            "assets": [*assets["intro"], *assets["promise"], *assets["callback"],
+                                       assets["outgoing_image"], assets["callback_image"]]})
+    (call,) = engine.lease(phone_id, {"want": 1})["batch"]["calls"]
+    for seq, (event, data) in enumerate((("dialing", {}), ("answered", {}), ("dtmf", {"digit": "1"}),
+                                         ("promise_started", {}), ("ended", {"result": "callback_requested"})),
+                                        start=1):
+        assert engine.call_event(phone_id, {"call_id": call["call_id"], "seq": seq, "event": event,
+                                            "at": 1.8e9 + seq, "data": data})["ok"]
+    calls_page = page_text(client.get(f"/calls/?campaign={seeded['campaign_id']}"))
+    assert "콜백 요청" in calls_page and "rack-01" in calls_page
+    detail = page_text(client.get(f"/calls/{call['call_id']}"))
+    assert "dialing" in detail and "promise_started" in detail and '"digit": "1"' in detail
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    state = json.loads(re.search(r'<script id="dashboard-state" type="application/json">(.*?)</script>',
+                                 dashboard, re.S).group(1))
+    assert state["phones"][0]["name"] == "rack-01"
+    assert state["counters"]["dialled"] == 1 and state["counters"]["callback"] == 1
+    assert state["recent"][0]["result"] == "callback_requested"
+    assert call["number"] not in json.dumps(state)          # the live page shows masked numbers only
+    assert "****" in state["recent"][0]["number"]
+    assert client.get("/calls/nosuchcall").status_code == 404
