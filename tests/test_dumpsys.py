@@ -96,7 +96,7 @@ def test_the_unknown_layout_is_refused_naming_what_is_missing():
 
 
 @pytest.mark.parametrize("text, missing", [
-    ("", "output"),
+    ("", "'Phone Id=' block or 'mCallState=' field found (no output (or a grep kept nothing))"),
     ("Can't find service: telephony.registry\n", "service state"),
     ("Permission Denial: can't dump telephony.registry from pid=1, uid=10111\n", "service state"),
     ("last known state:\n  Phone Id=0\n    mCallIncomingNumber=\n", "'mCallState=' for Phone Id=0"),

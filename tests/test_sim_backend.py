@@ -101,8 +101,9 @@ def test_the_sim_backend_is_created_by_name_and_honours_the_interface():
         await phone.close()
 
     asyncio.run(main())
-    with pytest.raises(NotImplementedError):
-        create("adb")
+    with pytest.raises(TypeError):
+        create("adb")  # the adb backend needs the phone's serial
+    assert create("adb", serial="127.0.0.1:5555").name == "adb"  # nothing is contacted until open()
 
 
 def test_forced_outcomes_through_the_backend():

@@ -503,6 +503,7 @@ def test_a_dual_sim_phone_without_a_default_sim_waits_for_a_choice():
     assert [c.state for c in calls if c.live] == ["SELECT_PHONE_ACCOUNT"]
 
 
+@pytest.mark.slow
 def test_random_voters_only_leave_known_causes():
     async def main():
         phone = VirtualHandset(speed=200.0, voters=VoterModel(no_answer_s=3.0), seed=5)

@@ -1,7 +1,8 @@
 """Telephony backends behind one interface (``base.Telephony``).
 
-``sim`` is a simulated phone and voter; ``adb`` (a real Android phone over
-adb) follows. The call script never knows which one it drives.
+``sim`` is a simulated phone and voter; ``adb`` is a real Android phone over
+adb (``create("adb", serial="172.16.0.23:5555")``). The call script never
+knows which one it drives.
 """
 
 from .base import (ACTIVE, AGENT, ALERTING, CAUSES, DIALING, DISCONNECTED, INCOMING, VOTER,
@@ -21,5 +22,6 @@ def create(name: str, **options) -> Telephony:
         from .sim import SimTelephony
         return SimTelephony(**options)
     if name == "adb":
-        raise NotImplementedError("the adb backend is not written yet; use --backend sim")
+        from .adb import AdbTelephony
+        return AdbTelephony(**options)
     raise ValueError(f"unknown telephony backend {name!r}")

@@ -40,7 +40,7 @@ Reason: (BUSY) …])``. Telecom has no "alerting": DIALING covers both.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = [
     "DumpsysFormatError", "SlotState", "TelecomCall", "BatteryState",

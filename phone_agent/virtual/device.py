@@ -68,7 +68,7 @@ import shlex
 import stat as stat_module
 import time
 import wave
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Awaitable, Callable
 from urllib.parse import unquote
 
