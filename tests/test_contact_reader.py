@@ -21,7 +21,7 @@ ROWS = [
     ("이영희", "+82 10 5555 6666", "경기도 수원시 팔달구 효원로 3"),
 ]
 
-# A real .xls (BIFF8), made with xlwt 1.3.0 (which CI may not have):
+# A real .xls (BIFF8), made with xlwt 1.3.0 (also installed by the test extra):
 #   wb = xlwt.Workbook(encoding="utf-8"); ws = wb.add_sheet("calls")
 #   header 이름, 전화번호, 주소; row 홍길동, "010-1234-5678", 서울특별시 종로구 세종대로 1;
 #   row 김철수, 1098765432 (a number), 부산광역시 해운대구 해운대로 2
@@ -191,7 +191,7 @@ def test_xls_fixture(tmp_path):
 
 
 def test_xls_written_by_xlwt(tmp_path):
-    xlwt = pytest.importorskip("xlwt")
+    import xlwt  # installed by the test extra
     wb = xlwt.Workbook(encoding="utf-8")
     ws = wb.add_sheet("호출자료")
     for i, row in enumerate([("Name", "Mobile")] + [(n, p) for n, p, _ in ROWS]):
