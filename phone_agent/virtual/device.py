@@ -59,6 +59,7 @@ the phone (battery, signal, own number), ``voter_seed`` the people.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import io as _io
@@ -259,7 +260,8 @@ class VirtualHandset:
         self._t0: float | None = None  # loop time of the audio clock's sample 0
         self._sounds: list[tuple[int, np.ndarray, _Call]] = []  # (start sample, audio, call)
         self._plays: list[tuple[int, np.ndarray, _Call]] = []  # announcement echo
-        self.commands: list[str] = []  # every command line run (for tests)
+        self.commands: collections.deque[str] = collections.deque(maxlen=5000)  # the latest command lines
+        self.command_count = 0  # command lines run since start (benchmarks: adb commands per call)
         self.mic_streams = 0
         self.interactive_sessions = 0  # interactive shells opened (the backend keeps one)
         self.screen_on = True
@@ -378,6 +380,7 @@ class VirtualHandset:
         """Run one command line (``;``, ``&&``, ``||``, ``|``); (output, exit code)."""
         self._clock()
         self.commands.append(line)
+        self.command_count += 1
         line = re.sub(r"\s\d?>&\d", " ", line)
         line = re.sub(r"\s\d?>\s*/dev/null", " ", line)
         try:
@@ -649,6 +652,7 @@ class VirtualHandset:
             return None
         jar, cls, rest = m.groups()
         self.commands.append(command)
+        self.command_count += 1
         if jar not in self.files or cls != AUDIO_HELPER_CLASS:
             async def missing(io):
                 await io.write(f"Error: Could not find class '{cls}' in {jar}\n".encode())
