@@ -35,13 +35,14 @@ BACKENDS = ("adb", "sim")
 CALL_STATES = ("idle", "dialing", "ringing", "active", "incoming")
 NETWORKS = ("wifi", "lte", "5g", "3g", "none", "unknown")
 SIM_STATES = ("ready", "absent", "locked", "unknown")
+DEVICE_STATES = ("ready", "unavailable")  # can the phone make calls now (heartbeat "device")
 
 CALL_EVENTS = ("dialing", "ringing", "answered", "intro_started", "intro_finished", "dtmf",
                "agent_ringing", "agent_no_answer", "bridged", "promise_started", "ended")
 RESULTS = ("no_answer", "busy", "rejected", "invalid_number", "failed", "listened", "hung_up",
            "connected", "callback_requested")
 AGENT_OUTCOMES = ("no_answer", "busy", "failed")
-LEASE_REASONS = ("no_campaign", "paused", "outside_hours", "daily_cap", "assets_missing",
+LEASE_REASONS = ("no_campaign", "paused", "outside_hours", "daily_cap", "device_unavailable", "assets_missing",
                  "finished", "wait")
 COMMAND_TYPES = ("apply_images", "hang_up", "release_all")
 MAX_LEASE = 50
@@ -183,7 +184,8 @@ DEVICE = obj(optional={"model": string(80), "android": string(20), "serial": str
 HEALTH = obj(required={"call_state": one_of(*CALL_STATES)},
              optional={"battery": integer(0, 100), "charging": boolean(), "signal": integer(0, 4),
                        "network": one_of(*NETWORKS), "sim": one_of(*SIM_STATES),
-                       "android": string(20), "model": string(80), "number": string(20)})
+                       "android": string(20), "model": string(80), "number": string(20),
+                       "device": one_of(*DEVICE_STATES), "problem": string(120)})
 
 _DATA = {
     "dialing": obj(),

@@ -12,6 +12,13 @@ close to its lease's expiry is released rather than dialled. It sends
 ``heartbeat`` every ``heartbeat_s`` (from the hello ack), answers incoming
 calls between outgoing ones, and carries out the server's commands.
 
+The phone itself may be down (adb offline, unauthorized, unplugged, or
+lacking the audio helper): the runner asks ``backend.ready()`` before its
+first call and whenever the backend reports itself unavailable or a call
+ends with ``DeviceUnavailable``. While down it dials nothing, releases the
+calls it holds, says so in every heartbeat (``device: unavailable`` and the
+``problem``) and checks again with backoff (1 s doubling to 30 s).
+
 It measures what the benchmarks need (:class:`PhoneMetrics`): idle gaps —
 hang-up to next dial, for back-to-back calls (a gap during which the server
 said it had nothing, or the campaign was not running, is not counted) — and,
@@ -38,6 +45,7 @@ log = logging.getLogger(__name__)
 __all__ = ["PhoneLink", "PhoneMetrics", "Runner"]
 
 EXPIRY_MARGIN_S = 3.0  # a leased call with less time than this left on its lease is released
+DEVICE_RETRY_S = (1.0, 30.0)  # backoff while the phone is down: first wait, longest wait
 
 
 class PhoneLink(Protocol):
@@ -124,7 +132,9 @@ class Runner:
         self._gap_from: float | None = None  # monotonic time of the last hang-up
         self._gap_void = True  # the gap since then does not count (nothing to call)
         self._tasks: list[asyncio.Task] = []
-        self._device_down = False
+        self._device_down = True  # until backend.ready() says otherwise
+        self.problem: str | None = "not checked yet"  # why the phone cannot call, while down
+        self._device_wait = 0.0  # the next backoff wait while down
 
     # -------------------------------------------------------- link listener
 
@@ -186,6 +196,8 @@ class Runner:
         if not self.script.incoming.empty():
             await self._answer_incoming(campaign)
             return
+        if not self._device_down and self.backend.available is False:
+            self._went_down(self.backend.unavailable_reason or "unavailable")
         if self._device_down:
             await self._wait_for_device()
             return
@@ -236,8 +248,7 @@ class Runner:
         self.records.append(record)
         if (record.reason or "").startswith(DeviceUnavailable.__name__):
             # The phone itself is gone: do not burn the leased calls on it.
-            self._device_down = True
-            self._release(list(self.queue), "device unavailable")
+            self._went_down(record.reason.partition(": ")[2] or "unavailable")
         log.info("%s: call %s: %s%s", self.name, record.call_id, record.result,
                  f" ({record.reason})" if record.reason else "")
         self._gap_from = record.finished
@@ -245,16 +256,37 @@ class Runner:
         self._gap_void = (not self.queue and self._lease_task is None
                           and asyncio.get_running_loop().time() < self._retry_at)
 
+    def _went_down(self, problem: str) -> None:
+        if not self._device_down:
+            log.warning("%s: phone unavailable: %s", self.name, problem)
+        self._device_down = True
+        self.problem = problem
+        self._device_wait = 0.0
+        self._release(list(self.queue), "device unavailable")
+
     async def _wait_for_device(self) -> None:
+        """One readiness check; on failure wait (backoff) before the next."""
         self._gap_void = True
+        if self._device_wait:
+            await self._wait_change(self._device_wait)
+            if self._stopping:
+                return
         try:
-            await self.backend.health()
+            await self.backend.ready()
         except TelephonyError as exc:
-            log.warning("%s: phone unavailable (%s); checking again in 5 s", self.name, exc)
-            await self._wait_change(5.0)
+            first, longest = DEVICE_RETRY_S
+            self._device_wait = min(longest, max(first, self._device_wait * 2))
+            problem = str(exc)
+            if problem != self.problem:
+                log.warning("%s: phone not ready: %s (checking again with backoff up to %.0f s)",
+                            self.name, problem, longest)
+            self.problem = problem
             return
-        log.warning("%s: phone available again", self.name)
+        if self.problem != "not checked yet":
+            log.warning("%s: phone ready again", self.name)
         self._device_down = False
+        self.problem = None
+        self._device_wait = 0.0
 
     async def _answer_incoming(self, campaign: dict | None) -> None:
         number = self.script.incoming.get_nowait()
@@ -309,6 +341,9 @@ class Runner:
         if self._stopping or not campaign or campaign.get("state") != "running":
             self._release(calls, "campaign no longer running")
             return
+        if self._device_down:
+            self._release(calls, "device unavailable")
+            return
         if not calls:
             self._retry_at = loop.time() + 1.0
         self.queue.extend(calls)
@@ -326,6 +361,20 @@ class Runner:
 
     # ------------------------------------------------------------- heartbeat
 
+    async def health(self) -> dict:
+        """The heartbeat: the backend's health, and whether the phone can call."""
+        try:
+            health = await self.backend.health()
+        except TelephonyError as exc:
+            if not self._device_down:
+                log.warning("%s: health: %s", self.name, exc)
+            health = {"call_state": "idle"}
+            if not self._device_down:
+                return dict(health, device="unavailable", problem=str(exc)[:120])
+        if self._device_down:
+            return dict(health, device="unavailable", problem=(self.problem or "unavailable")[:120])
+        return dict(health, device="ready")
+
     async def _heartbeats(self) -> None:
         # A random phase and +-10 % jitter: phones that started together must
         # not beat together (500 heartbeats in one instant are a burst the
@@ -333,10 +382,5 @@ class Runner:
         jitter = random.Random(self.name)
         await asyncio.sleep(jitter.uniform(0.0, float(self.link.heartbeat_s or 5.0)))
         while True:
-            try:
-                health = await self.backend.health()
-            except TelephonyError as exc:
-                log.warning("%s: health: %s", self.name, exc)
-                health = {"call_state": "idle"}
-            await self.link.heartbeat(health)
+            await self.link.heartbeat(await self.health())
             await asyncio.sleep(max(0.5, float(self.link.heartbeat_s or 5.0) * jitter.uniform(0.9, 1.1)))

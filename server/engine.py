@@ -74,11 +74,23 @@ class LivePhone:
     def connected(self) -> bool:
         return self.sid is not None
 
+    @property
+    def device_unavailable(self) -> bool:
+        """The phone is connected but says it cannot make calls (adb lost it…)."""
+        return self.health.get("device") == "unavailable"
+
+    def state(self, online: bool) -> str:
+        if not online:
+            return "offline"
+        if self.device_unavailable and not self.current_call:
+            return "unavailable"
+        return self.current_state or self.health.get("call_state", "idle")
+
     def as_dict(self, now: float, offline_after_s: float) -> dict:
         online = self.connected and now - self.last_seen <= offline_after_s
         return {"id": self.id, "name": self.name, "mode": self.mode, "group": self.group_name,
-                "enabled": self.enabled, "online": online,
-                "state": (self.current_state or self.health.get("call_state", "idle")) if online else "offline",
+                "enabled": self.enabled, "online": online, "state": self.state(online),
+                "problem": self.health.get("problem") if self.device_unavailable else None,
                 "call": self.current_call, "battery": self.health.get("battery"),
                 "charging": self.health.get("charging"), "signal": self.health.get("signal"),
                 "network": self.health.get("network"), "sim": self.health.get("sim"),
@@ -245,7 +257,7 @@ class CallingEngine:
         manager cares about, or once a minute (for the phone list after a restart)."""
         phone = self._phone(phone_id)
         before, phone.health = phone.health, msg
-        significant = any(before.get(k) != msg.get(k) for k in ("sim", "network", "charging")) or \
+        significant = any(before.get(k) != msg.get(k) for k in ("sim", "network", "charging", "device")) or \
             abs((before.get("battery") or 0) - (msg.get("battery") or 0)) >= 5
         if significant or phone.last_seen - phone.health_stored_at >= self.HEALTH_STORE_EVERY_S:
             self.writer(db.record_phone_health, phone_id, msg, phone.last_seen)
@@ -295,6 +307,8 @@ class CallingEngine:
         when = dt.datetime.fromtimestamp(now, dt.timezone.utc)
         if not self.settings.within_calling_hours(when):
             return "outside_hours", 60.0
+        if phone.device_unavailable:
+            return "device_unavailable", 10.0
         if phone.dialled_today >= self.settings.daily_cap_per_phone:
             return "daily_cap", 600.0
         if self.campaign_assets() - phone.assets:

@@ -222,6 +222,7 @@ EN: dict[str, str] = {
     "안내 청취": "Listened",
     "없는 번호": "Invalid number",
     "오프라인": "Offline",
+    "기기 끊김": "Phone unavailable",
     "온라인": "Online",
     "요청": "Requested",
     "요청 시각": "Requested at",

@@ -463,3 +463,42 @@ def test_agent_leg_events_are_tagged_and_drop_agent_keeps_the_voter(phone):
     assert states(dropped, AGENT)[-1] == (DISCONNECTED, "local_hangup")
     assert health["call_state"] == "active" and voter == ["ACTIVE"]  # Telecom resumed the voter
     assert states(end) == [(DISCONNECTED, "local_hangup")]
+
+
+# -- the runner and an adb phone that cannot call ------------------------------------------
+
+def test_a_phone_without_the_audio_helper_gets_no_calls_and_says_why_until_it_has_it(phone, assets):
+    """No voter is burnt on a phone that could not play the announcement: the
+    runner leases nothing, every heartbeat says the phone is unavailable and
+    why; once the helper is on the phone, the next check finds it and calls start."""
+    from phone_agent.runner import Runner
+    from phone_agent.telephony.adb import AUDIO_HELPER_JAR
+
+    _, handset, _, backend = phone("a13-pixel7", audio_helper=False)
+    server = InMemoryServer(LINES, campaign())
+    server.assets = assets
+    server.heartbeat_s = 0.5
+
+    async def main():
+        t = backend()
+        runner = Runner(server, t, config=ScriptConfig(speed=SPEED), prefetch=2)
+        task = asyncio.create_task(runner.run())
+        while len(server.heartbeats) < 2:
+            await asyncio.sleep(0.05)
+        before = (list(server.leases), list(server.heartbeats), runner.problem)
+        handset.files[AUDIO_HELPER_JAR] = (b"PK\x03\x04 helper", 0o100644, int(time.time()))
+        while runner.metrics.calls < 1:  # found at the next check (backoff: 1 s, then 2 s)
+            await asyncio.sleep(0.05)
+        while server.heartbeats[-1].get("device") != "ready":
+            await asyncio.sleep(0.05)
+        runner.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await t.close()
+        return before
+
+    leases, heartbeats, problem = run(main(), timeout=60)
+    assert leases == []  # nothing was leased while the phone could not call
+    assert all(h["device"] == "unavailable" for h in heartbeats)
+    assert "audio helper missing" in heartbeats[-1]["problem"] and "audio helper missing" in problem
+    assert server.leases and server.events  # then it called

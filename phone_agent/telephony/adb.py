@@ -631,6 +631,9 @@ class AudioPath:
     def frames(self, backend: "AdbTelephony") -> AsyncIterator[bytes]:
         raise NotImplementedError
 
+    async def check(self, backend: "AdbTelephony") -> None:
+        """AudioError naming what the path lacks to play and listen now."""
+
 
 class AnnouncementDeviceAudio(AudioPath):
     """Seed 000's announcement device cards (멘트장비카드, "9001…" on the router
@@ -653,6 +656,9 @@ class AnnouncementDeviceAudio(AudioPath):
 
     def frames(self, backend):
         raise NotImplementedError("announcement device cards (멘트장비카드) are not supported yet")
+
+    async def check(self, backend):
+        raise AudioError("announcement device cards (멘트장비카드) are not supported yet")
 
 
 class SpeakerphoneAudio(AudioPath):
@@ -680,6 +686,9 @@ class SpeakerphoneAudio(AudioPath):
 
     def command(self, *args: str) -> str:
         return f"CLASSPATH={self.jar} app_process / {AUDIO_HELPER_CLASS} " + " ".join(args)
+
+    async def check(self, backend: "AdbTelephony") -> None:
+        await backend.require_audio_helper(self.jar)
 
     async def play(self, backend: "AdbTelephony", path: Path) -> bool:
         await backend.require_audio_helper(self.jar)
@@ -1232,13 +1241,23 @@ class AdbTelephony(Telephony):
         except NotImplementedError as exc:
             raise AudioError(str(exc)) from None
 
+    async def ready(self) -> None:
+        """Connected, and the audio path has what it needs on the phone
+        (the speakerphone path: the helper jar). A phone that cannot play
+        the announcement gets no calls rather than burning voters."""
+        await self._ensure_open()
+        try:
+            await self.audio.check(self)
+        except AudioError as exc:
+            raise DeviceUnavailable(f"{self.serial}: not ready: {exc}") from None
+
     async def require_audio_helper(self, jar: str) -> None:
         if jar in self._helper_ok:
             return
         out, code = await self.shell(f"stat -c %s {jar}")
         if code != 0 or not out.strip().isdigit():
-            raise AudioError(f"the audio helper {jar} is not on the phone: push it first "
-                             "(see phone_agent/telephony/adb.py, 'Audio')")
+            raise AudioError(f"audio helper missing: {jar} is not on the phone "
+                             "(README, 'Audio on a real phone')")
         self._helper_ok.add(jar)
 
     # ---------------------------------------------------------------- assets

@@ -148,6 +148,10 @@ class Telephony(abc.ABC):
     """A phone as the call script sees it. See the module docstring."""
 
     name: str = "?"  # protocol backend name: "adb" | "sim"
+    # False while the phone is known to be unreachable (the adb backend sets
+    # it); the runner then dials nothing and reports the reason.
+    available: bool = True
+    unavailable_reason: str | None = None
 
     def __init__(self) -> None:
         self._changes: asyncio.Queue[CallStateChange] = asyncio.Queue()
@@ -210,6 +214,12 @@ class Telephony(abc.ABC):
     async def device(self) -> dict:
         """A protocol Device dict (model, android, serial, number)."""
         return {}
+
+    async def ready(self) -> None:
+        """Check that the phone can make calls now (connected, and holding
+        what the audio path needs); DeviceUnavailable naming what is
+        missing. The runner calls it before its first call and, with
+        backoff, while the phone is down."""
 
     async def close(self) -> None:
         """Release the phone (end calls, close connections)."""

@@ -60,11 +60,12 @@
         phoneCells[p.id] = cell;
         grid.appendChild(cell);
       }
-      var key = [p.name, p.state, p.battery, p.charging, p.signal, p.mode, p.online].join("|");
+      var key = [p.name, p.state, p.battery, p.charging, p.signal, p.mode, p.online, p.problem].join("|");
       if (cell.dataset.key === key) return;
       cell.dataset.key = key;
       cell.className = "phone state-" + p.state + (p.enabled ? "" : " disabled");
-      cell.title = p.name + " · " + p.mode + (p.network ? " · " + p.network : "") + (p.signal != null ? " · signal " + p.signal + "/4" : "");
+      cell.title = p.name + " · " + p.mode + (p.network ? " · " + p.network : "") + (p.signal != null ? " · signal " + p.signal + "/4" : "") +
+        (p.problem ? " · " + p.problem : "");
       cell.querySelector("b").textContent = p.name;
       cell.querySelector(".st").textContent = i18n.states[p.state] || p.state;
       cell.querySelector(".bat").textContent = p.battery == null ? "" : p.battery + "%" + (p.charging ? "⚡" : "");
