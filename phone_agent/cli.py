@@ -1,14 +1,19 @@
 """Command line of the phone agent (``python -m phone_agent``).
 
 \b
-One phone (a real one needs the adb backend, still to come):
+One phone:
     python -m phone_agent run --server http://172.16.0.100:8000 --token T --backend sim --mode sim
     python -m phone_agent run --server URL --enrol-key K --name rack-07 --state var/phone.json
+\b
+A real phone driving itself (인터넷연결, in Termux; Wireless debugging paired once):
+    python -m phone_agent run --server URL --backend adb --serial 127.0.0.1:37215 --mode internet \\
+        --enrol-key K --name rack-07 --state ~/.mobile-ars.json
 
 \b
 A fleet of simulated phones in one process (ars sim, demos, benchmarks):
     python -m phone_agent fleet --server URL --phones 50 --enrol-key K --seed 1 --speed 10
     python -m phone_agent fleet ... --duration 120 --report bench-fleet.json
+    python -m phone_agent fleet ... --backend adb    (virtual handsets behind a private adb server)
 
 \b
 Enrol only (prints the token as JSON):
@@ -61,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--name", default=None, help="name to join with (default: the host name)")
     run.add_argument("--state", type=Path, default=None, help="keep the joined token in this JSON file")
     run.add_argument("--backend", choices=("sim", "adb"), default="sim")
+    run.add_argument("--serial", help="adb: the phone as adb names it (127.0.0.1:PORT for Wireless "
+                                      "debugging on the phone itself, IP:5555 on the router)")
+    run.add_argument("--adb-host", default=None, help="adb: the adb server's host (default 127.0.0.1)")
+    run.add_argument("--adb-port", type=int, default=None,
+                     help="adb: the adb server's port (default $ANDROID_ADB_SERVER_PORT or 5037)")
     run.add_argument("--mode", choices=("router", "internet", "sim"), default=None,
                      help="reported in hello (default: sim for the sim backend, else internet)")
     run.add_argument("--prefetch", type=int, default=2, help="leased calls held ahead")
@@ -74,7 +84,11 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     fleet.add_argument("--report", type=Path, default=None, help="write full metrics (JSON) here")
     fleet.add_argument("--prefetch", type=int, default=2, help="leased calls each phone holds ahead")
-    fleet.add_argument("--prefix", default="sim", help="phone names: PREFIX-000, PREFIX-001, …")
+    fleet.add_argument("--prefix", default=None, help="phone names: PREFIX-000, … (default: the backend)")
+    fleet.add_argument("--backend", choices=("sim", "adb"), default="sim",
+                       help="adb: virtual handsets driven by the real adb backend through adb")
+    fleet.add_argument("--adb-port", type=int, default=None,
+                       help="adb: use the adb server on this loopback port (default: start a private one)")
 
     join = sub.add_parser("enrol", help="join the server and print the token")
     join.add_argument("--server", required=True)
@@ -122,11 +136,23 @@ async def _run(args) -> int:
     from .runner import Runner
     from .script import ScriptConfig
     from .telephony import create
+    from .telephony.base import TelephonyError
 
-    backend = create(args.backend, **({"seed": args.seed, "speed": args.speed}
-                                      if args.backend == "sim" else {}))
+    if args.backend == "adb":
+        if not args.serial:
+            print("--backend adb needs --serial (e.g. 127.0.0.1:37215 or 172.16.0.23:5555)",
+                  file=sys.stderr)
+            return 2
+        backend = create("adb", serial=args.serial, adb_host=args.adb_host, adb_port=args.adb_port)
+    else:
+        backend = create("sim", seed=args.seed, speed=args.speed)
     mode = args.mode or ("sim" if args.backend == "sim" else "internet")
-    device = await backend.device()
+    try:
+        device = await backend.device()
+    except TelephonyError as exc:
+        # Keep going: the runner reports the phone unavailable and retries with backoff.
+        print(f"the phone is not reachable yet: {exc}", file=sys.stderr)
+        device = {"serial": args.serial}
     token = args.token
     if token is None and args.state and args.state.exists():
         token = json.loads(args.state.read_text(encoding="utf-8")).get(args.server)
@@ -167,9 +193,10 @@ async def _fleet(args) -> int:
     from .fleet import Fleet
     fleet = Fleet(args.server, args.phones, enrol_key=args.enrol_key, seed=args.seed,
                   speed=args.speed, state_file=args.state, cache_dir=args.cache,
-                  prefetch=args.prefetch, name_prefix=args.prefix)
+                  prefetch=args.prefetch, name_prefix=args.prefix or args.backend,
+                  backend=args.backend, adb_port=args.adb_port)
     await fleet.start()
-    print(f"{args.phones} simulated phones connected to {args.server} "
+    print(f"{args.phones} simulated phones ({args.backend} backend) connected to {args.server} "
           f"(seed {args.seed}, speed {args.speed})", file=sys.stderr)
     loop = asyncio.get_running_loop()
     end = None if args.duration is None else loop.time() + args.duration

@@ -2,11 +2,19 @@
 
 Each phone is a :class:`~phone_agent.runner.Runner` with its own
 :class:`~phone_agent.link.Link` (its own Socket.IO connection and token) and
-:class:`~phone_agent.telephony.sim.SimTelephony` (seeded from ``seed`` and
-its index). All phones share one voter population (``voter_seed = seed``:
-a number behaves the same whichever phone dials it), one agent desk
-(handsets 1001, 1002 … busy for everyone while in a call) and one asset
-cache.
+a telephony backend:
+
+* ``backend="sim"`` (default): :class:`~phone_agent.telephony.sim.SimTelephony`,
+  seeded from ``seed`` and its index;
+* ``backend="adb"``: the real :class:`~phone_agent.telephony.adb.AdbTelephony`
+  driving a virtual handset (:class:`~phone_agent.virtual.rack.VirtualRack`)
+  through a real adb server — a private one on a free loopback port
+  (started and stopped with the fleet), or the one at ``adb_port``. The
+  phones join as router-mode phones, as a rack on the router would.
+
+All phones share one voter population (``voter_seed = seed``: a number
+behaves the same whichever phone dials it), one agent desk (handsets 1001,
+1002 … busy for everyone while in a call) and one asset cache.
 
 Tokens: each phone enrols once through ``POST /api/phones/join`` with the
 enrolment key; tokens are kept in a JSON state file per server URL, so the
@@ -53,6 +61,7 @@ from .link import AssetStore, EnrolmentError, Link, LinkRefused, enrol
 from .runner import PhoneMetrics, Runner
 from .script import ScriptConfig
 from .telephony.sim import SimAgentDesk, SimTelephony
+from .telephony.base import Telephony
 from .voter import AgentModel, VoterModel
 
 log = logging.getLogger(__name__)
@@ -79,7 +88,8 @@ class FleetPhone:
     name: str
     token: str | None = None
     phone_id: int | None = None
-    backend: SimTelephony | None = None
+    backend: Telephony | None = None
+    device: dict = field(default_factory=dict)
     link: Link | None = None
     runner: Runner | None = None
     task: asyncio.Task | None = None
@@ -92,7 +102,10 @@ class Fleet:
     ``speed`` divides every simulated duration (voters, agents, the
     script's waits). ``voters`` / ``agents`` tune the people (``agents``
     maps a dial target to its model; others get ``AgentModel()``).
-    ``state_file`` caches tokens (``None``: enrol every run).
+    ``state_file`` caches tokens (``None``: enrol every run). ``backend``:
+    ``"sim"`` or ``"adb"`` (virtual handsets behind a real adb server;
+    ``adb_port``: use that adb server instead of a private one; ``adb_poll_s``:
+    how often the backend reads the call state during a call).
     """
 
     def __init__(self, server: str, phones: int, *, enrol_key: str | None = None, seed: int = 0,
@@ -101,7 +114,10 @@ class Fleet:
                  agents: dict[str, AgentModel] | None = None, prefetch: int = 2,
                  transports: list[str] | None = ("websocket",), name_prefix: str = "sim",
                  script_config: ScriptConfig | None = None, connect_concurrency: int = 25,
-                 join_mode: str = "sim", start_spread_s: float = 1.0):
+                 join_mode: str | None = None, start_spread_s: float = 1.0,
+                 backend: str = "sim", adb_port: int | None = None, adb_poll_s: float | None = None):
+        if backend not in ("sim", "adb"):
+            raise ValueError(f"unknown fleet backend {backend!r} (sim or adb)")
         self.server = server.rstrip("/")
         self.count = phones
         self.enrol_key = enrol_key
@@ -116,7 +132,15 @@ class Fleet:
         self.name_prefix = name_prefix
         self.script_config = script_config or ScriptConfig(speed=speed)
         self.connect_concurrency = connect_concurrency
-        self.join_mode = join_mode
+        self.backend = backend
+        self.link_mode = "router" if backend == "adb" else "sim"
+        self.join_mode = join_mode or ("router" if backend == "adb" else "sim")
+        self.adb_port = adb_port
+        self.adb_poll_s = adb_poll_s if adb_poll_s is not None else max(0.02, 0.25 / speed)
+        self.rack = None  # VirtualRack (backend "adb")
+        self._adb_server = None  # the private AdbServer, when the fleet started one
+        self._adb_client = None
+        self._rack_live = False
         self.start_spread_s = start_spread_s  # phones start dialling spread over this (no stampede)
         self.phones: list[FleetPhone] = []
         self.desk: SimAgentDesk | None = None
@@ -132,10 +156,14 @@ class Fleet:
         Returns once every phone is connected; raises if one cannot be."""
         self._gate = asyncio.Semaphore(self.connect_concurrency)
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32))
-        self.desk = SimAgentDesk(self.seed, agents=self.agents)
         self.assets = AssetStore(self.cache_dir)
         self.phones = [FleetPhone(i, f"{self.name_prefix}-{i:03d}") for i in range(self.count)]
-        await self._tokens()
+        try:
+            await self._backends()
+            await self._tokens()
+        except BaseException:
+            await self.stop()
+            raise
         for phone in self.phones:
             self._build(phone)
         await asyncio.gather(*(p.link.start() for p in self.phones))
@@ -151,12 +179,45 @@ class Fleet:
         self.started_at = time.monotonic()
         log.info("fleet: %d phones connected to %s", len(self.phones), self.server)
 
+    async def _backends(self) -> None:
+        """One telephony backend per phone, and what the phones share."""
+        if self.backend == "sim":
+            self.desk = SimAgentDesk(self.seed, agents=self.agents)
+            for phone in self.phones:
+                phone.backend = SimTelephony(self.seed * 100_003 + phone.index, speed=self.speed,
+                                             voters=self.voters, desk=self.desk, voter_seed=self.seed)
+                phone.device = {"model": "Mobile ARS sim phone", "android": "14",
+                                "serial": phone.name, "number": phone.backend.number}
+            return
+        import adbutils
+
+        from .telephony.adb import AdbTelephony
+        from .virtual.adb_server import LOOPBACK, AdbServer
+        from .virtual.rack import VirtualRack
+        if self.adb_port is None:
+            self._adb_server = await asyncio.to_thread(AdbServer().start)
+            self._adb_client = self._adb_server.client()
+        else:
+            self._adb_client = adbutils.AdbClient(host=LOOPBACK, port=self.adb_port)
+        self.rack = VirtualRack(self.count, seed=self.seed, speed=self.speed, voters=self.voters,
+                                agents=self.agents)
+        self.desk = self.rack.desk
+        await self.rack.start()
+        self._rack_live = True
+        await asyncio.to_thread(self.rack.connect, self._adb_client)
+        for phone, serial in zip(self.phones, self.rack.serials):
+            phone.backend = AdbTelephony(serial, client=self._adb_client, poll_s=self.adb_poll_s,
+                                         idle_poll_s=max(self.adb_poll_s, 0.25))
+
+        async def device(phone: FleetPhone) -> None:
+            await phone.backend.open()
+            phone.device = await phone.backend.device()
+
+        await asyncio.gather(*(device(p) for p in self.phones))
+
     def _build(self, phone: FleetPhone) -> None:
-        phone.backend = SimTelephony(self.seed * 100_003 + phone.index, speed=self.speed,
-                                     voters=self.voters, desk=self.desk, voter_seed=self.seed)
-        phone.link = Link(self.server, phone.token, assets=self.assets, mode="sim", backend="sim",
-                          device={"model": "Mobile ARS sim phone", "android": "14",
-                                  "serial": phone.name, "number": phone.backend.number},
+        phone.link = Link(self.server, phone.token, assets=self.assets, mode=self.link_mode,
+                          backend=phone.backend.name, device=phone.device,
                           transports=self.transports, connect_gate=self._gate, name=phone.name)
         phone.metrics = PhoneMetrics(phone.name)
         phone.runner = Runner(phone.link, phone.backend, config=self.script_config,
@@ -199,6 +260,7 @@ class Fleet:
                              return_exceptions=True)
         await asyncio.gather(*(p.backend.close() for p in self.phones if p.backend is not None),
                              return_exceptions=True)
+        await self._stop_adb()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -214,6 +276,15 @@ class Fleet:
         finally:
             await self.stop()
         return self.metrics()
+
+    async def _stop_adb(self) -> None:
+        rack, self._rack_live = self.rack if self._rack_live else None, False
+        if rack is not None:
+            await asyncio.to_thread(rack.disconnect, self._adb_client)
+            await rack.stop()
+        server, self._adb_server = self._adb_server, None
+        if server is not None:
+            await asyncio.to_thread(server.stop)
 
     # --------------------------------------------------------------- tokens
 
@@ -240,7 +311,7 @@ class Fleet:
             self._save_state()
 
     async def _enrol(self, phone: FleetPhone) -> None:
-        device = {"model": "Mobile ARS sim phone", "android": "14", "serial": phone.name}
+        device = phone.device
         try:
             answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key,
                                  mode=self.join_mode, device=device, session=self._session)
@@ -312,7 +383,10 @@ class Fleet:
             "refused_events": sum(p.link.refused_events for p in self.phones if p.link is not None),
             "reconnects": sum(max(0, p.link.connects - 1) for p in self.phones if p.link is not None),
             "agent_desk": dict(self.desk.stats) if self.desk is not None else {},
+            "backend": self.backend,
         }
+        if self.rack is not None:
+            out["adb_commands"] = self.rack.commands()
         acks: dict[str, list[float]] = {}
         for p in self.phones:
             for key, samples in (p.link.ack_s.items() if p.link is not None else ()):

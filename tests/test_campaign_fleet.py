@@ -1,8 +1,11 @@
 """Whole campaigns: a real ``ars serve`` and simulated phones (real Socket.IO
 clients on loopback, simulated voters and agents), checked against the records.
 
-Parametrized by telephony backend; the adb backend (virtual phones behind the
-real adb binary) joins the list when it exists.
+Parametrized by telephony backend: ``sim`` (simulated phones) and ``adb``
+(the real adb backend driving virtual handsets through the real adb server,
+the same voters and agents behind them): the same campaigns, the same checks.
+The adb fleets run at half the sim fleets' speed: their call states
+are read by polling the phones' dumpsys, as on a real handset.
 """
 
 import os
@@ -16,6 +19,7 @@ import pytest
 from phone_agent.fleet import Fleet
 from server import db, sample
 
+from .adb_server import adb_server  # noqa: F401  (fixture)
 from .calling import Console, wait_until
 from .conftest import LiveServer
 
@@ -25,7 +29,15 @@ ENROL_KEY = "fleet-test-key"
 ONE_ATTEMPT = {"no_answer_max_attempts": 1, "busy_max_attempts": 1,
                "call_hours_start": "00:00", "call_hours_end": "23:59",
                "agent_ring_repeats": 1, "agent_ring_cycle_s": 4}
-BACKENDS = ["sim"]
+BACKENDS = ["sim", "adb"]
+
+
+def fleet_options(backend: str, request) -> dict:
+    """How a fleet of this backend is made (Fleet keyword arguments)."""
+    if backend == "sim":
+        return {"speed": 40}
+    adb = request.getfixturevalue("adb_server")  # one private adb server for the session
+    return {"speed": 20, "backend": "adb", "adb_port": adb.port}
 
 
 def campaign_server(tmp_path, contacts: int, config: dict | None = None) -> LiveServer:
@@ -71,12 +83,12 @@ def assert_each_contact_dialled_once(found: dict, contacts: int) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_campaign_of_200_contacts_on_10_phones_completes(tmp_path, backend):
+def test_a_campaign_of_200_contacts_on_10_phones_completes(tmp_path, backend, request):
     server = campaign_server(tmp_path, contacts=200)
     try:
         Console(server.url).campaign(server.seeded["campaign_id"], "start")
-        fleet = Fleet.in_thread(server.url, 10, enrol_key=ENROL_KEY, seed=3, speed=40, state_file=None,
-                                cache_dir=tmp_path / "phone-cache")
+        fleet = Fleet.in_thread(server.url, 10, enrol_key=ENROL_KEY, seed=3, state_file=None,
+                                cache_dir=tmp_path / "phone-cache", **fleet_options(backend, request))
         try:
             wait_until(lambda: campaign_state(server) == "finished", timeout=180, every=0.5,
                        message="campaign finished")
@@ -99,23 +111,26 @@ def test_a_campaign_of_200_contacts_on_10_phones_completes(tmp_path, backend):
         server.stop()
 
 
-def start_fleet_process(server, tmp_path, phones: int, seed: int) -> subprocess.Popen:
-    """``python -m phone_agent fleet`` in a process of its own, so it can be killed."""
+def start_fleet_process(server, tmp_path, phones: int, seed: int, options: dict) -> subprocess.Popen:
+    """``python -m phone_agent fleet`` in a process of its own, so it can be killed
+    (with the adb backend its virtual handsets die with it; the adb server stays)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    backend = ["--backend", "adb", "--adb-port", str(options["adb_port"])] if "adb_port" in options else []
     with open(tmp_path / "fleet.log", "ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "phone_agent", "fleet", "--server", server.url, "--phones", str(phones),
-             "--enrol-key", ENROL_KEY, "--seed", str(seed), "--speed", "40",
+             "--enrol-key", ENROL_KEY, "--seed", str(seed), "--speed", str(options["speed"]), *backend,
              "--state", str(tmp_path / "fleet.json"), "--cache", str(tmp_path / "phone-cache")],
             stdout=subprocess.DEVNULL, stderr=log, env=env)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_phones_killed_mid_campaign_lose_nothing_and_dial_nothing_twice(tmp_path, backend):
+def test_phones_killed_mid_campaign_lose_nothing_and_dial_nothing_twice(tmp_path, backend, request):
+    options = fleet_options(backend, request)
     server = campaign_server(tmp_path, contacts=120, config={"lease_base_s": 5.0, "lease_per_call_s": 2.0})
     try:
         Console(server.url).campaign(server.seeded["campaign_id"], "start")
-        first = start_fleet_process(server, tmp_path, phones=6, seed=5)
+        first = start_fleet_process(server, tmp_path, phones=6, seed=5, options=options)
         wait_until(lambda: records(server)["counters"]["dialled"] >= 30, timeout=90, message="calls under way")
         first.kill()                       # every phone dies at once, mid-batch and mid-call
         first.wait(timeout=10)
@@ -124,7 +139,7 @@ def test_phones_killed_mid_campaign_lose_nothing_and_dial_nothing_twice(tmp_path
                    and records(server)["contacts"].get("leased", 0) == 0,
                    timeout=60, message="leases of the dead phones expired")
         lost = [c for c in records(server)["calls"] if c["reason"] == "phone_lost"]
-        second = start_fleet_process(server, tmp_path, phones=6, seed=6)
+        second = start_fleet_process(server, tmp_path, phones=6, seed=6, options=options)
         try:
             wait_until(lambda: campaign_state(server) == "finished", timeout=180, every=0.5,
                        message="campaign finished by the second fleet")
@@ -140,12 +155,12 @@ def test_phones_killed_mid_campaign_lose_nothing_and_dial_nothing_twice(tmp_path
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_server_killed_and_restarted_mid_campaign_resumes(tmp_path, backend):
+def test_server_killed_and_restarted_mid_campaign_resumes(tmp_path, backend, request):
     server = campaign_server(tmp_path, contacts=150, config={"lease_base_s": 5.0, "lease_per_call_s": 2.0})
     try:
         Console(server.url).campaign(server.seeded["campaign_id"], "start")
-        fleet = Fleet.in_thread(server.url, 8, enrol_key=ENROL_KEY, seed=9, speed=40, state_file=None,
-                                cache_dir=tmp_path / "phone-cache")
+        fleet = Fleet.in_thread(server.url, 8, enrol_key=ENROL_KEY, seed=9, state_file=None,
+                                cache_dir=tmp_path / "phone-cache", **fleet_options(backend, request))
         try:
             wait_until(lambda: records(server)["counters"]["dialled"] >= 40, timeout=90, message="calls under way")
             server.kill()                  # SIGKILL: no clean shutdown
