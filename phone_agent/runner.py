@@ -135,6 +135,7 @@ class Runner:
         self._device_down = True  # until backend.ready() says otherwise
         self.problem: str | None = "not checked yet"  # why the phone cannot call, while down
         self._device_wait = 0.0  # the next backoff wait while down
+        self._beat_now = asyncio.Event()  # the device went down or came back: tell the server now
 
     # -------------------------------------------------------- link listener
 
@@ -262,6 +263,7 @@ class Runner:
         self._device_down = True
         self.problem = problem
         self._device_wait = 0.0
+        self._beat_now.set()
         self._release(list(self.queue), "device unavailable")
 
     async def _wait_for_device(self) -> None:
@@ -287,6 +289,7 @@ class Runner:
         self._device_down = False
         self.problem = None
         self._device_wait = 0.0
+        self._beat_now.set()
 
     async def _answer_incoming(self, campaign: dict | None) -> None:
         number = self.script.incoming.get_nowait()
@@ -382,5 +385,8 @@ class Runner:
         jitter = random.Random(self.name)
         await asyncio.sleep(jitter.uniform(0.0, float(self.link.heartbeat_s or 5.0)))
         while True:
+            self._beat_now.clear()
             await self.link.heartbeat(await self.health())
-            await asyncio.sleep(max(0.5, float(self.link.heartbeat_s or 5.0) * jitter.uniform(0.9, 1.1)))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._beat_now.wait(), max(
+                    0.5, float(self.link.heartbeat_s or 5.0) * jitter.uniform(0.9, 1.1)))

@@ -42,7 +42,7 @@ from . import protocol
 from .audio.dtmf import DtmfDetector
 from .call_states import CallProgress, RESULT_FROM, TransitionError, advance
 from .telephony.base import (ACTIVE, ALERTING, DISCONNECTED, INCOMING, VOTER, AudioError,
-                             CallFailed, CallStateChange, Telephony, TelephonyError)
+                             CallFailed, CallStateChange, DeviceUnavailable, Telephony, TelephonyError)
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ class CallScript:
                 break
             elif change.state == DISCONNECTED:
                 result = _EARLY_RESULT.get(change.cause, "failed")
-                return result, None if result != "failed" else f"disconnected: {change.cause}"
+                return result, None if result != "failed" else self._dropped(f"disconnected: {change.cause}")
         self._report(rec, "answered")
         ctx.detector = asyncio.create_task(self._detect(ctx, rec))
         try:
@@ -287,7 +287,13 @@ class CallScript:
         except _Hangup:
             if ctx.voter_cause in (None, "remote_hangup"):
                 return "hung_up", None
-            return "failed", f"call dropped: {ctx.voter_cause}"
+            return "failed", self._dropped(f"call dropped: {ctx.voter_cause}")
+
+    def _dropped(self, what: str) -> str:
+        """Why a call failed under us: the phone itself, when the backend lost it."""
+        if self.backend.available is False:
+            return f"{DeviceUnavailable.__name__}: {self.backend.unavailable_reason or 'unavailable'}"
+        return what
 
     async def _answered(self, ctx: _Ctx, rec: CallRecord, campaign: dict) -> tuple[str, str | None]:
         cfg = self.config

@@ -8,6 +8,7 @@ The adb fleets run at half the sim fleets' speed: their call states
 are read by polling the phones' dumpsys, as on a real handset.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -59,7 +60,7 @@ def records(server) -> dict:
     store = server.store()
     try:
         campaign_id = server.seeded["campaign_id"]
-        calls = store.execute("SELECT campaign_contact_id, number, result, dialed_at, reason FROM call "
+        calls = store.execute("SELECT id, phone_id, campaign_contact_id, number, result, dialed_at, reason FROM call "
                               "WHERE campaign_id = ?", [campaign_id]).fetchall()
         return {
             "calls": [dict(row) for row in calls],
@@ -175,5 +176,58 @@ def test_server_killed_and_restarted_mid_campaign_resumes(tmp_path, backend, req
         assert_each_contact_dialled_once(found, 150)
         # Every call a phone finished was recorded, before or after the restart.
         assert sum(seen["results"].values()) <= sum(found["results"].values())
+    finally:
+        server.stop()
+
+
+def phone_health(server, phone_id: int) -> dict:
+    store = server.store()
+    try:
+        row = store.execute("SELECT health FROM phone WHERE id = ?", [phone_id]).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+    finally:
+        store.conn.close()
+
+
+def test_a_virtual_phone_dropped_mid_call_fails_that_call_and_is_used_again(tmp_path, request):
+    """adb loses one handset in the middle of a call for a few seconds: that
+    call ends failed with the reason, the calls it held go back at once (not
+    at lease expiry), the server shows it unavailable, the other phones keep
+    calling, and when it is back it calls again."""
+    server = campaign_server(tmp_path, contacts=90)
+    try:
+        Console(server.url).campaign(server.seeded["campaign_id"], "start")
+        fleet = Fleet.in_thread(server.url, 4, enrol_key=ENROL_KEY, seed=4, state_file=None,
+                                cache_dir=tmp_path / "phone-cache", **fleet_options("adb", request))
+        try:
+            victim = fleet.fleet.phones[0]
+            handset = fleet.fleet.rack.handsets[0]
+            wait_until(lambda: victim.runner.current is not None
+                       and any(c.state == "ACTIVE" for c in list(handset.calls) if c.live),
+                       timeout=60, every=0.01, message="the victim is in an answered call")
+            cut_call = victim.runner.current
+            others_before = sum(p.metrics.calls for p in fleet.fleet.phones[1:])
+            fleet.fleet.rack[0].go_offline(4.0)  # adb loses the phone: connection reset, no answer
+            wait_until(lambda: phone_health(server, victim.phone_id).get("device") == "unavailable",
+                       timeout=10, every=0.1, message="the server hears the phone is unavailable")
+            problem = phone_health(server, victim.phone_id)["problem"]
+            held = [c for c in records(server)["calls"] if c["result"] is None and c["dialed_at"] is None
+                    and c.get("phone_id") == victim.phone_id]
+            others_during = sum(p.metrics.calls for p in fleet.fleet.phones[1:])
+            victim_calls = victim.metrics.calls
+            wait_until(lambda: victim.metrics.calls > victim_calls + 2, timeout=60,
+                       message="the phone is back and calling")
+            wait_until(lambda: campaign_state(server) == "finished", timeout=180, every=0.5,
+                       message="campaign finished")
+        finally:
+            fleet.stop(grace_s=2.0)
+        found = records(server)
+        cut = [c for c in found["calls"] if c["id"] == cut_call]
+        assert cut and cut[0]["result"] == "failed" and "DeviceUnavailable" in cut[0]["reason"]
+        assert "offline" in problem or "connection lost" in problem or "not connected" in problem
+        assert held == []  # nothing stayed leased to the lost phone
+        assert others_during > others_before  # the others kept calling meanwhile
+        assert_each_contact_dialled_once(found, 90)
+        assert phone_health(server, victim.phone_id).get("device") == "ready"
     finally:
         server.stop()

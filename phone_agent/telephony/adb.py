@@ -847,7 +847,7 @@ class AdbTelephony(Telephony):
                  client: adbutils.AdbClient | None = None, connect: bool | None = None,
                  audio: AudioPath | None = None, voice_slot: int | None = None,
                  poll_s: float = 0.25, idle_poll_s: float = 1.0, command_timeout_s: float = 10.0,
-                 start_timeout_s: float = 15.0, retry_s: float = 5.0, asset_dir: str = ASSET_DIR,
+                 start_timeout_s: float = 15.0, retry_s: float = 1.0, asset_dir: str = ASSET_DIR,
                  merge_labels: Iterable[str] = MERGE_LABELS,
                  resume_labels: Iterable[str] = RESUME_LABELS, monitor: bool = True):
         super().__init__()
@@ -949,8 +949,7 @@ class AdbTelephony(Telephony):
         if self._closed:
             raise DeviceUnavailable(f"{self.serial}: the backend is closed")
         if time.monotonic() - self._last_attempt < self.retry_s and self.last_error is not None:
-            raise DeviceUnavailable(f"{self.serial}: {self.unavailable_reason} (retrying in "
-                                    f"{self.retry_s - (time.monotonic() - self._last_attempt):.0f} s)")
+            raise DeviceUnavailable(f"{self.serial}: {self.unavailable_reason}")
         await self.open()
 
     async def reopen(self) -> None:
