@@ -10,6 +10,13 @@ real Socket.IO client) with fast voters for S seconds, and measures:
   p99 < 50 ms at 500 phones);
 - the server process's CPU (user + system time / wall time, 100 % = one core).
 
+``--backend adb`` puts the real adb path between the call script and the
+voters: every phone is a virtual handset (phone_agent.virtual) behind a
+private adb server on a free loopback port, driven by the real adb backend
+(one long-lived shell per phone, dumpsys polls, exec: audio streams). The
+JSON line then also has ``adb_commands_per_call`` (shell command lines the
+handsets ran, per call) and the report the adb server's CPU.
+
 Prints human lines, one JSON line last, and writes the full report to
 --report (default bench-fleet.json).
 """
@@ -69,6 +76,21 @@ def start_server(workdir: Path, db_path: Path, uploads: Path, backend: str) -> t
     raise SystemExit("server did not start")
 
 
+def adb_server_pid(fleet: Fleet) -> int | None:
+    """The private adb server's process (it daemonises, so found by its port)."""
+    port = fleet._adb_server.port if fleet._adb_server is not None else None
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"fork-server" in argv and f"tcp:{port}".encode() in argv:
+            return int(proc.name)
+    return None
+
+
 def ms(summary: dict, key: str) -> float | None:
     return None if not summary.get("count") else round(summary[key] * 1000, 2)
 
@@ -80,7 +102,8 @@ def main(argv=None) -> int:
     parser.add_argument("--speed", type=float, default=1.0,
                         help="voters and agents this much faster than life (the simulated fleet is one "
                              "Python process: past speed ~2 at 500 phones its own event loop delays the acks)")
-    parser.add_argument("--backend", choices=("sim",), default="sim")
+    parser.add_argument("--backend", choices=("sim", "adb"), default="sim",
+                        help="adb: virtual handsets driven through a private adb server by the adb backend")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--report", default="bench-fleet.json")
     args = parser.parse_args(argv)
@@ -104,12 +127,18 @@ def main(argv=None) -> int:
         try:
             t = time.perf_counter()
             fleet = Fleet.in_thread(url, args.phones, enrol_key=ENROL_KEY, seed=args.seed, speed=args.speed,
-                                    state_file=None, cache_dir=workdir / "phone-cache")
-            print(f"{args.phones} phones enrolled and connected in {time.perf_counter() - t:.1f} s", flush=True)
+                                    state_file=None, cache_dir=workdir / "phone-cache", backend=args.backend)
+            print(f"{args.phones} phones ({args.backend}) enrolled and connected in "
+                  f"{time.perf_counter() - t:.1f} s", flush=True)
+            adb_pid = adb_server_pid(fleet.fleet) if args.backend == "adb" else None
             cpu0, wall0, own0 = cpu_seconds(server.pid), time.monotonic(), time.process_time()
-            calls0 = fleet.metrics()["calls"]
+            adb0 = cpu_seconds(adb_pid) if adb_pid else 0.0
+            start = fleet.metrics()
+            calls0, commands0 = start["calls"], start.get("adb_commands", 0)
             time.sleep(args.seconds)
             cpu1, wall1, own1 = cpu_seconds(server.pid), time.monotonic(), time.process_time()
+            adb1 = cpu_seconds(adb_pid) if adb_pid else 0.0
+            commands1 = fleet.metrics().get("adb_commands", 0)
             final = fleet.stop(grace_s=0.0)
         finally:
             server.terminate()
@@ -135,6 +164,12 @@ def main(argv=None) -> int:
             "server_cpu_percent": round(100 * (cpu1 - cpu0) / seconds, 1),
         }
         fleet_cpu = round(100 * (own1 - own0) / seconds, 1)
+        extra = {}
+        if args.backend == "adb":
+            summary["adb_commands_per_call"] = round((commands1 - commands0) / calls, 1) if calls else None
+            extra["adb_server_cpu_percent"] = round(100 * (adb1 - adb0) / seconds, 1) if adb_pid else None
+            print(f"adb: {commands1 - commands0} shell command lines, {summary['adb_commands_per_call']} per call; "
+                  f"adb server CPU {extra['adb_server_cpu_percent']} %")
         print(f"calls {calls} in {seconds:.0f} s; results {final['results']}")
         print(f"CPU: server {summary['server_cpu_percent']} %, simulated fleet {fleet_cpu} % (100 % = one core; "
               "the fleet's event loop is one core at most, and past ~90 % its own delays show in the acks)")
@@ -145,7 +180,7 @@ def main(argv=None) -> int:
                                                       for k, v in sorted(handling.items())))
         final.pop("raw", None)
         final.pop("per_phone", None)
-        report = dict(summary, backend=args.backend, speed=args.speed, seconds=args.seconds,
+        report = dict(summary, **extra, backend=args.backend, speed=args.speed, seconds=args.seconds,
                       fleet=final, fleet_cpu_percent=fleet_cpu, server_handling_ms=handling, targets={"idle_gap_p99_s": 0.5, "press1_to_ring_p99_ms": 50},
                       machine={"python": platform.python_version(), "cpus": os.cpu_count()})
         Path(args.report).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
