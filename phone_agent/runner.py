@@ -160,8 +160,23 @@ class Runner:
             self._retry_at = asyncio.get_running_loop().time() + float(args.get("pause_s", 0))
             return {"ok": True}
         if kind == "apply_images":
-            return {"ok": True}  # fetched by the link; caller-display images are set up on the phone
+            return await self._apply_images(args)
         return {"ok": False, "error": f"unknown command {kind!r}"}
+
+    async def _apply_images(self, args: dict) -> dict:
+        images = {}
+        for kind in ("outgoing", "callback"):
+            sha = args.get(kind)
+            if sha:
+                path = self.link.asset_path(sha)
+                if path is None:
+                    return {"ok": False, "error": f"{kind} image {sha[:12]}… is not on this phone yet"}
+                images[kind] = path
+        try:
+            await self.backend.apply_images(images)
+        except TelephonyError as exc:
+            return {"ok": False, "error": str(exc)[:200]}
+        return {"ok": True}
 
     def held_calls(self) -> list[str]:
         calls = [c.call["call_id"] for c in self.queue]

@@ -502,3 +502,30 @@ def test_a_phone_without_the_audio_helper_gets_no_calls_and_says_why_until_it_ha
     assert all(h["device"] == "unavailable" for h in heartbeats)
     assert "audio helper missing" in heartbeats[-1]["problem"] and "audio helper missing" in problem
     assert server.leases and server.events  # then it called
+
+
+def test_the_campaign_images_are_applied_to_the_phone_with_a_status(phone, tmp_path):
+    from PIL import Image
+
+    from phone_agent.runner import Runner
+
+    _, handset, _, backend = phone("a12-galaxy-s21")
+    poster = tmp_path / "poster.jpg"
+    Image.new("RGB", (72, 128), "navy").save(poster, "JPEG")
+    sha = hashlib.sha256(poster.read_bytes()).hexdigest()
+    server = InMemoryServer(LINES, campaign())
+    server.assets = {sha: poster}
+
+    async def main():
+        t = backend()
+        runner = Runner(server, t, config=ScriptConfig(speed=SPEED))
+        applied = await runner.command({"type": "apply_images", "args": {"outgoing": sha}})
+        missing = await runner.command({"type": "apply_images", "args": {"callback": "d" * 64}})
+        await t.close()
+        return applied, missing
+
+    applied, missing = run(main())
+    assert applied == {"ok": True}
+    assert handset.files[f"{ASSET_DIR}/{sha}.jpg".replace("/sdcard", "/storage/emulated/0")][0] == poster.read_bytes()
+    assert any("MEDIA_SCANNER_SCAN_FILE" in c and sha in c for c in handset.commands)
+    assert missing["ok"] is False and "callback image dddddddddddd" in missing["error"]

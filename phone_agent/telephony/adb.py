@@ -1298,6 +1298,15 @@ class AdbTelephony(Telephony):
         lines = out.split()
         return code == 0 and len(lines) >= 2 and lines[0] == str(size) and lines[1].lower() == sha
 
+    async def apply_images(self, images: dict[str, Path]) -> None:
+        """The outgoing poster and the callback image, pushed, verified and
+        media-scanned into :data:`ASSET_DIR` (so they are in the phone's
+        gallery). The shell has no way to put a picture on the in-call
+        screen of the phone's own 전화 app; that needs an in-call screen app
+        of our own (not built), so "applied" means "on the phone"."""
+        for path in images.values():
+            await self.push_asset(path)
+
     async def assets(self) -> list[str]:
         """sha256 of every asset file in :data:`ASSET_DIR` on the phone (by name)."""
         out, code = await self.shell(f"ls {self.asset_dir}")

@@ -215,6 +215,11 @@ class Telephony(abc.ABC):
         """A protocol Device dict (model, android, serial, number)."""
         return {}
 
+    async def apply_images(self, images: dict[str, Path]) -> None:
+        """Put the campaign's images on the phone (``{"outgoing": path,
+        "callback": path}``), as far as the phone allows; TelephonyError if
+        it could not. The sim phone has no screen: nothing to do."""
+
     async def ready(self) -> None:
         """Check that the phone can make calls now (connected, and holding
         what the audio path needs); DeviceUnavailable naming what is
