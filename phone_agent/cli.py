@@ -171,8 +171,10 @@ async def _run(args) -> int:
             args.state.write_text(json.dumps(state, indent=1), encoding="utf-8")
     link = Link(args.server, token, assets=AssetStore(args.cache or DEFAULT_CACHE), mode=mode,
                 backend=backend.name, device=device, name=args.name or "phone")
+    from . import termux
+    fallback = termux.health if args.backend == "adb" and termux.available() else None
     runner = Runner(link, backend, config=ScriptConfig(speed=args.speed), prefetch=args.prefetch,
-                    name=args.name or "phone")
+                    name=args.name or "phone", fallback_health=fallback)
     await link.start()
     try:
         try:

@@ -35,7 +35,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Protocol
+from typing import Awaitable, Callable, Protocol
 
 from .script import CallRecord, CallScript, ScriptConfig
 from .telephony.base import DeviceUnavailable, Telephony, TelephonyError
@@ -111,9 +111,11 @@ class Runner:
 
     def __init__(self, link: PhoneLink, backend: Telephony, *, config: ScriptConfig | None = None,
                  prefetch: int = 2, refill_at: int = 1, name: str = "phone",
-                 metrics: PhoneMetrics | None = None, lease_timeout: float = 10.0):
+                 metrics: PhoneMetrics | None = None, lease_timeout: float = 10.0,
+                 fallback_health: Callable[[], Awaitable[dict]] | None = None):
         self.link = link
         self.backend = backend
+        self.fallback_health = fallback_health  # e.g. Termux:API when adb cannot read the phone
         self.script = CallScript(backend, link, link.asset_path, config,
                                  on_incoming=lambda number: self._changed.set())
         self.prefetch = max(1, prefetch)
@@ -387,6 +389,8 @@ class Runner:
             if not self._device_down:
                 log.warning("%s: health: %s", self.name, exc)
             health = {"call_state": "idle"}
+            if self.fallback_health is not None:
+                health.update(await self.fallback_health())
             if not self._device_down:
                 return dict(health, device="unavailable", problem=str(exc)[:120])
         if self._device_down:
