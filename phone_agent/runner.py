@@ -203,6 +203,13 @@ class Runner:
                 self._release(list(self.queue), "phone stopping")
             await self.script.close()
 
+    def device_changed(self) -> None:
+        """Someone saw the phone come back (the router-mode supervisor, from
+        adb's device list): check it now rather than at the end of the backoff."""
+        if self._device_down:
+            self._device_wait = 0.0
+            self._changed.set()
+
     def stop(self) -> None:
         """Stop after the call in progress (cancel the run task to cut it short)."""
         self._stopping = True
@@ -288,7 +295,7 @@ class Runner:
         self._gap_void = True
         if self._device_wait:
             await self._wait_change(self._device_wait)
-            if self._stopping:
+            if self._stopping or not self._device_down:
                 return
         try:
             await self.backend.ready()
@@ -301,12 +308,15 @@ class Runner:
                             self.name, problem, longest)
             self.problem = problem
             return
-        if self.problem != "not checked yet":
-            log.warning("%s: phone ready again", self.name)
+        came_back = self.problem != "not checked yet"
         self._device_down = False
         self.problem = None
         self._device_wait = 0.0
-        self._beat_now.set()
+        if came_back:
+            log.warning("%s: phone ready again", self.name)
+            # The server refuses leases while it thinks the phone is down:
+            # tell it before asking for one.
+            await self.link.heartbeat(await self.health())
 
     async def _answer_incoming(self, campaign: dict | None) -> None:
         number = self.script.incoming.get_nowait()

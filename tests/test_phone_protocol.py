@@ -65,12 +65,16 @@ def counts(server) -> dict:
         store.conn.close()
 
 
-def test_wrong_token_or_protocol_is_refused(server):
-    for auth in ({"token": "not-a-token", "protocol": 1}, {"token": server.seeded["tokens"][0], "protocol": 99}):
+def test_wrong_token_or_protocol_is_refused_with_a_code_the_phone_reads(server):
+    for auth, code in (({"token": "not-a-token", "protocol": 1}, "bad_token"),
+                       ({"token": server.seeded["tokens"][0], "protocol": 99}, "protocol")):
         client = socketio.Client(reconnection=False)
+        refusals = []
+        client.on("connect_error", refusals.append, namespace=p.NAMESPACE)
         with pytest.raises(socketio.exceptions.ConnectionError):
             client.connect(server.url, namespaces=[p.NAMESPACE], transports=["websocket"], auth=auth,
                            wait_timeout=5)
+        assert refusals and refusals[0]["code"] == code and refusals[0]["message"]
     assert counts(server)["calls"] == 0
 
 

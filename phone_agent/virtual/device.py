@@ -1069,7 +1069,8 @@ class VirtualHandset:
             "ro.build.version.incremental": p.incremental, "ro.build.id": p.build_id,
             "ro.build.version.security_patch": p.security_patch, "ro.build.type": "user",
             "ro.build.fingerprint": p.fingerprint, "ro.boot.hardware": p.hardware,
-            "ro.serialno": f"R3C{self.seed:08d}"[:11] if p.brand == "samsung" else f"8A{self.seed:010d}",
+            "ro.serialno": (f"R3C{self.seed % 10**8:08d}" if p.brand == "samsung"
+                            else f"8A{self.seed % 10**10:010d}"),  # unique within a rack of < 10^8
             "ro.build.characteristics": "phone", "sys.boot_completed": "1",
             "gsm.sim.state": ",".join(sims), "gsm.network.type": ",".join(nets),
             "gsm.operator.alpha": ",".join(ops), "gsm.operator.numeric": ",".join(numeric),

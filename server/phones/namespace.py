@@ -44,7 +44,7 @@ class PhoneNamespace(Namespace):
             phone = self.engine.authenticate(auth)
         except EngineError as exc:
             log.warning("phone connection refused from %s: %s", request.remote_addr, exc.code)
-            raise ConnectionRefusedError({"code": exc.code, "message": exc.message}) from None
+            raise _refusal(exc.code, exc.message) from None
         older = self.engine.connected(phone, request.sid)
         self.phone_of_sid[request.sid] = phone.id
         join_room(f"phone:{phone.id}")
@@ -123,6 +123,15 @@ class PhoneNamespace(Namespace):
         self.socketio.emit(event, payload, namespace=self.namespace, to=phone.sid, callback=callback)
 
 
+def _refusal(code: str, message: str) -> ConnectionRefusedError:
+    """A refused connection whose ``connect_error`` payload is exactly
+    ``{"code", "message"}`` (given a dict, python-socketio would send its
+    ``str()`` as the message and the client could not read the code)."""
+    refusal = ConnectionRefusedError(message)
+    refusal.error_args = {"code": code, "message": message}
+    return refusal
+
+
 class ManagerNamespace(Namespace):
     """/manager: the live dashboard of a logged-in manager (read-only)."""
 
@@ -132,5 +141,5 @@ class ManagerNamespace(Namespace):
     def on_connect(self, auth=None):
         """Refused unless the browser's console session is logged in."""
         if not session.get("manager_id"):
-            raise ConnectionRefusedError({"code": "login", "message": "log in to the console first"})
+            raise _refusal("login", "log in to the console first")
         join_room(MANAGERS_ROOM)

@@ -1,0 +1,677 @@
+"""Router mode (공유기접속): every phone on the call server's Wi-Fi, driven from
+the server machine over adb.
+
+:class:`AdbSupervisor` runs next to the server (``ars phones adb``, or
+``ars serve --adb-phones``) and turns whatever the adb server can reach into
+working phones:
+
+* **scan** — every ``scan_every_s`` it ``adb connect``\\ s each address of the
+  scan list that the adb server does not list yet, a bounded pool of threads
+  at a time. An address that does not answer is tried again later and later
+  (``scan_every_s`` doubling up to ``max_backoff_s``), so a /24 with a few
+  phones costs little once the empty addresses have backed off.
+* **watch** — a thread follows ``host:track-devices``: phones connected by
+  the scan, ``adb connect``-ed by hand or attached by USB all show up there,
+  and every state change (``device``, ``offline``, ``unauthorized``, gone)
+  arrives at once. If tracking fails, the scan's ``host:devices`` listing
+  stands in for it until tracking works again.
+* **drive** — each phone that shows ``device`` gets one
+  :class:`~phone_agent.runner.Runner` with an
+  :class:`~phone_agent.telephony.adb.AdbTelephony` and a
+  :class:`~phone_agent.link.Link` (``mode="router"``, ``backend="adb"``). It
+  joins the server with the enrolment key the first time (name
+  ``router-<address>``); its token is kept per adb serial in ``state_file``
+  and replaced by joining again when the server refuses it (``bad_token``).
+  A phone that goes offline, unauthorized or away keeps its runner: the
+  backend and the runner handle a phone that cannot call (they dial nothing,
+  release what they hold and check again); the supervisor says what happened,
+  once, in the log and in :meth:`AdbSupervisor.status`.
+
+Each phone starts in a task of its own and a failure (the phone not
+answering, the server refusing the join) is retried with backoff, so one
+phone never holds up the others. Logs name phones by adb serial; voters'
+numbers never appear here.
+
+::
+
+    supervisor = AdbSupervisor("http://127.0.0.1:8000", adbutils.AdbClient(),
+                               parse_scan("172.16.0.20-99"), enrol_key=key,
+                               state_file="var/adb-phones.json", cache_dir="var/adb-assets")
+    await supervisor.run()          # until cancelled; stops every phone cleanly
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import adbutils
+import aiohttp
+
+from .link import AssetStore, EnrolmentError, Link, LinkRefused, enrol
+from .runner import Runner
+from .script import ScriptConfig
+from .telephony.adb import AdbTelephony
+from .telephony.base import DeviceUnavailable
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AdbSupervisor", "ScanSpecError", "TokenCache", "parse_scan", "phone_name",
+           "DEFAULT_ADB_PORT", "MAX_SCAN"]
+
+DEFAULT_ADB_PORT = 5555  # what `adb tcpip 5555` opens on a phone
+MAX_SCAN = 1024  # addresses one supervisor scans at most (a /22)
+GONE = "gone"  # status of a serial the adb server no longer lists
+START_RETRY_S = (2.0, 60.0)  # backoff of a phone that could not start: first wait, longest
+# What reaching the adb server can raise (adbutils starts a server when none answers).
+_ADB_ERRORS = (adbutils.AdbError, OSError, subprocess.SubprocessError)
+
+
+# -- the scan list ---------------------------------------------------------------------------
+
+class ScanSpecError(ValueError):
+    """A scan range that cannot be read; the message names the part and why."""
+
+
+def parse_scan(spec: str, default_port: int = DEFAULT_ADB_PORT, limit: int = MAX_SCAN) -> list[str]:
+    """``host:port`` addresses from a scan spec, in order, without repeats.
+
+    Comma-separated parts, each an IPv4 address, a range or a network, with
+    an optional ``:port`` (``default_port`` otherwise)::
+
+        172.16.0.23               one phone
+        172.16.0.20-172.16.0.99   a range (may cross a /24)
+        172.16.0.20-99            the same range, last octet only
+        172.16.0.0/28             a network's host addresses (.1-.14)
+        172.16.0.20-29:5556       any of the above on another port
+
+    More than ``limit`` addresses in all is refused (a scan that large is a
+    typo: the router's phones sit in one /24)."""
+    if not 1 <= default_port <= 65535:
+        raise ScanSpecError(f"port {default_port} is not a TCP port (1-65535)")
+    parts = [part.strip() for part in spec.split(",")]
+    if not any(parts):
+        raise ScanSpecError("no address given: e.g. 172.16.0.20-99")
+    addresses: dict[str, None] = {}
+    for part in parts:
+        if not part:
+            raise ScanSpecError(f"{spec!r}: an empty part between commas")
+        first, last, port = _scan_part(part, default_port)
+        if len(addresses) + (last - first + 1) > limit:
+            raise ScanSpecError(f"{spec!r} covers more than {limit} addresses: scan a smaller range "
+                                "(the router's phones sit in one /24)")
+        for value in range(first, last + 1):
+            addresses[f"{ipaddress.IPv4Address(value)}:{port}"] = None
+    return list(addresses)
+
+
+def _scan_part(part: str, default_port: int) -> tuple[int, int, int]:
+    """(first address, last address, port) of one part of a scan spec."""
+    text, port = _split_port(part, default_port)
+    if "/" in text:
+        try:
+            network = ipaddress.IPv4Network(text, strict=True)
+        except ValueError as exc:
+            raise ScanSpecError(f"{part!r}: not an IPv4 network ({exc})") from None
+        first, last = int(network.network_address), int(network.broadcast_address)
+        if network.prefixlen < 31:  # leave out the network and broadcast addresses
+            first, last = first + 1, last - 1
+        return first, last, port
+    start_text, dash, end_text = text.partition("-")
+    try:
+        start = int(ipaddress.IPv4Address(start_text.strip()))
+    except ValueError:
+        raise ScanSpecError(f"{part!r} is not an IPv4 address, range (a-b) or network (a/n)") from None
+    if not dash:
+        return start, start, port
+    end_text = end_text.strip()
+    if "." in end_text:
+        end = _ipv4(end_text, part)
+    elif end_text.isdigit() and int(end_text) <= 255:
+        end = (start & ~0xFF) | int(end_text)
+    else:
+        raise ScanSpecError(f"{part!r}: the range must end in an address or a last octet 0-255")
+    if end < start:
+        raise ScanSpecError(f"{part!r}: the range ends before it starts")
+    return start, end, port
+
+
+def _split_port(part: str, default_port: int) -> tuple[str, int]:
+    if part.count(":") > 1:
+        raise ScanSpecError(f"{part!r}: only IPv4 addresses can be scanned")
+    text, colon, port_text = part.partition(":")
+    if not colon:
+        return text.strip(), default_port
+    if not port_text.strip().isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ScanSpecError(f"{part!r}: {port_text!r} is not a TCP port (1-65535)")
+    return text.strip(), int(port_text)
+
+
+def _ipv4(text: str, part: str) -> int:
+    try:
+        return int(ipaddress.IPv4Address(text.strip()))
+    except ValueError:
+        raise ScanSpecError(f"{part!r}: {text.strip()!r} is not an IPv4 address") from None
+
+
+def phone_name(serial: str) -> str:
+    """The name a phone joins with: ``router-172.16.0.23`` (port 5555),
+    ``router-172.16.0.23:5556``, ``router-<USB serial>``."""
+    host, _, port = serial.rpartition(":")
+    if host and port == str(DEFAULT_ADB_PORT):
+        return f"router-{host}"
+    return f"router-{serial}"[:60]
+
+
+# -- tokens ----------------------------------------------------------------------------------
+
+class TokenCache:
+    """Phone tokens in a JSON file, per server URL and key — the sim fleet's
+    layout (``{"servers": {url: {key: {"token", "phone_id", …}}}}``). The file
+    holds secrets: it is written atomically and readable by its owner only.
+    ``path=None`` keeps nothing (every run joins again)."""
+
+    def __init__(self, path: str | Path | None, server: str):
+        self.path = Path(path) if path else None
+        self.server = server.rstrip("/")
+
+    def get(self, key: str) -> dict | None:
+        entry = self._load().get("servers", {}).get(self.server, {}).get(key)
+        return entry if isinstance(entry, dict) and entry.get("token") else None
+
+    def put(self, key: str, entry: dict) -> None:
+        state = self._load()
+        state.setdefault("servers", {}).setdefault(self.server, {})[key] = entry
+        self._save(state)
+
+    def drop(self, key: str) -> None:
+        state = self._load()
+        if state.get("servers", {}).get(self.server, {}).pop(key, None) is not None:
+            self._save(state)
+
+    def _load(self) -> dict:
+        if self.path is None or not self.path.exists():
+            return {}
+        try:
+            state = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("token file %s unreadable (%s); phones join anew", self.path, exc)
+            return {}
+        return state if isinstance(state, dict) else {}
+
+    def _save(self, state: dict) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(state, fh, indent=1, sort_keys=True)
+        os.replace(tmp, self.path)
+
+
+# -- the supervisor --------------------------------------------------------------------------
+
+@dataclass
+class _Address:
+    """Scan bookkeeping of one address."""
+
+    failures: int = 0
+    next_try: float = 0.0  # monotonic time of the next connect attempt
+
+
+@dataclass
+class _Phone:
+    """One adb serial and what drives it."""
+
+    serial: str
+    adb_state: str
+    since: float = field(default_factory=time.time)  # when adb_state last changed
+    # waiting (for adb to show it as device) | starting | joining | connecting | running
+    # | retrying | stopped
+    stage: str = "waiting"
+    problem: str | None = None  # why it is not running, while retrying
+    name: str | None = None
+    phone_id: int | None = None
+    backend: AdbTelephony | None = None
+    link: Link | None = None
+    runner: Runner | None = None
+    task: asyncio.Task | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class AdbSupervisor:
+    """Finds phones over adb and runs one :class:`Runner` each; see the module docstring.
+
+    ``client``: the adb server (``adbutils.AdbClient(host, port)``).
+    ``addresses``: ``host:port`` strings to keep connected (:func:`parse_scan`).
+    ``enrol_key``: joins without the manager's approval (``None``: each new
+    phone waits on 폰 등록 until a manager approves it). ``state_file``:
+    token cache. ``cache_dir``: announcements and images, shared by the
+    phones. ``backend_options`` go to every :class:`AdbTelephony`.
+    """
+
+    def __init__(self, server: str, client: adbutils.AdbClient, addresses: Iterable[str] = (), *,
+                 enrol_key: str | None = None, state_file: str | Path | None = None,
+                 cache_dir: str | Path, script_config: ScriptConfig | None = None,
+                 prefetch: int = 2, scan_every_s: float = 30.0, max_backoff_s: float = 300.0,
+                 scan_workers: int = 32, connect_timeout_s: float = 12.0,
+                 backend_options: dict | None = None):
+        self.server = server.rstrip("/")
+        self.client = client
+        self.addresses = {address: _Address() for address in addresses}
+        self.enrol_key = enrol_key
+        self.tokens = TokenCache(state_file, self.server)
+        self.cache_dir = Path(cache_dir)
+        self.script_config = script_config or ScriptConfig()
+        self.prefetch = prefetch
+        self.scan_every_s = scan_every_s
+        self.max_backoff_s = max_backoff_s
+        self.scan_workers = scan_workers
+        self.connect_timeout_s = connect_timeout_s
+        self.backend_options = dict(backend_options or {})
+        self.phones: dict[str, _Phone] = {}
+        self.assets: AssetStore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._scan_task: asyncio.Task | None = None
+        self._tracker: _DeviceTracker | None = None
+        self._adb_error: str | None = None  # the adb server's last failure, logged once
+        self._stopping = False
+
+    # ----------------------------------------------------------------- life
+
+    async def start(self) -> None:
+        """Start watching the adb server and scanning; returns at once."""
+        self._loop = asyncio.get_running_loop()
+        self.assets = AssetStore(self.cache_dir)
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.scan_workers, thread_name_prefix="adb-scan")
+        self._tracker = _DeviceTracker(self.client, self._from_thread)
+        self._tracker.start()
+        self._scan_task = asyncio.create_task(self._scan_loop(), name="adb-scan")
+        log.info("router phones: scanning %d address(es) every %.0f s for %s",
+                 len(self.addresses), self.scan_every_s, self.server)
+
+    async def run(self) -> None:
+        """Start, then supervise until cancelled; every phone is stopped cleanly."""
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        """Stop scanning and every phone: calls in progress are hung up,
+        held calls released, links and backends closed."""
+        self._stopping = True
+        if self._tracker is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._tracker.stop)
+        if self._scan_task is not None:
+            self._scan_task.cancel()
+            await asyncio.gather(self._scan_task, return_exceptions=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        phones = list(self.phones.values())
+        for phone in phones:
+            if phone.runner is not None:
+                phone.runner.stop()
+        tasks = [p.task for p in phones if p.task is not None and not p.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(self._teardown(p) for p in phones), return_exceptions=True)
+        for phone in phones:
+            phone.stage = "stopped"
+        log.info("router phones: stopped %d phone(s)", len(phones))
+
+    # --------------------------------------------------------------- status
+
+    def status(self) -> dict[str, dict]:
+        """Per adb serial: adb's state (``device``, ``offline``,
+        ``unauthorized``, ``gone``…), the supervisor's stage, the phone's
+        name and id, calls made, and why it cannot call when it cannot."""
+        out = {}
+        for serial, phone in sorted(self.phones.items()):
+            runner = phone.runner
+            problem = phone.problem
+            if runner is not None and phone.stage == "running":
+                problem = runner.problem
+            out[serial] = {"adb": phone.adb_state, "since": phone.since, "stage": phone.stage,
+                           "name": phone.name, "phone_id": phone.phone_id,
+                           "online": bool(phone.link is not None and phone.link.ready),
+                           "calls": runner.metrics.calls if runner is not None else 0,
+                           "problem": problem}
+        return out
+
+    def summary(self) -> str:
+        """One line for the log: how many phones are in which state."""
+        counts: dict[str, int] = {}
+        status = self.status()
+        for entry in status.values():
+            key = entry["stage"] if entry["adb"] == "device" else entry["adb"]
+            counts[key] = counts.get(key, 0) + 1
+        calls = sum(entry["calls"] for entry in status.values())
+        states = ", ".join(f"{count} {key}" for key, count in sorted(counts.items())) or "none"
+        return f"router phones: {states}; {calls} call(s) made"
+
+    # ------------------------------------------------------- devices (watch)
+
+    def _from_thread(self, states: dict[str, str] | None, error: str | None) -> None:
+        """The tracker thread's news, handed to the event loop."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or self._stopping:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self._tracked, states, error)
+
+    def _tracked(self, states: dict[str, str] | None, error: str | None) -> None:
+        if error is not None:
+            self._adb_down(error)
+            return
+        self._adb_up()
+        self._devices(states or {})
+
+    def _devices(self, states: dict[str, str]) -> None:
+        """The adb server's device list changed: note every change, start
+        a runner for each new phone in state ``device``."""
+        if self._stopping:
+            return
+        for serial, state in states.items():
+            phone = self.phones.get(serial)
+            if phone is None:
+                phone = self.phones[serial] = _Phone(serial, state)
+                self._state_changed(phone, None)
+            elif phone.adb_state != state:
+                before, phone.adb_state, phone.since = phone.adb_state, state, time.time()
+                self._state_changed(phone, before)
+            if state == "device":
+                self._drive(phone)
+        for serial in self.phones.keys() - states.keys():
+            phone = self.phones[serial]
+            if phone.adb_state != GONE:
+                before, phone.adb_state, phone.since = phone.adb_state, GONE, time.time()
+                self._state_changed(phone, before)
+
+    @staticmethod
+    def _state_changed(phone: _Phone, before: str | None) -> None:
+        serial, state = phone.serial, phone.adb_state
+        if state == "offline" and before != "device":
+            log.info("%s: connecting (adb lists it offline until the phone answers)", serial)
+        elif state == "device":
+            log.info("%s: connected%s", serial, f" (was {before})" if before else "")
+        elif state == "unauthorized":
+            log.warning("%s: unauthorized: accept the 'Allow USB debugging?' prompt on the phone "
+                        "(tick 'Always allow from this computer')", serial)
+        elif state == "offline":
+            log.warning("%s: offline (adb lost the phone; it dials nothing until it is back)", serial)
+        elif state == GONE:
+            log.warning("%s: gone from adb (switched off, off the Wi-Fi or unplugged)%s", serial,
+                        "; the scan connects it again when it answers" if ":" in serial else "")
+        else:
+            log.info("%s: %s", serial, state)
+
+    def _drive(self, phone: _Phone) -> None:
+        """Make sure a task drives the phone (wake it if it waits to retry)."""
+        if phone.task is None or phone.task.done():
+            phone.task = asyncio.create_task(self._phone_main(phone), name=f"phone-{phone.serial}")
+        elif phone.stage == "retrying":
+            phone.wake.set()
+        elif phone.runner is not None:
+            phone.runner.device_changed()
+
+    # -------------------------------------------------------- phones (drive)
+
+    async def _phone_main(self, phone: _Phone) -> None:
+        """Start the phone and run it; after a failure, start it again with
+        backoff (sooner when adb shows it ``device`` again)."""
+        first, longest = START_RETRY_S
+        delay = first
+        while not self._stopping:
+            try:
+                await self._start_phone(phone)
+                phone.stage, phone.problem = "running", None
+                log.info("%s: calling as %s (phone %s)", phone.serial, phone.name, phone.phone_id)
+                await phone.runner.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except (DeviceUnavailable, EnrolmentError, LinkRefused, aiohttp.ClientError, OSError,
+                    asyncio.TimeoutError) as exc:
+                problem = str(exc) or type(exc).__name__
+            except Exception as exc:  # noqa: BLE001 - one phone's bug must not stop the others
+                log.exception("%s: stopped by an unexpected error", phone.serial)
+                problem = f"{type(exc).__name__}: {exc}"
+            if problem != phone.problem:
+                log.warning("%s: cannot start: %s (trying again, backing off up to %.0f s)",
+                            phone.serial, problem, longest)
+            phone.stage, phone.problem = "retrying", problem
+            await self._teardown(phone)
+            phone.wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(phone.wake.wait(), delay)
+            delay = min(longest, delay * 2)
+
+    async def _start_phone(self, phone: _Phone) -> None:
+        """Open the phone, get its token (joining if need be), connect its
+        link; afterwards ``phone.runner`` is ready to run."""
+        phone.stage = "starting"
+        phone.backend = AdbTelephony(phone.serial, client=self.client, **self.backend_options)
+        await phone.backend.open()
+        device = await phone.backend.device()
+        phone.name = phone_name(phone.serial)
+        token = await self._token(phone, device)
+        await self._connect(phone, token, device)
+        phone.stage = "connecting"
+        try:
+            await phone.link.wait_ready()
+        except LinkRefused as exc:
+            if exc.code != "bad_token":
+                raise
+            log.warning("%s: the server refused the phone's token; joining again", phone.serial)
+            self.tokens.drop(phone.serial)
+            await phone.link.close()
+            token = await self._token(phone, device)
+            await self._connect(phone, token, device)
+            await phone.link.wait_ready()
+
+    async def _connect(self, phone: _Phone, token: str, device: dict) -> None:
+        phone.link = Link(self.server, token, assets=self.assets, mode="router", backend="adb",
+                          device=device, name=phone.serial)
+        phone.runner = Runner(phone.link, phone.backend, config=self.script_config,
+                              prefetch=self.prefetch, name=phone.serial)
+        await phone.link.start()
+
+    async def _token(self, phone: _Phone, device: dict) -> str:
+        """The cached token, or a new one from joining the server."""
+        cached = self.tokens.get(phone.serial)
+        if cached is not None:
+            phone.phone_id = cached.get("phone_id")
+            return cached["token"]
+        phone.stage = "joining"
+        if self.enrol_key is None:
+            log.warning("%s: asking to join as %s: approve it on the console (폰 등록)",
+                        phone.serial, phone.name)
+        answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key, mode="router",
+                             device=device)
+        phone.phone_id = answer.get("phone_id")
+        self.tokens.put(phone.serial, {"token": answer["token"], "phone_id": phone.phone_id,
+                                       "name": phone.name})
+        log.info("%s: joined the server as %s (phone %s)", phone.serial, phone.name, phone.phone_id)
+        return answer["token"]
+
+    @staticmethod
+    async def _teardown(phone: _Phone) -> None:
+        """Close what a phone holds (its runner is stopped or never ran)."""
+        link, backend = phone.link, phone.backend
+        phone.link = phone.backend = phone.runner = None
+        if link is not None:
+            await link.close(flush_s=2.0)
+        if backend is not None:
+            await backend.close()
+
+    # ------------------------------------------------------------------ scan
+
+    async def _scan_loop(self) -> None:
+        while True:
+            started = time.monotonic()
+            await self.scan()
+            await asyncio.sleep(max(0.0, self.scan_every_s - (time.monotonic() - started)))
+
+    async def scan(self) -> None:
+        """One round: list the adb server's devices, ``adb connect`` every
+        address not listed whose backoff has passed."""
+        loop = asyncio.get_running_loop()
+        try:
+            listed = await loop.run_in_executor(self._pool, _list_devices, self.client)
+        except _ADB_ERRORS as exc:
+            self._adb_down(f"{type(exc).__name__}: {exc}")
+            return
+        self._adb_up()
+        if not self._tracker.tracking:
+            self._devices(listed)  # tracking is down: the listing stands in for it
+        now = time.monotonic()
+        due = [address for address, entry in self.addresses.items()
+               if address not in listed and entry.next_try <= now]
+        if not due:
+            return
+        answers = await asyncio.gather(*(loop.run_in_executor(self._pool, self._connect_one, address)
+                                         for address in due))
+        joined = [address for address, ok in zip(due, answers) if ok]
+        if joined:
+            log.info("scan: %d of %d address(es) answered: %s", len(joined), len(due),
+                     ", ".join(joined))
+        else:
+            log.debug("scan: none of %d address(es) answered", len(due))
+
+    def _connect_one(self, address: str) -> bool:
+        """``adb connect`` one address (in a scan thread); backoff bookkeeping."""
+        entry = self.addresses[address]
+        try:
+            answer = self.client.connect(address, timeout=self.connect_timeout_s).strip()
+        except _ADB_ERRORS as exc:
+            answer = f"{type(exc).__name__}: {exc}"
+        ok = answer.startswith(("connected to", "already connected"))
+        if ok:
+            entry.failures = 0
+        else:
+            entry.failures += 1
+            backoff = min(self.max_backoff_s, self.scan_every_s * 2 ** (entry.failures - 1))
+            entry.next_try = time.monotonic() + backoff
+            log.debug("%s: %s", address, answer)  # a phone that asks for authorisation is listed
+        return ok
+
+    def _adb_down(self, error: str) -> None:
+        if error != self._adb_error:
+            log.error("adb server %s:%s: %s (trying again)", self.client.host, self.client.port, error)
+        self._adb_error = error
+
+    def _adb_up(self) -> None:
+        if self._adb_error is not None:
+            log.info("adb server %s:%s answers again", self.client.host, self.client.port)
+        self._adb_error = None
+
+
+# -- the adb server's device list ----------------------------------------------------------
+
+def _parse_devices(listing: str) -> dict[str, str]:
+    """``host:devices`` text → serial: state."""
+    states = {}
+    for line in listing.splitlines():
+        serial, _, state = line.partition("\t")
+        if serial.strip():
+            states[serial.strip()] = state.strip()
+    return states
+
+
+def _list_devices(client: adbutils.AdbClient) -> dict[str, str]:
+    with client.make_connection(timeout=10) as conn:
+        conn.send_command("host:devices")
+        conn.check_okay()
+        return _parse_devices(conn.read_string_block())
+
+
+class _DeviceTracker:
+    """Follows ``host:track-devices`` in a thread of its own and calls
+    ``report(states, None)`` with every new list, or ``report(None, error)``
+    when the adb server cannot be followed (then tries again, backing off
+    from 1 to 10 s). :meth:`stop` wakes the blocked read by shutting its
+    socket down."""
+
+    def __init__(self, client: adbutils.AdbClient, report):
+        self.client = client
+        self.report = report
+        self.tracking = False
+        self._conn: adbutils.AdbConnection | None = None
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="adb-track-devices", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with self._lock:
+            conn, self._conn = self._conn, None
+        _shut(conn)
+        self._thread.join(timeout=5)
+
+    def _main(self) -> None:
+        delay = 1.0
+        while not self._stopped.is_set():
+            try:
+                self._follow()
+            except _ADB_ERRORS as exc:
+                if not self._stopped.is_set():
+                    self.report(None, f"cannot follow devices: {type(exc).__name__}: {exc}")
+            self.tracking = False
+            if self._stopped.wait(delay):
+                return
+            delay = min(10.0, delay * 2)
+
+    def _follow(self) -> None:
+        conn = self.client.make_connection(timeout=10)
+        with self._lock:
+            if self._stopped.is_set():
+                _shut(conn)
+                return
+            self._conn = conn
+        try:
+            conn.send_command("host:track-devices")
+            conn.check_okay()
+            conn.conn.settimeout(None)
+            self.tracking = True
+            while not self._stopped.is_set():
+                self.report(_parse_devices(conn.read_string_block()), None)
+        finally:
+            # Whoever takes the connection out of self._conn closes it (stop() may have).
+            with self._lock:
+                mine = self._conn is conn
+                if mine:
+                    self._conn = None
+            if mine:
+                _shut(conn)
+
+
+def _shut(conn: adbutils.AdbConnection | None) -> None:
+    """Close a connection another thread may be reading: shutdown first
+    (that wakes the reader), then close."""
+    if conn is None:
+        return
+    with contextlib.suppress(Exception):
+        conn.conn.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(Exception):
+        conn.close()
