@@ -694,8 +694,7 @@ class SpeakerphoneAudio(AudioPath):
         await backend.require_audio_helper(self.jar)
         remote = await backend.push_asset(path, scan=False)
         await self.stop(backend)
-        loop = asyncio.get_running_loop()
-        conn = await backend.blocking(backend._link.open, "exec:" + self.command("play", remote))
+        conn = await backend.open_stream("exec:" + self.command("play", remote))
         sock = conn.conn
         with self._play_lock:
             self._play_conn = conn
@@ -713,7 +712,7 @@ class SpeakerphoneAudio(AudioPath):
             with self._play_lock:
                 if self._play_conn is conn:
                     self._play_conn = None
-            await loop.run_in_executor(None, _close_quietly, conn)
+            await backend._run_blocking(_close_quietly, conn)
 
     async def _line(self, backend, conn, sock, timeout: float) -> str | None:
         """The helper's next line; None when stop() closed the stream."""
@@ -730,7 +729,7 @@ class SpeakerphoneAudio(AudioPath):
         with self._play_lock:
             conn, self._play_conn = self._play_conn, None
         if conn is not None:
-            await asyncio.get_running_loop().run_in_executor(None, _close_quietly, conn)
+            await backend._run_blocking(_close_quietly, conn)
 
     async def frames(self, backend: "AdbTelephony") -> AsyncIterator[bytes]:
         leg = backend.tracker.live(VOTER)
@@ -739,7 +738,7 @@ class SpeakerphoneAudio(AudioPath):
         await backend.require_audio_helper(self.jar)
         loop = asyncio.get_running_loop()
         try:
-            conn = await backend.blocking(backend._link.open, "exec:" + self.command("record", str(RATE)))
+            conn = await backend.open_stream("exec:" + self.command("record", str(RATE)))
         except DeviceUnavailable as exc:
             raise AudioError(f"no call audio: {exc}") from None
         queue: asyncio.Queue = asyncio.Queue()
@@ -789,7 +788,7 @@ class SpeakerphoneAudio(AudioPath):
                     return
         finally:
             stop.set()
-            await loop.run_in_executor(None, _close_quietly, conn)
+            await backend._run_blocking(_close_quietly, conn)
 
 
 _CLOSE_LOCK = threading.Lock()
@@ -867,6 +866,9 @@ class AdbTelephony(Telephony):
         self._session: _Session | None = None
         self._shell_thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix=f"adb-shell-{serial}")
+        # Streams: a play's lines, opening exec:/sync:, closing them; made as needed.
+        self._io_threads = concurrent.futures.ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix=f"adb-io-{serial}")
         self._monitor_enabled = monitor
         self._monitor: asyncio.Task | None = None
         self._wake = asyncio.Event()
@@ -975,6 +977,7 @@ class AdbTelephony(Telephony):
         if session is not None:
             await asyncio.get_running_loop().run_in_executor(self._shell_thread, session.close)
         self._shell_thread.shutdown(wait=False)
+        self._io_threads.shutdown(wait=False)
         self.available = False
         self.unavailable_reason = "closed"
 
@@ -1005,8 +1008,18 @@ class AdbTelephony(Telephony):
         return DeviceUnavailable(f"{self.serial}: {reason}")
 
     async def _run_blocking(self, fn: Callable, *args, executor=None):
+        """``fn(*args)`` in a thread: the shell's own, or this phone's I/O pool
+        (never the loop's default pool, which a rack's long reads — an
+        announcement waits for "done" — would fill: every phone would then
+        wait for the others to stop a play or open a stream)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, functools.partial(fn, *args))
+        call = functools.partial(fn, *args)
+        try:
+            return await loop.run_in_executor(executor or self._io_threads, call)
+        except RuntimeError as exc:  # closing a stream after close(): the pool is gone
+            if not self._closed or "after shutdown" not in str(exc):
+                raise
+            return await loop.run_in_executor(None, call)
 
     async def blocking(self, fn: Callable, *args, executor=None):
         """Run a blocking adb call in a worker thread; transport errors mark
@@ -1015,6 +1028,18 @@ class AdbTelephony(Telephony):
             return await self._run_blocking(fn, *args, executor=executor)
         except _TRANSPORT_ERRORS as exc:
             raise self._lost(exc) from None
+
+    async def open_stream(self, service: str) -> adbutils.AdbConnection:
+        """A service stream of its own (``exec:``…). Cancelled while it opens
+        (the call ended), the stream is closed when the open completes rather
+        than left to the garbage collector."""
+        opening = asyncio.ensure_future(self.blocking(self._link.open, service))
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(
+                lambda done: done.cancelled() or done.exception() or _close_quietly(done.result()))
+            raise
 
     async def shell(self, command: str, timeout: float | None = None) -> tuple[str, int]:
         """Run ``command`` through the long-lived shell; (output, exit code)."""
