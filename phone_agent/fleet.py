@@ -207,7 +207,7 @@ class Fleet:
         await asyncio.to_thread(self.rack.connect, self._adb_client)
         for phone, serial in zip(self.phones, self.rack.serials):
             phone.backend = AdbTelephony(serial, client=self._adb_client, poll_s=self.adb_poll_s,
-                                         idle_poll_s=max(self.adb_poll_s, 0.25))
+                                         idle_poll_s=max(self.adb_poll_s, 1.0 / self.speed))
 
         async def device(phone: FleetPhone) -> None:
             await phone.backend.open()
