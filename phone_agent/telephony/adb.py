@@ -866,6 +866,7 @@ class AdbTelephony(Telephony):
         self._session: _Session | None = None
         self._shell_thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix=f"adb-shell-{serial}")
+        self._session_lock = threading.Lock()
         # Streams: a play's lines, opening exec:/sync:, closing them; made as needed.
         self._io_threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=4, thread_name_prefix=f"adb-io-{serial}")
@@ -941,9 +942,13 @@ class AdbTelephony(Telephony):
             session.close()
             raise
         self.props = parse_getprop(text)
-        if self._session is not None:
-            self._session.close()
-        self._session = session
+        with self._session_lock:  # close() may have run while this thread connected
+            if self._closed:
+                session.close()
+                raise DeviceUnavailable("the backend is closed")
+            if self._session is not None:
+                self._session.close()
+            self._session = session
 
     async def _ensure_open(self) -> None:
         if self.available:
@@ -973,7 +978,8 @@ class AdbTelephony(Telephony):
                 await self._monitor
         with contextlib.suppress(Exception):
             await self.audio.stop(self)
-        session, self._session = self._session, None
+        with self._session_lock:
+            session, self._session = self._session, None
         if session is not None:
             await asyncio.get_running_loop().run_in_executor(self._shell_thread, session.close)
         self._shell_thread.shutdown(wait=False)
@@ -992,7 +998,8 @@ class AdbTelephony(Telephony):
         self._last_attempt = time.monotonic()
         self._pushed.clear()  # the phone may come back rebooted or wiped: verify again
         self._helper_ok.clear()
-        session, self._session = self._session, None
+        with self._session_lock:
+            session, self._session = self._session, None
         if session is not None:
             self._shell_thread.submit(session.close)
         if emit:
