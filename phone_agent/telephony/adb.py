@@ -113,7 +113,7 @@ phone is marked unavailable (:attr:`AdbTelephony.available`,
 ``disconnected`` with cause ``failed``, and the caller gets
 :class:`~phone_agent.telephony.base.DeviceUnavailable`. The next call to the
 backend (``health()`` is the cheap one) tries to reconnect, at most once per
-``retry_s``; backing off further and giving up are the runner's business.
+``retry_s`` (1 s); backing off further and giving up are the runner's business.
 """
 
 from __future__ import annotations
