@@ -277,6 +277,13 @@ class Fleet:
             await self.stop()
         return self.metrics()
 
+    @property
+    def adb_server_port(self) -> int | None:
+        """The adb server the adb fleet's phones go through (None: sim fleet)."""
+        if self._adb_server is not None:
+            return self._adb_server.port
+        return self.adb_port if self.backend == "adb" else None
+
     async def _stop_adb(self) -> None:
         rack, self._rack_live = self.rack if self._rack_live else None, False
         if rack is not None:

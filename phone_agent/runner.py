@@ -393,19 +393,23 @@ class Runner:
 
     async def health(self) -> dict:
         """The heartbeat: the backend's health, and whether the phone can call."""
+        failure = None
         try:
             health = await self.backend.health()
         except TelephonyError as exc:
-            if not self._device_down:
-                log.warning("%s: health: %s", self.name, exc)
+            failure = str(exc)
             health = {"call_state": "idle"}
             if self.fallback_health is not None:
                 health.update(await self.fallback_health())
-            if not self._device_down:
-                return dict(health, device="unavailable", problem=str(exc)[:120])
+        # Read after the awaits: the phone may have come back meanwhile.
         if self._device_down:
-            return dict(health, device="unavailable", problem=(self.problem or "unavailable")[:120])
-        return dict(health, device="ready")
+            problem = self.problem or "unavailable"
+        elif failure is not None:
+            log.warning("%s: health: %s", self.name, failure)
+            problem = failure
+        else:
+            return dict(health, device="ready")
+        return dict(health, device="unavailable", problem=problem[:120])
 
     async def _heartbeats(self) -> None:
         # A random phase and +-10 % jitter: phones that started together must

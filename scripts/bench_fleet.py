@@ -78,7 +78,7 @@ def start_server(workdir: Path, db_path: Path, uploads: Path, backend: str) -> t
 
 def adb_server_pid(fleet: Fleet) -> int | None:
     """The private adb server's process (it daemonises, so found by its port)."""
-    port = fleet._adb_server.port if fleet._adb_server is not None else None
+    port = fleet.adb_server_port
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue

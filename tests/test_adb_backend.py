@@ -17,14 +17,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-import wave
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from phone_agent import protocol
-from phone_agent.audio import tones
 from phone_agent.audio.dtmf import DtmfDetector
 from phone_agent.script import CallScript, ScriptConfig
 from phone_agent.telephony import create
@@ -35,35 +31,15 @@ from phone_agent.telephony.sim import SimAgentDesk
 from phone_agent.virtual.device import PROFILES, VirtualHandset
 from phone_agent.voter import AgentModel, VoterModel
 from tests.adb_server import adb_server, virtual_phones  # noqa: F401  (fixtures)
-from tests.test_call_script import InMemoryServer, campaign
+from tests.test_call_script import INTRO, NEVER, InMemoryServer, campaign
+from tests.test_call_script import assets  # noqa: F401  (fixture: the intro and promise WAVs)
 
 pytestmark = pytest.mark.slow
 
 SPEED = 4.0  # simulated seconds per wall second on the handsets and in the script
-INTRO = ("a" * 64, "b" * 64)
-PROMISE = "c" * 64
 LINES = [{"id": 1, "extension": "1001", "dial_target": "1001", "ring_s": 8.0},
          {"id": 2, "extension": "1002", "dial_target": "1002", "ring_s": 8.0}]
 ANSWERS = AgentModel(answer_p=1.0, answer_after_s=(2.0, 2.0), talk_s=(4.0, 4.0))
-NEVER = AgentModel(answer_p=0.0)
-
-
-def write_wav(path: Path, seconds: float, seed: int) -> Path:
-    audio = tones.speech_like(seconds, np.random.default_rng(seed), level_dbfs=-20.0)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(audio.astype("<i2").tobytes())
-    return path
-
-
-@pytest.fixture(scope="module")
-def assets(tmp_path_factory):
-    root = tmp_path_factory.mktemp("announcements")
-    return {INTRO[0]: write_wav(root / "intro1.wav", 2.0, 1),
-            INTRO[1]: write_wav(root / "intro2.wav", 2.0, 2),
-            PROMISE: write_wav(root / "promise.wav", 1.5, 3)}
 
 
 @pytest.fixture

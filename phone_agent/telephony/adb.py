@@ -1134,12 +1134,18 @@ class AdbTelephony(Telephony):
             self._emit(change)
         if any(s.in_call for s in slots):
             raise CallFailed("the phone is already in a call")
-        calls = await self._telecom_calls()
-        out, _ = await self.shell(f"am start -a android.intent.action.CALL -d {dial_uri(number)}")
-        if "Error" in out or "Exception" in out:
-            raise CallFailed(f"the phone refused to dial: {_first_error(out)}")
+        calls = await self._place_call(number, "the phone refused to dial")
         self._emit(self.tracker.dialing(number, time.monotonic(), calls))
         self._wake.set()
+
+    async def _place_call(self, target: str, refused: str) -> list[TelecomCall]:
+        """``am start … CALL``; Telecom's calls as they were just before (so
+        the new one is told from them); CallFailed with Android's error."""
+        calls = await self._telecom_calls()
+        out, _ = await self.shell(f"am start -a android.intent.action.CALL -d {dial_uri(target)}")
+        if "Error" in out or "Exception" in out:
+            raise CallFailed(f"{refused}: {_first_error(out)}")
+        return calls
 
     async def hang_up(self) -> None:
         await self._ensure_open()
@@ -1179,10 +1185,7 @@ class AdbTelephony(Telephony):
             raise CallFailed("an agent leg is already up")
         if not _DIALLABLE.fullmatch(dial_target or ""):
             raise InvalidNumber(f"cannot dial agent target {dial_target!r}")
-        calls = await self._telecom_calls()
-        out, _ = await self.shell(f"am start -a android.intent.action.CALL -d {dial_uri(dial_target)}")
-        if "Error" in out or "Exception" in out:
-            raise CallFailed(f"the phone refused to dial the agent: {_first_error(out)}")
+        calls = await self._place_call(dial_target, "the phone refused to dial the agent")
         self._emit(self.tracker.agent_dialing(dial_target, time.monotonic(), calls))
         self._wake.set()
 
