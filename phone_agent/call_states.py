@@ -48,6 +48,7 @@ RESULT_FROM: dict[str, tuple[str, ...]] = {
     "hung_up": LIVE_STATES,
     "connected": (BRIDGED,),
     "callback_requested": (ROUTING, AGENT_RINGING, PROMISE),
+    "refused": (ANSWERED, INTRO),   # the voter pressed the 수신거부 key
 }
 
 # Results after which the contact may be called again (retry policy).

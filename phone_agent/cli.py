@@ -14,6 +14,7 @@ A fleet of simulated phones in one process (ars sim, demos, benchmarks):
     python -m phone_agent fleet --server URL --phones 50 --enrol-key K --seed 1 --speed 10
     python -m phone_agent fleet ... --duration 120 --report bench-fleet.json
     python -m phone_agent fleet ... --backend adb    (virtual handsets behind a private adb server)
+    python -m phone_agent fleet ... --dial-log dials.jsonl    (one JSON line per real dial, sim)
 
 \b
 Enrol only (prints the token as JSON):
@@ -89,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="adb: virtual handsets driven by the real adb backend through adb")
     fleet.add_argument("--adb-port", type=int, default=None,
                        help="adb: use the adb server on this loopback port (default: start a private one)")
+    fleet.add_argument("--dial-log", type=Path, default=None,
+                       help="sim: append one JSON line per real dial to this file "
+                            "({t, phone, call_id, number, attempt}; written at once, survives SIGKILL)")
+    fleet.add_argument("--agent-talk-s", type=_seconds_range, default=None, metavar="LOW-HIGH",
+                       help="sim: agents talk this long once answered, simulated seconds (default 20-120)")
 
     join = sub.add_parser("enrol", help="join the server and print the token")
     join.add_argument("--server", required=True)
@@ -97,6 +103,17 @@ def _parser() -> argparse.ArgumentParser:
                       help="without a key the request waits for the manager's approval")
     join.add_argument("--mode", choices=("router", "internet", "sim"), default="internet")
     return parser
+
+
+def _seconds_range(text: str) -> tuple[float, float]:
+    """"150-300" → (150.0, 300.0)."""
+    try:
+        low, high = (float(part) for part in text.split("-", 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW-HIGH seconds, e.g. 150-300, not {text!r}") from None
+    if not 0 <= low <= high:
+        raise argparse.ArgumentTypeError(f"expected 0 <= LOW <= HIGH, not {text!r}")
+    return low, high
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,10 +210,15 @@ async def _run(args) -> int:
 
 async def _fleet(args) -> int:
     from .fleet import Fleet
+    from .voter import AgentModel
+    if args.backend != "sim" and (args.dial_log or args.agent_talk_s):
+        print("--dial-log and --agent-talk-s are for the sim backend", file=sys.stderr)
+        return 2
     fleet = Fleet(args.server, args.phones, enrol_key=args.enrol_key, seed=args.seed,
                   speed=args.speed, state_file=args.state, cache_dir=args.cache,
                   prefetch=args.prefetch, name_prefix=args.prefix or args.backend,
-                  backend=args.backend, adb_port=args.adb_port)
+                  backend=args.backend, adb_port=args.adb_port, dial_log=args.dial_log,
+                  agent_model=AgentModel(talk_s=args.agent_talk_s) if args.agent_talk_s else None)
     await fleet.start()
     print(f"{args.phones} simulated phones ({args.backend} backend) connected to {args.server} "
           f"(seed {args.seed}, speed {args.speed})", file=sys.stderr)

@@ -35,6 +35,15 @@ or from a test or a benchmark in another thread::
         time.sleep(60)
         report = fleet.metrics()
 
+Dial log (sim backend, for the chaos benchmark): with ``dial_log=PATH``
+every real dial appends one JSON line to PATH at once (one ``os.write`` on an
+``O_APPEND`` descriptor, so the line survives a SIGKILL of the fleet)::
+
+    {"t": 1760000000.123, "phone": "sim-003", "call_id": "…", "number": "010…", "attempt": 1}
+
+``t`` is ``time.time()`` at the dial; ``call_id`` is the runner's current
+call, ``attempt`` as the lease gave it (null if unknown).
+
 ``metrics()`` gives counts and percentiles (``idle_gap_s``: hang-up → next
 dial; ``dtmf_to_agent_ack_s``: "1" reported → agent ack received), with
 ``raw=True`` every sample and every phone.
@@ -43,6 +52,7 @@ dial; ``dtmf_to_agent_ack_s``: "1" reported → agent ack received), with
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
@@ -94,6 +104,7 @@ class FleetPhone:
     runner: Runner | None = None
     task: asyncio.Task | None = None
     metrics: PhoneMetrics = field(default_factory=PhoneMetrics)
+    attempts: dict = field(default_factory=dict)  # call_id → attempt, from leases (dial log only)
 
 
 class Fleet:
@@ -102,6 +113,8 @@ class Fleet:
     ``speed`` divides every simulated duration (voters, agents, the
     script's waits). ``voters`` / ``agents`` tune the people (``agents``
     maps a dial target to its model; others get ``AgentModel()``).
+    ``agent_model`` is the model of every agent handset not in ``agents``
+    (sim backend). ``dial_log``: see the module docstring (sim backend).
     ``state_file`` caches tokens (``None``: enrol every run). ``backend``:
     ``"sim"`` or ``"adb"`` (virtual handsets behind a real adb server;
     ``adb_port``: use that adb server instead of a private one; ``adb_poll_s``:
@@ -115,9 +128,12 @@ class Fleet:
                  transports: list[str] | None = ("websocket",), name_prefix: str = "sim",
                  script_config: ScriptConfig | None = None, connect_concurrency: int = 25,
                  join_mode: str | None = None, start_spread_s: float = 1.0,
-                 backend: str = "sim", adb_port: int | None = None, adb_poll_s: float | None = None):
+                 backend: str = "sim", adb_port: int | None = None, adb_poll_s: float | None = None,
+                 agent_model: AgentModel | None = None, dial_log: str | Path | None = None):
         if backend not in ("sim", "adb"):
             raise ValueError(f"unknown fleet backend {backend!r} (sim or adb)")
+        if backend != "sim" and (dial_log is not None or agent_model is not None):
+            raise ValueError("dial_log and agent_model are for the sim backend")
         self.server = server.rstrip("/")
         self.count = phones
         self.enrol_key = enrol_key
@@ -127,6 +143,9 @@ class Fleet:
         self.cache_dir = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "mobile-ars-sim-assets"
         self.voters = voters or VoterModel()
         self.agents = agents or {}
+        self.agent_model = agent_model
+        self.dial_log = Path(dial_log) if dial_log else None
+        self._dial_fd: int | None = None
         self.prefetch = prefetch
         self.transports = list(transports) if transports else None
         self.name_prefix = name_prefix
@@ -182,12 +201,16 @@ class Fleet:
     async def _backends(self) -> None:
         """One telephony backend per phone, and what the phones share."""
         if self.backend == "sim":
-            self.desk = SimAgentDesk(self.seed, agents=self.agents)
+            self.desk = SimAgentDesk(self.seed, default=self.agent_model, agents=self.agents)
+            if self.dial_log is not None and self._dial_fd is None:
+                self._dial_fd = os.open(self.dial_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             for phone in self.phones:
                 phone.backend = SimTelephony(self.seed * 100_003 + phone.index, speed=self.speed,
                                              voters=self.voters, desk=self.desk, voter_seed=self.seed)
                 phone.device = {"model": "Mobile ARS sim phone", "android": "14",
                                 "serial": phone.name, "number": phone.backend.number}
+                if self._dial_fd is not None:
+                    phone.backend.dial_log = functools.partial(self._log_dial, phone)
             return
         import adbutils
 
@@ -222,6 +245,8 @@ class Fleet:
         phone.metrics = PhoneMetrics(phone.name)
         phone.runner = Runner(phone.link, phone.backend, config=self.script_config,
                               prefetch=self.prefetch, name=phone.name, metrics=phone.metrics)
+        if self._dial_fd is not None:
+            self._remember_attempts(phone)
 
     async def _ready(self, phone: FleetPhone, timeout: float) -> None:
         try:
@@ -236,6 +261,29 @@ class Fleet:
             self._build(phone)
             await phone.link.start()
             await phone.link.wait_ready(timeout)
+
+    # ------------------------------------------------------------ dial log
+
+    def _log_dial(self, phone: FleetPhone, number: str) -> None:
+        """SimTelephony.dial_log: one JSON line per real dial, written at once."""
+        call_id = phone.runner.current if phone.runner is not None else None
+        line = {"t": time.time(), "phone": phone.name, "call_id": call_id, "number": number,
+                "attempt": phone.attempts.pop(call_id, None)}
+        os.write(self._dial_fd, (json.dumps(line) + "\n").encode())
+
+    @staticmethod
+    def _remember_attempts(phone: FleetPhone) -> None:
+        """Note each leased call's attempt (the runner keeps only the call id)."""
+        lease = phone.link.lease
+
+        async def lease_and_remember(*args, **kwargs):
+            ack = await lease(*args, **kwargs)
+            batch = ack.get("batch") if isinstance(ack, dict) else None
+            for call in (batch or {}).get("calls") or []:
+                phone.attempts[call.get("call_id")] = call.get("attempt")
+            return ack
+
+        phone.link.lease = lease_and_remember
 
     @staticmethod
     async def _run_phone(phone: FleetPhone, delay: float) -> None:
@@ -264,6 +312,9 @@ class Fleet:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._dial_fd is not None:
+            os.close(self._dial_fd)
+            self._dial_fd = None
 
     async def run(self, duration: float | None = None) -> dict:
         """Start, run for ``duration`` seconds (forever if None), stop; the metrics."""

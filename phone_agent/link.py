@@ -19,7 +19,13 @@ is acknowledged, after a reconnect if need be; the server deduplicates
 before it was acknowledged, so the server always sees a call's events in
 order even if it handles events concurrently. An ack
 ``{"ok": false, …}`` is final (logged and counted in
-:attr:`Link.refused_events`) except ``hello_first``, which is retried.
+:attr:`Link.refused_events`) except for the codes in
+``protocol.RETRY_CODES`` (``hello_first``, ``seq_gap``, ``storage``: the
+server could not take it *now*), which are sent again with backoff.
+
+A call's ``dialing`` event is the exception to the outbox: it is a claim
+(:meth:`Link.claim`), sent once and answered at once or not at all, because
+a phone may dial only on the server's fresh yes.
 ``lease`` and ``heartbeat`` are plain requests: a lost lease is asked again
 by the runner, and ``hello`` tells the server which calls the phone holds.
 
@@ -490,6 +496,14 @@ class Link:
         """Queue a ``call`` event (in its call's chain); resolves with the ack."""
         return self._outbox(protocol.CALL, event, event["call_id"])
 
+    async def claim(self, event: dict, timeout: float | None = None) -> dict:
+        """Send a call's ``dialing`` event now, outside the outbox; the ack.
+        LinkDown if not connected, asyncio.TimeoutError after ``timeout``.
+        Never sent again: the caller must not dial without this ack."""
+        if not self.ready:
+            raise LinkDown("not connected")
+        return await self._rpc(protocol.CALL, event, self.ack_timeout if timeout is None else timeout)
+
     def ask_agent(self, request: dict) -> asyncio.Future:
         """Queue an ``agent`` request after its call's events; resolves with
         the ack (``line`` or null)."""
@@ -567,7 +581,10 @@ class Link:
                 ack = protocol.error_ack("bad_ack", f"unexpected ack {ack!r}"[:200])
             if not ack.get("ok"):
                 code = (ack.get("error") or {}).get("code")
-                if code == protocol.NOT_HELLO:
+                if code in protocol.RETRY_CODES:
+                    if code != protocol.NOT_HELLO:
+                        log.info("%s: %s %s not taken now (%s); sending again", self.name, item.event,
+                                 _describe(item.payload), code)
                     await asyncio.sleep(delay)
                     delay = min(2 * delay, 5.0)
                     continue

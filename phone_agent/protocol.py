@@ -40,10 +40,10 @@ DEVICE_STATES = ("ready", "unavailable")  # can the phone make calls now (heartb
 CALL_EVENTS = ("dialing", "ringing", "answered", "intro_started", "intro_finished", "dtmf",
                "agent_ringing", "agent_no_answer", "bridged", "promise_started", "ended")
 RESULTS = ("no_answer", "busy", "rejected", "invalid_number", "failed", "listened", "hung_up",
-           "connected", "callback_requested")
+           "connected", "callback_requested", "refused")
 AGENT_OUTCOMES = ("no_answer", "busy", "failed")
-LEASE_REASONS = ("no_campaign", "paused", "outside_hours", "daily_cap", "device_unavailable", "assets_missing",
-                 "finished", "wait")
+LEASE_REASONS = ("no_campaign", "paused", "outside_hours", "election_hours", "daily_cap",
+                 "device_unavailable", "assets_missing", "holding", "storage", "finished", "wait")
 COMMAND_TYPES = ("apply_images", "hang_up", "release_all")
 MAX_LEASE = 50
 
@@ -53,6 +53,21 @@ UNKNOWN_EVENT = "unknown_event"
 UNKNOWN_CALL = "unknown_call"
 BAD_TRANSITION = "bad_transition"
 NOT_HELLO = "hello_first"
+NOT_CONNECTED = "not_connected"
+REVOKED = "revoked"            # the phone was disabled, deleted or given a new token
+SEQ_GAP = "seq_gap"            # an event arrived before an earlier one of its call
+SEQ_CONFLICT = "seq_conflict"  # this seq was stored before with another event
+UNKNOWN_LINE = "unknown_line"  # agent_ringing / bridged naming a line the server did not give
+STORAGE = "storage"            # the server could not write (disk full, I/O error)
+INTERNAL = "internal"
+# Refusals of a claim (the `dialing` event): the phone must not dial.
+DO_NOT_CALL = "do_not_call"    # the number is on 수신거부 now
+NOT_RUNNING = "not_running"    # the campaign is paused, stopped, finished or another one
+OUTSIDE_HOURS = "outside_hours"
+ELECTION_HOURS = "election_hours"  # 23:00-06:00 Seoul: never for an election campaign
+# Codes after which the phone sends the same message again (with backoff);
+# every other error is final for that message.
+RETRY_CODES = (NOT_HELLO, SEQ_GAP, STORAGE)
 
 
 class ProtocolError(ValueError):
@@ -92,6 +107,10 @@ def string(max_len: int = 200, pattern: str | None = None) -> Check:
             _fail(path, "must be a string")
         if len(value) > max_len:
             _fail(path, f"longer than {max_len} characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            _fail(path, "is not valid text (a lone surrogate)")
         if regex and not regex.fullmatch(value):
             _fail(path, "has an unexpected format")
         return value

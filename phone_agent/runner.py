@@ -57,6 +57,8 @@ class PhoneLink(Protocol):
 
     def report(self, event: dict) -> Awaitable[dict]: ...
 
+    def claim(self, event: dict, timeout: float) -> Awaitable[dict]: ...
+
     def ask_agent(self, request: dict) -> Awaitable[dict]: ...
 
     async def lease(self, want: int) -> dict: ...
@@ -88,6 +90,7 @@ class PhoneMetrics:
     lease_errors: int = 0
     released: int = 0
     expired: int = 0  # leased calls released because their lease was about to expire
+    not_dialled: Counter = field(default_factory=Counter)  # claims refused or unanswered, by code
     starved: int = 0  # idle gaps of 0.5 s or more (the queue ran dry)
 
     def as_dict(self) -> dict:
@@ -96,7 +99,7 @@ class PhoneMetrics:
                 "agent_ack": list(self.agent_ack), "leases": self.leases,
                 "leased_calls": self.leased_calls, "lease_empty": dict(self.lease_empty),
                 "lease_errors": self.lease_errors, "released": self.released,
-                "expired": self.expired, "starved": self.starved}
+                "expired": self.expired, "starved": self.starved, "not_dialled": dict(self.not_dialled)}
 
 
 @dataclass
@@ -248,6 +251,9 @@ class Runner:
             record = await self.script.run(leased.call, campaign)
         finally:
             self.current = None
+        if record.not_dialled is not None:
+            self._not_dialled(leased, record)
+            return
         self._account(record)
 
     def _may_dial(self, campaign: dict | None) -> bool:
@@ -258,6 +264,22 @@ class Runner:
         self._changed.clear()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout)
+
+    def _not_dialled(self, leased: _Leased, record: CallRecord) -> None:
+        """The server did not confirm the dial: nothing was dialled; give the
+        call back (the server may have done so already: harmless) and, unless
+        the number alone was refused, pause a moment before the next claim."""
+        code = (record.not_dialled or "").partition(":")[0]
+        self.metrics.not_dialled[code] += 1
+        log.info("%s: call %s not dialled: %s", self.name, record.call_id, record.not_dialled)
+        self.metrics.released += 1
+        released = self.link.release([record.call_id])
+        if asyncio.isfuture(released) or asyncio.iscoroutine(released):
+            asyncio.ensure_future(released)
+        self._gap_void = True
+        if code != "do_not_call":
+            self._retry_at = asyncio.get_running_loop().time() + 2.0
+            self._release(list(self.queue), f"claim not confirmed ({code})")
 
     def _account(self, record: CallRecord) -> None:
         m = self.metrics

@@ -2,7 +2,8 @@
 
 ::
 
-    dialing → dial ─┬→ ringing … → answered → intro (announcements in order,
+    claim ─(refused, no answer, link down)→ not dialled: the runner gives the call back
+      └→ dial ─┬→ ringing … → answered → intro (announcements in order,
                     │                          DTMF detector on the call audio)
                     │    ┌─ no "1" within press1_wait_s after the intro → hang up: listened
                     │    └─ "1" → connect_agent_after_intro?
@@ -12,7 +13,17 @@
                     │               none left ──┐
                     │          no: ─────────────┴→ promise announcement → hang up: callback_requested
                     └→ no_answer | busy | rejected | invalid_number | failed
+    the 수신거부 key (campaign setting refuse_key) during the intro →
+        confirmation (the refusal announcement, else a built-in tone) → hang up: refused
     voter hangs up anywhere after answering → hung_up;  any backend error → failed (reason)
+
+Claim before dial: the ``dialing`` event is not queued like the others but
+sent as a request (:meth:`CallLink.claim`), and the phone dials only when
+the server's acknowledgement says yes within ``claim_wait_s``. The server
+checks then, not at lease time, that the campaign runs, that it is calling
+time and that the number is not on 수신거부. Without that yes — refused,
+no answer in time, link down — nothing is dialled and the call comes back
+with ``not_dialled`` set; the runner releases it.
 
 Every step is reported as a protocol ``call`` event with ``at`` (time.time())
 and a per-call ``seq`` from 1. The script replays each event through
@@ -33,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +72,11 @@ class CallLink(Protocol):
     def ask_agent(self, request: dict) -> Awaitable[dict]:
         """Send a protocol ``agent`` request; the ack holds ``line`` or null."""
 
+    def claim(self, event: dict, timeout: float) -> Awaitable[dict]:
+        """Send a call's ``dialing`` event at once and return the server's ack
+        (raise ConnectionError / asyncio.TimeoutError when there is none). It
+        is never queued or sent again: a claim is good only now."""
+
 
 @dataclass
 class ScriptConfig:
@@ -69,6 +86,7 @@ class ScriptConfig:
     press1_wait_s: float = 5.0  # when the campaign's settings lack it
     settle_s: float = 2.0  # wall seconds to wait for a leg's "disconnected" after hanging up
     max_agent_attempts: int = 20
+    claim_wait_s: float = 5.0  # wall seconds to wait for the server's yes to a dial (not scaled)
 
 
 # Disconnect cause before the voter answered -> call result.
@@ -96,6 +114,7 @@ class CallRecord:
     dtmf_to_agent_ack_s: float | None = None  # "1" reported → first agent ack received
     pressed_one_at: float | None = None  # ``at`` of the dtmf "1" event
     lines: list[int] = field(default_factory=list)  # agent lines rung
+    not_dialled: str | None = None  # why the call was not dialled (claim refused or unanswered)
 
     @property
     def seq(self) -> int:
@@ -126,6 +145,7 @@ class _Ctx:
         self.abort = asyncio.Event()
         self.abort_reason = "aborted"
         self.detector: asyncio.Task | None = None
+        self.refuse_key = ""  # the 수신거부 key of the campaign ("" = none)
 
 
 class _Hangup(Exception):
@@ -134,6 +154,10 @@ class _Hangup(Exception):
 
 class _Abort(Exception):
     """The call was aborted by a command (internal flow control)."""
+
+
+class _NotDialled(Exception):
+    """The server did not confirm the dial (internal flow control)."""
 
 
 class CallScript:
@@ -210,6 +234,11 @@ class CallScript:
         result, reason = "failed", None
         try:
             result, reason = await self._call(ctx, rec, campaign)
+        except _NotDialled as exc:
+            rec.not_dialled = str(exc)
+            rec.finished = time.monotonic()
+            self._ctx = None
+            return rec
         except _Abort:
             result, reason = "failed", ctx.abort_reason
         except TelephonyError as exc:
@@ -257,9 +286,24 @@ class CallScript:
         rec.finished = time.monotonic()
         self._ctx = None
 
+    async def _claim(self, rec: CallRecord) -> None:
+        """Ask the server to confirm this dial now; _NotDialled unless it does."""
+        at = time.time()
+        payload = {"call_id": rec.call_id, "seq": 1, "event": "dialing", "at": at, "data": {}}
+        try:
+            ack = await asyncio.wait_for(asyncio.ensure_future(
+                self.link.claim(payload, self.config.claim_wait_s)), self.config.claim_wait_s)
+        except (ConnectionError, asyncio.TimeoutError) as exc:
+            raise _NotDialled(f"no confirmation from the server ({type(exc).__name__})") from None
+        if not isinstance(ack, dict) or ack.get("ok") is not True:
+            error = (ack.get("error") if isinstance(ack, dict) else None) or {}
+            raise _NotDialled(f"{error.get('code', 'refused')}: {error.get('message', '')}"[:160])
+        advance(rec.progress, "dialing", {}, at)
+        rec.events.append(payload)
+
     async def _call(self, ctx: _Ctx, rec: CallRecord, campaign: dict):
         cfg = self.config
-        self._report(rec, "dialing")
+        await self._claim(rec)
         rec.dial_started = time.monotonic()
         try:
             await self.backend.dial(rec.number)
@@ -300,6 +344,7 @@ class CallScript:
         assets = campaign.get("assets") or {}
         settings = campaign.get("settings") or {}
         press1_wait = float(settings.get("press1_wait_s", cfg.press1_wait_s))
+        ctx.refuse_key = str(settings.get("refuse_key") or "")
         outcome = "done"
         intro = list(assets.get("intro") or [])
         for sha in intro:
@@ -314,6 +359,8 @@ class CallScript:
             outcome = await self._listen(ctx, rec, None, press1_wait / cfg.speed)
         if outcome == "timeout":
             return "listened", None
+        if outcome == "refuse":
+            return await self._refused(ctx, rec, assets)
         # outcome == "one": the voter pressed 1 (state: routing)
         ctx.detector.cancel()
         if settings.get("connect_agent_after_intro", True):
@@ -324,6 +371,17 @@ class CallScript:
             await self._listen(ctx, rec, asyncio.create_task(self.backend.play(self._path(sha))),
                                digits=False)
         return "callback_requested", None
+
+    async def _refused(self, ctx: _Ctx, rec: CallRecord, assets: dict) -> tuple[str, str | None]:
+        """The voter pressed the 수신거부 key: the server has put the number on
+        the list (on the dtmf event); confirm politely and hang up."""
+        ctx.detector.cancel()
+        paths = [self.asset_path(sha) for sha in assets.get("refusal") or []]
+        if not paths or not all(paths):
+            paths = [refusal_tone()]
+        for path in paths:
+            await self._listen(ctx, rec, asyncio.create_task(self.backend.play(path)), digits=False)
+        return "refused", None
 
     # ---------------------------------------------------------------- routing
 
@@ -443,6 +501,8 @@ class CallScript:
                     if key == "1":
                         rec.pressed_one_at = rec.events[-1]["at"]
                         return "one"
+                    if ctx.refuse_key and key == ctx.refuse_key:
+                        return "refuse"
                     continue
                 if ctx.voter_ended.is_set():
                     raise _Hangup()
@@ -568,6 +628,35 @@ class CallScript:
                     await asyncio.wait_for(ctx.voter_ended.wait(), self.config.settle_s)
             self._ctx = None
         return how
+
+
+_REFUSAL_TONE: Path | None = None
+
+
+def refusal_tone() -> Path:
+    """The built-in confirmation after a keypad refusal, when the campaign has
+    no 수신거부 안내멘트: three short 1 kHz beeps (PCM 8 kHz 16-bit mono WAV),
+    written once per process to the temporary folder."""
+    global _REFUSAL_TONE
+    if _REFUSAL_TONE is None or not _REFUSAL_TONE.exists():
+        import tempfile
+        import wave
+
+        import numpy as np
+
+        from .audio.tones import silence, sine
+        beep, gap = sine(1000.0, 0.25, level_dbfs=-12.0), silence(0.2)
+        samples = np.concatenate([beep, gap, beep, gap, beep]).astype("<i2")
+        path = Path(tempfile.gettempdir()) / "mobile-ars-refusal-tone.wav"
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with wave.open(str(tmp), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(8000)
+            out.writeframes(samples.tobytes())
+        os.replace(tmp, path)
+        _REFUSAL_TONE = path
+    return _REFUSAL_TONE
 
 
 def _same_number(a: str | None, b: str | None) -> bool:

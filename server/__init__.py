@@ -44,6 +44,11 @@ def create_app(config: dict | None = None):
             store.conn.close()
 
     db.init_app(app)
+    from pathlib import Path
+    from .disk import DiskGuard
+    app.extensions["ars_disk"] = DiskGuard(Path(app.config["DATABASE"]).parent,
+                                           app.config["MIN_FREE_DISK_BYTES"],
+                                           uploads_path=app.config["UPLOADS"])
     csrf.init_app(app)
     socketio = SocketIO(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"])
 
@@ -63,9 +68,13 @@ def _start_engine(app, socketio) -> None:
 
     cfg = app.config
     engine = CallingEngine(cfg["DATABASE"], clock=cfg["CLOCK"], lease_base_s=cfg["LEASE_BASE_S"],
-                           lease_per_call_s=cfg["LEASE_PER_CALL_S"], heartbeat_s=cfg["HEARTBEAT_S"])
+                           lease_per_call_s=cfg["LEASE_PER_CALL_S"], heartbeat_s=cfg["HEARTBEAT_S"],
+                           lease_max_held=cfg.get("LEASE_MAX_HELD", 5),
+                           reconnect_grace_s=cfg.get("RECONNECT_GRACE_S", 15.0),
+                           disk=app.extensions.get("ars_disk"))
     phone_namespace = PhoneNamespace(engine)
     engine.notify = phone_namespace.notify
+    engine.disconnect = phone_namespace.disconnect_phone
     socketio.on_namespace(phone_namespace)
     socketio.on_namespace(ManagerNamespace())
     engine.start()

@@ -19,13 +19,17 @@ class CampaignError(ValueError):
 def assets_now(store) -> dict:
     """The announcement and image hashes a campaign created now would use."""
     ments = db.ments(store)
-    by_kind = {kind: [m["sha256"] for m in ments if m["kind"] == kind] for kind in ("intro", "promise", "callback")}
+    # refusal (수신거부 안내멘트) is optional: a campaign without one plays a short tone.
+    by_kind = {kind: [m["sha256"] for m in ments if m["kind"] == kind]
+               for kind in ("intro", "promise", "callback", "refusal")}
     active = {i["kind"]: i["sha256"] for i in db.images(store) if i["active"]}
     return {**by_kind, "outgoing_image": active.get("outgoing"), "callback_image": active.get("callback")}
 
 
-def create(store, *, name: str, list_id: int) -> int:
+def create(store, *, name: str, list_id: int, kind: str = "election") -> int:
     name = (name or "").strip()
+    if kind not in operating.CAMPAIGN_KIND_LABELS:
+        raise CampaignError(f"unknown campaign type '{kind}'")
     if not name or len(name) > 80:
         raise CampaignError("a campaign needs a name of 1-80 characters")
     try:
@@ -40,4 +44,5 @@ def create(store, *, name: str, list_id: int) -> int:
     if missing:
         raise CampaignError("set an announcement of each kind first: " + ", ".join(missing))
     settings = operating.from_stored(db.get_setting(store, operating.SETTINGS_KEY)).as_dict()
-    return db.create_campaign(store, name=name, list_id=list_id, settings=settings, assets=assets)
+    return db.create_campaign(store, name=name, list_id=list_id, settings=settings, assets=assets,
+                              kind=kind)

@@ -113,9 +113,21 @@ def create_manager(settings, login_id, password, pin, update):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--list", "list_name", required=True, help="name of the new call list")
 def import_contacts(settings, file, list_name):
-    """Import a call list (.txt, .csv, .xlsx, .xls); print a JSON summary last."""
-    from . import contacts_import, db
+    """Import a call list (.txt, .csv, .xlsx, .xls); print a JSON summary last.
+
+    Refused up front, nothing stored, when the disk is too full for it
+    (min_free_disk_mb)."""
+    from pathlib import Path
+
+    from . import config, contacts_import, db
+    from .disk import DiskFull, DiskGuard
     from .storage import UploadStore
+    guard = DiskGuard(Path(settings["db"]).parent, config.app_config(settings)["MIN_FREE_DISK_BYTES"],
+                      uploads_path=settings["uploads"])
+    try:
+        guard.check_room(Path(file).stat().st_size)
+    except DiskFull as exc:
+        raise click.ClickException(exc.user_message) from None
     db.init_db(settings["db"])
     store = db.connect(settings["db"])
     last = {"stage": None}

@@ -42,6 +42,10 @@ DEFAULTS: dict[str, object] = {
     "lease_per_call_s": 60.0,
     # Phones send a heartbeat this often; three missed ones mark a phone offline.
     "heartbeat_s": 5.0,
+    # Below this much free disk space (MB) phones are given no new calls, the
+    # dashboard warns and uploads and imports are refused (server/disk.py);
+    # calling resumes by itself when space returns.
+    "min_free_disk_mb": 200,
 }
 
 ENV_KEYS = {
@@ -97,6 +101,12 @@ def load(environ=os.environ) -> dict[str, object]:
             raise ConfigError(f"{key} must be a number of seconds, not {values[key]!r}") from None
         if values[key] <= 0:
             raise ConfigError(f"{key} must be more than 0")
+    try:
+        values["min_free_disk_mb"] = float(values["min_free_disk_mb"])
+    except (TypeError, ValueError):
+        raise ConfigError(f"min_free_disk_mb must be a number of MB, not {values['min_free_disk_mb']!r}") from None
+    if values["min_free_disk_mb"] < 0:
+        raise ConfigError("min_free_disk_mb must be 0 or more")
     return values
 
 
@@ -113,6 +123,7 @@ def app_config(values: dict[str, object]) -> dict[str, object]:
         "LEASE_BASE_S": values["lease_base_s"],
         "LEASE_PER_CALL_S": values["lease_per_call_s"],
         "HEARTBEAT_S": values["heartbeat_s"],
+        "MIN_FREE_DISK_BYTES": int(float(values["min_free_disk_mb"]) * 1024 * 1024),
     }
     if values.get("secret_key"):
         config["SECRET_KEY"] = values["secret_key"]

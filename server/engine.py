@@ -14,10 +14,12 @@ messages it sends to phones, and a clock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import secrets
+import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -25,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from phone_agent import protocol as p
-from phone_agent.call_states import RETRYABLE, CallProgress, TransitionError, advance
+from phone_agent.call_states import (AGENT_RINGING, BRIDGED, DIALING, QUEUED, RETRYABLE, RINGING,
+                                     CallProgress, TransitionError, advance)
 
 from . import db, operating
 from .contacts.phone_numbers import mask
@@ -69,6 +72,9 @@ class LivePhone:
     current_state: str | None = None
     dialled_today: int = 0
     health_stored_at: float = 0.0
+    token_sha256: str | None = None
+    disconnected_at: float | None = None   # when its last connection closed (None: connected or handled)
+    held: set = field(default_factory=set)  # ids of the open calls leased to it
 
     @property
     def connected(self) -> bool:
@@ -109,6 +115,9 @@ class OpenCall:
     number: str = ""
     last_seq: int = 0
     agent_answers: dict = field(default_factory=dict)   # agent request attempt -> ack (resends)
+    lines_given: set = field(default_factory=set)       # agent lines the server told this call to ring
+    lease_expires: float = 0.0
+    dialed_at: float | None = None                       # server clock, when the dial was confirmed
 
 
 class EngineError(Exception):
@@ -117,18 +126,30 @@ class EngineError(Exception):
         self.code, self.message = code, message
 
 
+STALL_S = 5.0          # a sweep this late means the server itself was stalled (frozen, swapping)
+STORAGE_PAUSE_S = 5.0  # after a failed write, no new leases for this long
+
+
 class CallingEngine:
     def __init__(self, database: str, *, clock: Callable[[], float] = time.time,
                  notify: Callable[[int | None, str, dict], None] | None = None,
+                 disconnect: Callable[[str], None] | None = None,
                  lease_base_s: float = 60.0, lease_per_call_s: float = 60.0,
-                 heartbeat_s: float = 5.0, offline_after_s: float | None = None):
+                 heartbeat_s: float = 5.0, offline_after_s: float | None = None,
+                 lease_max_held: int = 5, reconnect_grace_s: float = 15.0,
+                 max_call_s: float = 3 * 3600.0, disk=None):
         self.clock = clock
         self.notify = notify or (lambda phone_id, event, payload: None)
+        self.disconnect = disconnect or (lambda sid: None)   # close one phone connection
         self.writer = Writer(lambda: db.connect(database), inline=True)
         self.lease_base_s = lease_base_s
         self.lease_per_call_s = lease_per_call_s
         self.heartbeat_s = heartbeat_s
         self.offline_after_s = offline_after_s or heartbeat_s * 3
+        self.lease_max_held = lease_max_held
+        self.reconnect_grace_s = reconnect_grace_s
+        self.max_call_s = max_call_s
+        self.disk = disk                      # server.disk.DiskGuard, or None (no check)
         self.router = AgentRouter()
         self.phones: dict[int, LivePhone] = {}
         self.calls: dict[str, OpenCall] = {}
@@ -136,8 +157,44 @@ class CallingEngine:
         self.settings = operating.OperatingSettings()
         self._call_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._day = None
+        self._last_sweep: float | None = None   # time.monotonic() of the last sweep
+        self.storage_error: str | None = None
+        self.storage_error_at = 0.0
         self.version = 0          # bumped on every change the dashboard shows
         self.recent: list[dict] = []
+
+    # -- storage ----------------------------------------------------------------
+    def _db(self, fn, *args, **kwargs):
+        """Run a named database function; a failure to store (disk full, I/O
+        error) becomes a retryable ``storage`` refusal, never a final one: the
+        phone keeps the message and sends it again."""
+        try:
+            result = self.writer(fn, *args, **kwargs)
+        except sqlite3.Error as exc:
+            if self.storage_error is None:
+                log.error("database write failed: %s", exc)
+            self.storage_error, self.storage_error_at = str(exc)[:200], time.monotonic()
+            self.version += 1
+            raise EngineError(p.STORAGE, f"the server could not store this ({exc}); send it again") from None
+        if self.storage_error is not None and time.monotonic() - self.storage_error_at > STORAGE_PAUSE_S:
+            log.warning("database writes work again")
+            self.storage_error = None
+            self.version += 1
+        return result
+
+    def storage_blocked(self) -> bool:
+        """No new work while the disk is nearly full or the database just failed a write."""
+        if self.storage_error is not None and time.monotonic() - self.storage_error_at <= STORAGE_PAUSE_S:
+            return True
+        return bool(self.disk is not None and self.disk.low())
+
+    def storage_status(self) -> dict:
+        status = dict(self.disk.status()) if self.disk is not None else {"low": False}
+        status["error"] = self.storage_error
+        return status
+
+    def _lease_s(self, calls: int = 1) -> float:
+        return self.lease_base_s + self.lease_per_call_s * calls
 
     # -- start-up ---------------------------------------------------------------
     def start(self) -> None:
@@ -152,7 +209,7 @@ class CallingEngine:
         # Phones could not report (and so extend their leases) while the server
         # was down: give every open call a full lease from now, so a restart
         # does not count the downtime against them.
-        self.writer(db.extend_open_leases, now + self.lease_base_s + self.lease_per_call_s)
+        self.writer(db.extend_open_leases, now + self._lease_s())
         for row in self.writer(db.open_calls):
             self._restore_call(row)
         self._roll_day(now)
@@ -163,7 +220,8 @@ class CallingEngine:
         return LivePhone(id=row["id"], name=row["name"], mode=row["mode"], enabled=bool(row["enabled"]),
                          group_name=row["group_name"], last_seen=row["last_seen"] or 0.0,
                          health=row["health"] or {}, device=row["device"] or {},
-                         assets=set(row["assets"] or []), images=row["images"] or {})
+                         assets=set(row["assets"] or []), images=row["images"] or {},
+                         token_sha256=row["token_sha256"])
 
     def _restore_call(self, row: dict) -> None:
         progress = CallProgress()
@@ -172,21 +230,37 @@ class CallingEngine:
                 advance(progress, event["event"], event["data"], event["at"])
             except TransitionError:
                 log.warning("stored events of call %s do not replay", row["id"])
-        self.calls[row["id"]] = OpenCall(row["id"], row["phone_id"], row["campaign_id"], progress,
-                                         campaign_contact_id=row["campaign_contact_id"],
-                                         attempt=row["attempt"], number=row["number"],
-                                         last_seq=row["last_seq"])
+        open_call = OpenCall(row["id"], row["phone_id"], row["campaign_id"], progress,
+                             campaign_contact_id=row["campaign_contact_id"], attempt=row["attempt"],
+                             number=row["number"], last_seq=row["last_seq"],
+                             lease_expires=row["lease_expires"], dialed_at=row["dialed_at"])
+        if progress.agent_line_id is not None:
+            open_call.lines_given.add(progress.agent_line_id)
+        self.calls[row["id"]] = open_call
+        phone = self.phones.get(row["phone_id"])
+        if phone is not None:
+            phone.held.add(row["id"])
+            if progress.state != QUEUED:
+                phone.current_call, phone.current_state = row["id"], progress.state
+        # Who each agent is talking to survives a restart: the open call says.
+        if progress.state in (AGENT_RINGING, BRIDGED) and progress.agent_line_id is not None:
+            ring_s = float(self.settings.agent_ring_repeats * self.settings.agent_ring_cycle_s)
+            self.router.restore(progress.agent_line_id, row["id"], progress.state, self.clock(), ring_s)
 
     def reload_agent_lines(self) -> None:
         self.router.load(self.writer(db.agent_lines), self.clock())
         self.version += 1
 
     def reload_phone(self, phone_id: int) -> None:
-        """After the console changed a phone (rename, disable, group, new token)."""
+        """After the console changed a phone (rename, disable, group, new token,
+        delete). Disabling, deleting or a new token revokes the phone at once:
+        its connection is closed and the calls it holds undialled go back."""
         try:
             row = self.writer(db.phone, phone_id)
         except db.NotFound:
-            self.phones.pop(phone_id, None)
+            live = self.phones.pop(phone_id, None)
+            if live is not None:
+                self._revoke(live, "deleted")
             return
         live = self.phones.get(phone_id)
         if live is None:
@@ -194,6 +268,23 @@ class CallingEngine:
         else:
             live.name, live.mode, live.group_name = row["name"], row["mode"], row["group_name"]
             live.enabled = bool(row["enabled"])
+            new_token = live.token_sha256 != row["token_sha256"]
+            live.token_sha256 = row["token_sha256"]
+            if not live.enabled or new_token:
+                self._revoke(live, "disabled" if not live.enabled else "given a new token")
+        self.version += 1
+
+    def _revoke(self, phone: LivePhone, why: str) -> None:
+        sid, phone.sid, phone.said_hello = phone.sid, None, False
+        phone.disconnected_at = None
+        for call_id in list(phone.held):
+            open_call = self.calls.get(call_id)
+            if open_call is not None and open_call.progress.state == QUEUED:
+                with self._call_locks[call_id]:
+                    self._abandon(call_id, reason=f"phone {why}")
+        log.warning("phone %s %s: connection closed", phone.id, why)
+        if sid is not None:
+            self.disconnect(sid)
         self.version += 1
 
     # -- connections ----------------------------------------------------------------
@@ -207,14 +298,16 @@ class CallingEngine:
             raise EngineError("bad_token", "unknown phone token")
         if not row["enabled"]:
             raise EngineError("disabled", "this phone is disabled on the server")
-        live = self.phones.get(row["id"]) or self._live_phone(row)
-        self.phones[row["id"]] = live
+        live = self.phones.get(row["id"])
+        if live is None or live.token_sha256 != row["token_sha256"]:
+            live = self.phones[row["id"]] = self._live_phone(row)
         return live
 
     def connected(self, phone: LivePhone, sid: str) -> str | None:
         """Returns the sid of an older connection of the same phone, to be closed."""
         older = phone.sid if phone.sid != sid else None
         phone.sid, phone.said_hello, phone.last_seen = sid, False, self.clock()
+        phone.disconnected_at = None
         self.version += 1
         return older
 
@@ -222,11 +315,19 @@ class CallingEngine:
         phone = self.phones.get(phone_id)
         if phone and phone.sid == sid:
             phone.sid, phone.said_hello = None, False
+            phone.disconnected_at = self.clock()
             self.version += 1
+
+    def connection_valid(self, phone_id: int, sid: str) -> bool:
+        """Whether ``sid`` is the phone's current connection and the phone may work."""
+        phone = self.phones.get(phone_id)
+        return phone is not None and phone.enabled and phone.sid == sid
 
     # -- phone events ------------------------------------------------------------
     def _phone(self, phone_id: int, *, hello_needed: bool = True) -> LivePhone:
-        phone = self.phones[phone_id]
+        phone = self.phones.get(phone_id)
+        if phone is None or not phone.enabled:
+            raise EngineError(p.REVOKED, "this phone was disabled or deleted on the server")
         if hello_needed and not phone.said_hello:
             raise EngineError(p.NOT_HELLO, "send hello first")
         phone.last_seen = self.clock()
@@ -234,17 +335,18 @@ class CallingEngine:
 
     def hello(self, phone_id: int, msg: dict) -> dict:
         phone = self._phone(phone_id, hello_needed=False)
-        phone.said_hello = True
         phone.backend = msg["backend"]
         phone.device = msg.get("device", {})
         phone.assets = set(msg.get("assets", []))
-        self.writer(db.record_phone_hello, phone_id, device=phone.device, assets=sorted(phone.assets),
-                    at=phone.last_seen)
+        self._db(db.record_phone_hello, phone_id, device=phone.device, assets=sorted(phone.assets),
+                 at=phone.last_seen)
+        phone.said_hello = True
         # Calls the server thinks this phone holds but the phone does not: give them back.
         held = set(msg.get("calls", []))
-        for call_id, open_call in list(self.calls.items()):
-            if open_call.phone_id == phone_id and call_id not in held:
-                self._abandon(call_id, reason="phone_forgot")
+        for call_id in list(phone.held):
+            if call_id not in held and call_id in self.calls:
+                with self._call_locks[call_id]:
+                    self._abandon(call_id, reason="phone_forgot")
         self.version += 1
         self._maybe_apply_images(phone)
         return p.ok_ack(phone={"id": phone.id, "name": phone.name}, heartbeat_s=self.heartbeat_s,
@@ -254,13 +356,20 @@ class CallingEngine:
 
     def heartbeat(self, phone_id: int, msg: dict) -> dict:
         """Health is live state; it is stored when it changes in a way the
-        manager cares about, or once a minute (for the phone list after a restart)."""
+        manager cares about, or once a minute (for the phone list after a restart).
+        A beat also says the phone is alive: the calls it is in keep their lease
+        (an agent conversation may last any length of time)."""
         phone = self._phone(phone_id)
         before, phone.health = phone.health, msg
+        until = phone.last_seen + self._lease_s()
+        for call_id in phone.held:
+            open_call = self.calls.get(call_id)
+            if open_call is not None and open_call.progress.state != QUEUED:
+                open_call.lease_expires = max(open_call.lease_expires, until)
         significant = any(before.get(k) != msg.get(k) for k in ("sim", "network", "charging", "device")) or \
             abs((before.get("battery") or 0) - (msg.get("battery") or 0)) >= 5
         if significant or phone.last_seen - phone.health_stored_at >= self.HEALTH_STORE_EVERY_S:
-            self.writer(db.record_phone_health, phone_id, msg, phone.last_seen)
+            self._db(db.record_phone_health, phone_id, msg, phone.last_seen)
             phone.health_stored_at = phone.last_seen
         self.version += 1
         return p.ok_ack()
@@ -268,9 +377,13 @@ class CallingEngine:
     def assets(self, phone_id: int, msg: dict) -> dict:
         phone = self._phone(phone_id)
         phone.assets = set(msg["have"])
-        self.writer(db.record_phone_assets, phone_id, sorted(phone.assets))
+        self._db(db.record_phone_assets, phone_id, sorted(phone.assets))
         self._maybe_apply_images(phone)
         return p.ok_ack(missing=sorted(self.campaign_assets() - phone.assets))
+
+    def _queued_held(self, phone: LivePhone) -> int:
+        return sum(1 for call_id in phone.held
+                   if (c := self.calls.get(call_id)) is not None and c.progress.state == QUEUED)
 
     def lease(self, phone_id: int, msg: dict) -> dict:
         phone = self._phone(phone_id)
@@ -279,12 +392,16 @@ class CallingEngine:
         reason, retry_s = self._lease_refusal(phone, now)
         if reason:
             return p.ok_ack(batch=None, retry_s=retry_s, reason=reason)
-        want = min(msg["want"], max(1, self.settings.daily_cap_per_phone - phone.dialled_today))
+        # Fair shares: a phone holds at most lease_max_held undialled calls.
+        room = self.lease_max_held - self._queued_held(phone)
+        if room <= 0:
+            return p.ok_ack(batch=None, retry_s=1.0, reason="holding")
+        want = min(msg["want"], room, max(1, self.settings.daily_cap_per_phone - phone.dialled_today))
         batch_id = secrets.token_urlsafe(9)
-        lease_s = self.lease_base_s + self.lease_per_call_s * want
-        claimed = self.writer(db.claim_contacts, campaign_id=self.campaign["id"], phone_id=phone_id,
-                              want=want, now=now, lease_s=lease_s, batch_id=batch_id,
-                              call_ids=new_call_ids())
+        lease_s = self._lease_s(want)
+        claimed = self._db(db.claim_contacts, campaign_id=self.campaign["id"], phone_id=phone_id,
+                           want=want, now=now, lease_s=lease_s, batch_id=batch_id,
+                           call_ids=new_call_ids())
         if not claimed:
             return self._nothing_due(now)
         for item in claimed:
@@ -293,10 +410,18 @@ class CallingEngine:
                                                    CallProgress(),
                                                    campaign_contact_id=contact_id,
                                                    attempt=item["attempt"],
-                                                   number=item["number"])
+                                                   number=item["number"], lease_expires=now + lease_s)
+            phone.held.add(item["call_id"])
         self.version += 1
         return p.ok_ack(batch={"id": batch_id, "campaign_id": self.campaign["id"],
                                "expires_at": now + lease_s, "calls": claimed})
+
+    def calling_refusal(self, now: float) -> str | None:
+        """Why the active campaign may not dial now (hours, election law), or None."""
+        if self.campaign is None:
+            return None
+        when = dt.datetime.fromtimestamp(now, dt.timezone.utc)
+        return operating.calling_refusal(self.campaign.get("kind", "election"), self.settings, when)
 
     def _lease_refusal(self, phone: LivePhone, now: float) -> tuple[str | None, float]:
         campaign = self.campaign
@@ -304,11 +429,13 @@ class CallingEngine:
             return "no_campaign", 10.0
         if campaign["state"] == "paused":
             return "paused", 5.0
-        when = dt.datetime.fromtimestamp(now, dt.timezone.utc)
-        if not self.settings.within_calling_hours(when):
-            return "outside_hours", 60.0
+        hours = self.calling_refusal(now)
+        if hours:
+            return hours, 60.0
         if phone.device_unavailable:
             return "device_unavailable", 10.0
+        if self.storage_blocked():
+            return "storage", 10.0
         if phone.dialled_today >= self.settings.daily_cap_per_phone:
             return "daily_cap", 600.0
         if self.campaign_assets() - phone.assets:
@@ -316,9 +443,9 @@ class CallingEngine:
         return None, 0.0
 
     def _nothing_due(self, now: float) -> dict:
-        next_at = self.writer(db.next_due_at, self.campaign["id"])
+        next_at = self._db(db.next_due_at, self.campaign["id"])
         if next_at is None:
-            if not self.writer(db.has_unfinished, self.campaign["id"]):
+            if not self._db(db.has_unfinished, self.campaign["id"]):
                 self._finish_campaign()
             return p.ok_ack(batch=None, retry_s=10.0, reason="finished")
         return p.ok_ack(batch=None, retry_s=min(60.0, max(1.0, next_at - now)), reason="wait")
@@ -334,24 +461,42 @@ class CallingEngine:
 
     def _late_event(self, phone_id: int, msg: dict) -> dict:
         """An event for a call that is not open: a resend of one stored before
-        (acknowledged as a duplicate), or unknown (refused)."""
-        row = self.writer(db.call, msg["call_id"])
-        if row is not None and row["phone_id"] == phone_id and msg["seq"] <= row["last_seq"]:
+        (acknowledged as a duplicate), or refused with the reason."""
+        row = self._db(db.call, msg["call_id"])
+        if row is None or row["phone_id"] != phone_id:
+            raise EngineError(p.UNKNOWN_CALL, "no such call for this phone (released, expired or "
+                                              "never leased to it); do not dial it")
+        if msg["seq"] <= row["last_seq"]:
+            return self._resent(msg)
+        reason = f" ({row['reason']})" if row["reason"] else ""
+        raise EngineError(p.BAD_TRANSITION, f"call already ended ({row['result']}{reason}); "
+                                            f"'{msg['event']}' refused")
+
+    def _resent(self, msg: dict) -> dict:
+        """An event whose seq was applied before: a duplicate only if it is the same event."""
+        stored = self._db(db.call_event_name, msg["call_id"], msg["seq"])
+        if stored == msg["event"]:
             return p.ok_ack(duplicate=True)
-        if row is not None and row["phone_id"] == phone_id and row["result"] is not None:
-            raise EngineError(p.BAD_TRANSITION, f"call already ended ({row['result']})")
-        raise EngineError(p.UNKNOWN_CALL, "no such call for this phone")
+        raise EngineError(p.SEQ_CONFLICT, f"event {msg['seq']} of this call was '{stored}', not "
+                                          f"'{msg['event']}'; nothing stored")
 
     def _apply_event(self, phone: LivePhone, open_call: OpenCall, msg: dict) -> dict:
         event, data, at, seq = msg["event"], msg["data"], msg["at"], msg["seq"]
         if seq <= open_call.last_seq:
-            return p.ok_ack(duplicate=True)
+            return self._resent(msg)
+        if seq > open_call.last_seq + 1:
+            raise EngineError(p.SEQ_GAP, f"event {seq} came before event {open_call.last_seq + 1} of "
+                                         "this call; send the earlier one first")
+        now = self.clock()
+        if event == "dialing":
+            self._confirm_claim(phone, open_call, now)
+        if event in ("agent_ringing", "bridged") and data["line_id"] not in open_call.lines_given:
+            raise EngineError(p.UNKNOWN_LINE, f"agent line {data['line_id']} was not given to this call")
         progress = _copy(open_call.progress)
         try:
             advance(progress, event, data, at)
         except TransitionError as exc:
             raise EngineError(p.BAD_TRANSITION, str(exc)) from None
-        now = self.clock()
         updates = {"state": progress.state, "last_seq": seq}
         column = {"dialing": "dialed_at", "answered": "answered_at", "bridged": "bridged_at"}.get(event)
         if column:
@@ -360,34 +505,80 @@ class CallingEngine:
             updates["pressed_one"] = 1
         if event in ("agent_ringing", "bridged"):
             updates["agent_line_id"] = data["line_id"]
+        lease_expires = now + self._lease_s()
         if event != "ended":
-            updates["lease_expires"] = now + self.lease_base_s + self.lease_per_call_s
+            updates["lease_expires"] = lease_expires
         finish = None
         if event == "ended":
             updates.update(result=progress.result, hung_up_in=progress.hung_up_in,
                            reason=data.get("reason"), ended_at=at)
             finish = self._finish(open_call, progress, now)
-        stored = self.writer(db.record_call_event, call_id=open_call.call_id,
-                             campaign_contact_id=open_call.campaign_contact_id, seq=seq, event=event,
-                             at=at, data=data, received_at=now, call_updates=updates, finish=finish)
+        refusal = self._keypad_refusal(open_call, event, data, progress)
+        stored = self._db(db.record_call_event, call_id=open_call.call_id,
+                          campaign_contact_id=open_call.campaign_contact_id, seq=seq, event=event,
+                          at=at, data=data, received_at=now, call_updates=updates, finish=finish,
+                          do_not_call=refusal)
         if not stored:
-            return p.ok_ack(duplicate=True)
+            return self._resent(msg)
         open_call.progress, open_call.last_seq = progress, seq
+        open_call.lease_expires = max(open_call.lease_expires, lease_expires)
+        if event == "dialing":
+            open_call.dialed_at = now
+        if refusal:
+            log.info("call %s: the voter refused further calls by keypad (%s)", open_call.call_id,
+                     mask(open_call.number))
         self._after_event(phone, open_call, event, data, now)
         return p.ok_ack(duplicate=False)
 
-    def _finish(self, open_call: OpenCall, progress: CallProgress, now: float) -> dict:
-        """What becomes of the contact when its call ends: the retry policy."""
-        result = progress.result
-        status, next_at = "done", 0.0
+    def _confirm_claim(self, phone: LivePhone, open_call: OpenCall, now: float) -> None:
+        """The phone asks to dial (its ``dialing`` event): allowed only if the
+        campaign still runs, it is calling time, and the number is not on
+        수신거부 as the list is now. Refused: the phone must not dial; the
+        call is given back (or closed as skipped, for 수신거부)."""
+        campaign = self.campaign
+        refusal = None
+        if campaign is None or campaign["id"] != open_call.campaign_id or campaign["state"] != "running":
+            refusal = (p.NOT_RUNNING, "the campaign is not running")
+        elif (hours := self.calling_refusal(now)) is not None:
+            refusal = ((p.ELECTION_HOURS, "an election campaign never calls 23:00-06:00 (Seoul)")
+                       if hours == "election_hours" else (p.OUTSIDE_HOURS, "outside the calling hours"))
+        elif self.storage_blocked():
+            raise EngineError(p.STORAGE, "the server cannot store calls now (disk); do not dial")
+        elif self._db(db.on_do_not_call, open_call.number):
+            self._db(db.skip_do_not_call, open_call.call_id)
+            self._forget(open_call)
+            log.info("call %s skipped: the number is on 수신거부 (%s)", open_call.call_id,
+                     mask(open_call.number))
+            raise EngineError(p.DO_NOT_CALL, "the number is on 수신거부 now; do not dial")
+        if refusal is not None:
+            self._db(db.release_call, open_call.call_id)
+            self._forget(open_call)
+            raise EngineError(*refusal)
+
+    def _keypad_refusal(self, open_call: OpenCall, event: str, data: dict, progress: CallProgress) -> dict | None:
+        """A voter who pressed the 수신거부 key (or whose call ended ``refused``)
+        goes on the list at once, in the same transaction as the event."""
+        key = self.settings.refuse_key if self.campaign and self.campaign["id"] == open_call.campaign_id else ""
+        pressed = event == "dtmf" and key and data.get("digit") == key
+        if not pressed and not (event == "ended" and progress.result == "refused"):
+            return None
+        name = self.campaign["name"] if self.campaign and self.campaign["id"] == open_call.campaign_id else ""
+        return {"number": open_call.number, "note": f"ARS 수신거부 ({name})" if name else "ARS 수신거부"}
+
+    def _retry_plan(self, result: str, attempts: int, now: float) -> tuple[str, float]:
+        """The retry rules: (contact status, due time) after a call with ``result``."""
         if result in RETRYABLE:
-            attempts = open_call.attempt
             limit, delay_min = ((self.settings.no_answer_max_attempts, self.settings.no_answer_retry_delay_min)
                                 if result == "no_answer" else
                                 (self.settings.busy_max_attempts, self.settings.busy_retry_delay_min))
             if attempts < limit:
-                status, next_at = "pending", now + delay_min * 60
-        return {"contact_status": status, "next_at": next_at, "result": result,
+                return "pending", now + delay_min * 60
+        return "done", 0.0
+
+    def _finish(self, open_call: OpenCall, progress: CallProgress, now: float) -> dict:
+        """What becomes of the contact when its call ends: the retry policy."""
+        status, next_at = self._retry_plan(progress.result, open_call.attempt, now)
+        return {"contact_status": status, "next_at": next_at, "result": progress.result,
                 "callback": progress.wants_callback}
 
     def _after_event(self, phone: LivePhone, open_call: OpenCall, event: str, data: dict, now: float) -> None:
@@ -401,15 +592,25 @@ class CallingEngine:
             self.router.no_answer(data["line_id"], call_id, now)
         elif event == "ended":
             self.router.call_ended(call_id, now)
-            self.calls.pop(call_id, None)
-            self._call_locks.pop(call_id, None)
-            phone.current_call, phone.current_state = None, None
+            self._forget(open_call)
             self.recent.insert(0, {"call_id": call_id, "phone": phone.name,
                                    "number": mask(open_call.number),
                                    "result": open_call.progress.result,
                                    "hung_up_in": open_call.progress.hung_up_in,
                                    "line": open_call.progress.agent_line_id, "at": now})
             del self.recent[50:]
+        self.version += 1
+
+    def _forget(self, open_call: OpenCall) -> None:
+        """The call is no longer open: drop it from the live picture."""
+        call_id = open_call.call_id
+        self.calls.pop(call_id, None)
+        self._call_locks.pop(call_id, None)
+        phone = self.phones.get(open_call.phone_id)
+        if phone is not None:
+            phone.held.discard(call_id)
+            if phone.current_call == call_id:
+                phone.current_call, phone.current_state = None, None
         self.version += 1
 
     def agent(self, phone_id: int, msg: dict, now: float | None = None) -> dict:
@@ -433,6 +634,8 @@ class CallingEngine:
                 self.router.no_answer(msg["after_line"], call_id, now)
         ring_s = float(self.settings.agent_ring_repeats * self.settings.agent_ring_cycle_s)
         line = self.router.pick(call_id, now, ring_s, tried)
+        if line is not None:
+            open_call.lines_given.add(line.id)
         self.version += 1
         answer = p.ok_ack(line=None if line is None else {
             "id": line.id, "extension": line.extension, "dial_target": line.dial_target, "ring_s": ring_s})
@@ -440,46 +643,89 @@ class CallingEngine:
         return answer
 
     def release(self, phone_id: int, msg: dict) -> dict:
+        """The phone gives back calls it has not dialled: leased ones, and ones
+        whose dial was confirmed too late to reach it (it did not dial them)."""
         self._phone(phone_id)
         released = 0
         for call_id in msg["call_ids"]:
-            open_call = self.calls.get(call_id)
-            if open_call and open_call.phone_id == phone_id and open_call.progress.state == "queued":
-                if self.writer(db.release_call, call_id):
-                    self.calls.pop(call_id, None)
-                    released += 1
+            with self._call_locks[call_id]:
+                open_call = self.calls.get(call_id)
+                if open_call is None or open_call.phone_id != phone_id:
+                    continue
+                state = open_call.progress.state
+                if state == QUEUED or (state == DIALING and open_call.last_seq == 1):
+                    if self._db(db.release_call, call_id, undo_claim=True):
+                        if state == DIALING:
+                            phone = self.phones.get(phone_id)
+                            if phone is not None:
+                                phone.dialled_today = max(0, phone.dialled_today - 1)
+                            log.info("call %s: the phone did not dial it after all; back to the pool", call_id)
+                        self._forget(open_call)
+                        released += 1
         self.version += 1
         return p.ok_ack(released=released)
 
     # -- housekeeping --------------------------------------------------------------
     def sweep(self) -> None:
-        """Expire leases of vanished phones; called every second or so."""
+        """Called every second or so: expire leases of vanished phones, give
+        back at once what a disconnected phone had not dialled, and close
+        calls that outlived any real call."""
         now = self.clock()
-        for row in self.writer(db.open_calls, expired_before=now):
-            with self._call_locks[row["id"]]:
-                self._abandon(row["id"], reason="lease_expired")
+        mono = time.monotonic()
+        if self._last_sweep is not None and mono - self._last_sweep > STALL_S:
+            # The server itself was stalled (frozen, swapping, a long lock):
+            # phones could not be heard meanwhile, so their silence says nothing.
+            log.warning("the server was stalled for %.1f s; every open call keeps its lease",
+                        mono - self._last_sweep)
+            until = now + self._lease_s()
+            for open_call in self.calls.values():
+                open_call.lease_expires = max(open_call.lease_expires, until)
+            with contextlib.suppress(EngineError):
+                self._db(db.extend_open_leases, until)
+        self._last_sweep = mono
+        for call_id, open_call in list(self.calls.items()):
+            too_long = open_call.dialed_at is not None and now - open_call.dialed_at > self.max_call_s
+            if open_call.lease_expires < now or too_long:
+                with self._call_locks[call_id]:
+                    if call_id in self.calls:
+                        self._abandon(call_id, reason="too_long" if too_long else "lease_expired")
+        for phone in self.phones.values():
+            if (phone.sid is None and phone.disconnected_at is not None
+                    and now - phone.disconnected_at >= self.reconnect_grace_s):
+                phone.disconnected_at = None
+                for call_id in list(phone.held):
+                    open_call = self.calls.get(call_id)
+                    if open_call is not None and open_call.progress.state == QUEUED:
+                        with self._call_locks[call_id]:
+                            self._abandon(call_id, reason="phone_disconnected")
         self._roll_day(now)
 
     def _abandon(self, call_id: str, reason: str) -> None:
         """A call its phone no longer holds: undialled → back to the pool;
-        dialled → ended as failed (phone_lost), never dialled again."""
-        open_call = self.calls.pop(call_id, None)
+        dialled but not answered → tried again under the no-answer rule
+        (the voter may not have heard a thing); answered → closed, never
+        dialled again (the voter heard us). Either way the call is recorded
+        ``failed`` with the reason ``phone_lost``."""
+        open_call = self.calls.get(call_id)
+        if open_call is None:
+            return
         now = self.clock()
-        state = open_call.progress.state if open_call else None
-        if state in (None, "queued"):
-            if self.writer(db.release_call, call_id):
+        state = open_call.progress.state
+        if state == QUEUED:
+            if self._db(db.release_call, call_id):
                 log.info("call %s returned to the pool (%s)", call_id, reason)
         else:
-            finish = {"contact_status": "done", "result": "failed",
+            status, next_at = ("done", 0.0)
+            if state in (DIALING, RINGING):
+                status, next_at = self._retry_plan("no_answer", open_call.attempt, now)
+            finish = {"contact_status": status, "next_at": next_at, "result": "phone_lost",
                       "callback": bool(open_call.progress.pressed_one)}
-            if self.writer(db.close_lost_call, call_id, state=state, ended_at=now, finish=finish):
-                log.info("call %s ended as failed: phone lost (%s)", call_id, reason)
+            if self._db(db.close_lost_call, call_id, state=state, ended_at=now, finish=finish,
+                        reason="call_too_long" if reason == "too_long" else "phone_lost"):
+                log.info("call %s ended as failed: phone lost in state %s (%s)%s", call_id, state, reason,
+                         "; it will be tried again" if status == "pending" else "")
             self.router.call_ended(call_id, now)
-        if open_call:
-            phone = self.phones.get(open_call.phone_id)
-            if phone and phone.current_call == call_id:
-                phone.current_call, phone.current_state = None, None
-        self.version += 1
+        self._forget(open_call)
 
     def _roll_day(self, now: float) -> None:
         day = dt.datetime.fromtimestamp(now, operating.SEOUL).date()
@@ -495,7 +741,7 @@ class CallingEngine:
         if not self.campaign:
             return set()
         assets = self.campaign["assets"]
-        hashes = {h for kind in ("intro", "promise", "callback") for h in assets.get(kind, [])}
+        hashes = {h for kind in ("intro", "promise", "callback", "refusal") for h in assets.get(kind) or []}
         hashes |= {assets[k] for k in ("outgoing_image", "callback_image") if assets.get(k)}
         return hashes
 
@@ -508,7 +754,8 @@ class CallingEngine:
                 "settings": {"connect_agent_after_intro": s.connect_agent_after_intro,
                              "agent_ring_repeats": s.agent_ring_repeats,
                              "agent_ring_cycle_s": s.agent_ring_cycle_s,
-                             "press1_wait_s": s.press1_wait_s}}
+                             "press1_wait_s": s.press1_wait_s,
+                             "refuse_key": s.refuse_key}}
 
     def set_campaign_state(self, campaign_id: int, state: str) -> None:
         """start / pause / resume / stop, from the console."""
@@ -525,7 +772,7 @@ class CallingEngine:
     def _finish_campaign(self) -> None:
         campaign = self.campaign
         try:
-            self.writer(db.set_campaign_state, campaign["id"], "finished", from_states=("running", "paused"))
+            self._db(db.set_campaign_state, campaign["id"], "finished", from_states=("running", "paused"))
         except db.Conflict:
             return
         log.info("campaign %s finished", campaign["id"])
@@ -547,7 +794,7 @@ class CallingEngine:
                 phone.images.get("status") in ("applied", "sent"):
             return
         phone.images = dict(wanted, status="sent", at=self.clock())
-        self.writer(db.record_phone_images, phone.id, phone.images)
+        self._db(db.record_phone_images, phone.id, phone.images)
         self.notify(phone.id, p.COMMAND, {"id": secrets.token_urlsafe(9), "type": "apply_images",
                                           "args": wanted})
 
@@ -557,17 +804,21 @@ class CallingEngine:
             return
         phone.images = dict(phone.images, status="applied" if ok else "failed", error=error,
                             at=self.clock())
-        self.writer(db.record_phone_images, phone_id, phone.images)
+        self._db(db.record_phone_images, phone_id, phone.images)
         self.version += 1
 
     # -- the dashboard's picture ---------------------------------------------------
     def snapshot(self) -> dict:
         now = self.clock()
+        campaign = self.campaign and {"id": self.campaign["id"], "name": self.campaign["name"],
+                                      "state": self.campaign["state"],
+                                      "kind": self.campaign.get("kind", "election"),
+                                      "calling": self.calling_refusal(now)}
         return {"phones": [phone.as_dict(now, self.offline_after_s)
                            for phone in sorted(self.phones.values(), key=lambda ph: ph.id)],
                 "agents": self.router.snapshot(now),
-                "campaign": self.campaign and {"id": self.campaign["id"], "name": self.campaign["name"],
-                                               "state": self.campaign["state"]},
+                "campaign": campaign,
+                "storage": self.storage_status(),
                 "recent": self.recent[:20]}
 
 

@@ -109,6 +109,11 @@ EN: dict[str, str] = {
     "추가": "Add",
     "등록일": "Added",
     "수신거부 번호가 없습니다.": "No do-not-call numbers.",
+    # uploads refused on a full disk (server/disk.py DiskFull.TEXT)
+    "디스크 공간이 부족합니다: 남은 공간 {free_mb} MB, 이 파일과 작업 공간에 {need_mb} MB가 필요합니다 "
+    "(최소 여유 {min_free_mb} MB). 공간을 확보한 뒤 다시 올려 주세요.":
+        "Not enough disk space: {free_mb} MB free, {need_mb} MB needed for this file and its working "
+        "space (at least {min_free_mb} MB kept free). Free some space, then upload again.",
     # announcements
     "안내설정": "Announcement settings",
     "안내종류": "Kind",
@@ -261,6 +266,63 @@ EN: dict[str, str] = {
     "폰 추가": "Add a phone",
     "폰 토큰": "phone token",
     "호출 중": "Ringing",
+    # campaign types, the election rules, keypad refusal
+    "캠페인 종류": "Campaign type",
+    "종류": "Type",
+    "선거운동": "Election campaigning",
+    "안내": "Notice",
+    "설문": "Survey",
+    "선거운동 전화에 적용되는 규칙": "Rules for election campaign calls",
+    "밤 11시부터 다음 날 아침 6시까지(23:00–06:00)는 선거운동 전화를 걸 수 없습니다. 이 시스템은 운용환경의 발신 시간과 상관없이 이 시간에는 발신하지 않습니다.":
+        "No election campaign calls may be made from 11 pm to 6 am (23:00–06:00). This system does not call "
+        "then, whatever the calling hours in Operating settings say.",
+    "공직선거법은 컴퓨터를 이용한 자동 송신장치를 설치한 전화로 선거운동을 하는 것을 제한합니다. 녹음된 안내멘트를 자동으로 발신하는 이 시스템으로 선거운동을 해도 되는지 먼저 확인하세요.":
+        "The Public Official Election Act restricts election campaigning by telephones fitted with an "
+        "automatic transmission device installed on a computer. Check first whether you may campaign with "
+        "this system, which calls automatically and plays a recorded announcement.",
+    "전화를 받은 사람이 앞으로 전화를 받지 않겠다고 할 수 있어야 합니다(수신거부). 이 시스템은 키패드 수신거부를 제공합니다: 수신거부 키를 누른 번호는 곧바로 수신거부에 추가되고 다시 전화하지 않습니다.":
+        "Voters must be able to refuse further calls (do-not-call). This system offers refusal by keypad: "
+        "a number whose voter presses the refusal key is added to Do-not-call at once and not called again.",
+    "지금 수신거부 키: {key} (운용환경)": "Refusal key now: {key} (Operating settings)",
+    "지금은 수신거부 키가 꺼져 있습니다. 운용환경에서 켜세요.":
+        "The refusal key is switched off. Switch it on in Operating settings.",
+    "이 안내는 신문 보도와 중앙선거관리위원회의 안내를 요약한 정보이며 법률 자문이 아닙니다. 정확한 내용은 관할 선거관리위원회(국번 없이 1390)에 문의하세요.":
+        "This summarises newspaper reports and the National Election Commission's guidance; it is information, "
+        "not legal advice. Ask your local election commission (1390, no area code) to confirm.",
+    "위 내용을 확인했습니다": "I have read the above",
+    "선거운동 캠페인은 규칙을 확인해야 만들 수 있습니다. ‘위 내용을 확인했습니다’에 표시하세요. 캠페인은 만들어지지 않았습니다.":
+        "An election campaign can only be created once its rules are confirmed. Tick ‘I have read the above’. "
+        "No campaign was created.",
+    "선거운동: 23:00–06:00 발신 금지 (서울 시간)": "Election campaign: no calls 23:00–06:00 (Seoul time)",
+    "지금은 선거운동 발신 금지 시간입니다. 06:00까지 발신을 멈춥니다.":
+        "Election campaign calls are not allowed now. Calling is paused until 06:00.",
+    "선거운동 캠페인은 위의 발신 시간과 상관없이 23:00–06:00(서울 시간)에는 절대 발신하지 않습니다.":
+        "Election campaigns never call from 23:00 to 06:00 (Seoul time), whatever the calling hours above say.",
+    "수신거부 키": "Refusal key",
+    "전화를 받은 사람이 누르는 키": "Key the voter presses",
+    "수신거부 사용 안 함": "Off (no keypad refusal)",
+    "꺼짐": "Off",
+    "전화를 받은 사람이 이 키를 누르면 그 번호를 곧바로 수신거부에 추가하고 다시 전화하지 않습니다. 그다음 수신거부 안내멘트(안내멘트에서 지정, 없으면 짧은 확인음)가 재생됩니다. 1번은 상담원 연결 키라서 고를 수 없습니다.":
+        "When the voter presses this key, the number is added to Do-not-call at once and not called again. "
+        "The refusal announcement (set on Announcements; without one, a short tone) plays next. "
+        "1 connects to an agent, so it cannot be chosen.",
+    "상품소개 안내멘트에 이 키를 알리는 말을 직접 녹음해 넣으세요. 예: “수신을 원하지 않으시면 {key} 눌러 주세요.”":
+        "Announce this key in your own recording of the intro announcement. For example: "
+        "“If you do not wish to receive these calls, press {key}.”",
+    "수신거부 안내멘트": "Refusal announcement",
+    "수신거부 안내멘트는 전화를 받은 사람이 수신거부 키(운용환경)를 눌렀을 때 재생됩니다. 선택 사항이며, 없으면 짧은 확인음이 재생됩니다.":
+        "The refusal announcement plays when a voter presses the refusal key (Operating settings). "
+        "It is optional: without one a short tone plays.",
+    "수신거부(키패드)": "Refused (keypad)",
+    # live dashboard: why phones do not dial, storage, agents
+    "발신 시간이 아닙니다 (운용환경)": "Outside the calling hours (Operating settings)",
+    "선거운동 발신 금지 시간 (23:00–06:00)": "Election campaign quiet hours (23:00–06:00)",
+    "06:00까지 발신을 멈춥니다.": "Calling is paused until 06:00.",
+    "디스크 공간 부족: 남은 공간 {free} MB (최소 {min} MB). 발신을 멈췄습니다. 공간을 확보하면 자동으로 다시 시작합니다.":
+        "Disk space low: {free} MB left (minimum {min} MB). Calling has stopped. It resumes by itself once "
+        "space is freed.",
+    "데이터베이스에 기록할 수 없습니다: {error}": "The database cannot be written: {error}",
+    "통화 후 자리비움": "Away after this call",
 }
 
 

@@ -299,3 +299,39 @@ def m006_contacts_by_id_range(db):
             message TEXT,
             PRIMARY KEY (list_id, row_number)
         ) WITHOUT ROWID""")
+
+
+@migrations()
+def m007_calling_integrity(db):
+    """Phone ids are never reused; campaigns have a type; a refusal announcement.
+
+    - ``phone.deleted_at``: a deleted phone stays as a row without a token, so
+      its id (and the calls recorded under it) can never be taken by a new
+      phone. SQLite hands out max(id) + 1 without AUTOINCREMENT, so deleting
+      the newest phone would otherwise give its id to the next one.
+    - ``campaign.kind``: 선거운동 (``election``, never calls 23:00-06:00 in
+      Seoul whatever the settings say), 안내 (``notice``) or 설문 (``survey``).
+    - ``ment.kind`` gains ``refusal`` (수신거부 안내멘트, played when a voter
+      refuses further calls by keypad). A CHECK cannot be altered in SQLite,
+      so the table is rebuilt.
+    """
+    db.execute("ALTER TABLE phone ADD COLUMN deleted_at TEXT")
+    db.execute("ALTER TABLE campaign ADD COLUMN kind TEXT NOT NULL DEFAULT 'election' "
+               "CHECK (kind IN ('election', 'notice', 'survey'))")
+    db.execute("""
+        CREATE TABLE ment_new (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL,
+            original_name TEXT NOT NULL,
+            title TEXT NOT NULL,
+            kind TEXT CHECK (kind IN ('intro', 'promise', 'callback', 'refusal')),
+            position INTEGER NOT NULL DEFAULT 1,
+            duration_s REAL NOT NULL,
+            source TEXT,
+            changes TEXT,
+            created_at TEXT NOT NULL
+        )""")
+    db.execute("INSERT INTO ment_new SELECT id, sha256, original_name, title, kind, position, duration_s, "
+               "source, changes, created_at FROM ment")
+    db.execute("DROP TABLE ment")
+    db.execute("ALTER TABLE ment_new RENAME TO ment")

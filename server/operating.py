@@ -28,6 +28,7 @@ class OperatingSettings:
     busy_max_attempts: int = 3
     busy_retry_delay_min: int = 10
     daily_cap_per_phone: int = 300           # calls per phone per day
+    refuse_key: str = "9"                    # 수신거부 by keypad ("" = off); never "1"
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -76,6 +77,12 @@ def parse(form, base: OperatingSettings | None = None) -> tuple[OperatingSetting
             errors[field] = f"must be from {low} to {high}, not {number}"
             continue
         values[field] = number
+    if "refuse_key" in form:
+        raw = str(form["refuse_key"]).strip()
+        if raw not in REFUSE_KEYS:
+            errors["refuse_key"] = f"must be one key of 0, 2-9, * or #, or empty (off), not '{raw}'"
+        else:
+            values["refuse_key"] = raw
     for field in ("call_hours_start", "call_hours_end"):
         if field not in form:
             continue
@@ -91,6 +98,36 @@ def parse(form, base: OperatingSettings | None = None) -> tuple[OperatingSetting
     if errors:
         return None, errors
     return OperatingSettings(**values), {}
+
+
+# -- campaign types and the election-law bound ---------------------------------
+
+CAMPAIGN_KINDS = (("election", "선거운동"), ("notice", "안내"), ("survey", "설문"))
+CAMPAIGN_KIND_LABELS = dict(CAMPAIGN_KINDS)
+# Korea's Public Official Election Act (공직선거법) allows campaigning by phone
+# only outside 23:00-06:00; an election campaign can never call then, whatever
+# its calling hours say. Checked by the server when a phone claims a call.
+ELECTION_QUIET_START = dt.time(23, 0)
+ELECTION_QUIET_END = dt.time(6, 0)
+# Keys a voter may press to refuse further calls ("1" is the agent key).
+REFUSE_KEYS = ("", "0", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#")
+
+
+def in_election_quiet_hours(when: dt.datetime) -> bool:
+    """Whether ``when`` (aware) falls in 23:00-06:00 Seoul time."""
+    local = when.astimezone(SEOUL).time()
+    return local >= ELECTION_QUIET_START or local < ELECTION_QUIET_END
+
+
+def calling_refusal(kind: str, settings: OperatingSettings, when: dt.datetime) -> str | None:
+    """Why a campaign of ``kind`` may not dial at ``when``: ``election_hours``
+    (23:00-06:00 Seoul, election campaigns), ``outside_hours`` (the manager's
+    calling hours), or None when it may."""
+    if kind == "election" and in_election_quiet_hours(when):
+        return "election_hours"
+    if not settings.within_calling_hours(when):
+        return "outside_hours"
+    return None
 
 
 def from_stored(stored: dict | None) -> OperatingSettings:

@@ -1,9 +1,12 @@
 """Agent routing (상담원 연결): which agent line a voter who pressed 1 gets.
 
-Pure logic, no I/O: the phone namespace calls it with plain values and a
-clock reading, and persists nothing from here.
+Pure logic, no I/O: the calling engine (``server/engine.py``) calls it with
+plain values and a clock reading, and persists nothing from here; after a
+restart the engine rebuilds each line's state from the open calls
+(:meth:`AgentRouter.restore`), so a line talking to a voter is never shown
+free.
 
-Rules (DESIGN.md "Who decides what"):
+Rules:
 - lines are taken in order of position; the search starts after the line used
   last (round robin with memory), so free lines take turns: 1001, 1002, 1001…
 - busy, ringing and away lines are skipped, and so is every line already
@@ -11,7 +14,9 @@ Rules (DESIGN.md "Who decides what"):
 - a line rings for ``agent_ring_repeats × agent_ring_cycle_s`` seconds, then
   the phone reports no answer and asks again: the next line is tried;
 - when no line qualifies the answer is None ("none"): the phone plays the
-  promise announcement and the call becomes a callback request.
+  promise announcement and the call becomes a callback request;
+- the manager's 자리비움 (away) on a line that is ringing or talking takes
+  effect when that call ends ("통화 후 자리비움"), never cutting the call.
 
 A line that was told to ring and never heard of again (the phone vanished)
 becomes free once its ring time plus a grace period has passed, so one lost
@@ -43,7 +48,7 @@ class AgentLine:
     def as_dict(self) -> dict:
         return {"id": self.id, "extension": self.extension, "name": self.name,
                 "state": self.state, "call_id": self.call_id, "since": self.since,
-                "answered_calls": self.answered_calls}
+                "answered_calls": self.answered_calls, "away_after_call": self.away_after_call}
 
 
 @dataclass
@@ -63,11 +68,15 @@ class AgentRouter:
             line.extension, line.name = row["extension"], row["name"]
             line.dial_target, line.position = row["dial_target"], row["position"]
             enabled = bool(row.get("enabled", 1)) and not row.get("away", 0)
-            if not enabled and line.state != AWAY:
-                if line.state in (AVAILABLE, RINGING):
+            if not enabled:
+                if line.state == AVAILABLE:
                     self._set(line, AWAY, None, now)
-            elif enabled and line.state == AWAY:
-                self._set(line, AVAILABLE, None, now)
+                elif line.state in (RINGING, BUSY):
+                    line.away_after_call = True      # the call in progress goes on
+            else:
+                line.away_after_call = False
+                if line.state == AWAY:
+                    self._set(line, AVAILABLE, None, now)
             lines.append(line)
         self.lines = lines
 
@@ -117,6 +126,20 @@ class AgentRouter:
                 self._set(line, AVAILABLE, None, now)
                 freed.append(line.id)
         return freed
+
+    def restore(self, line_id: int, call_id: str, state: str, now: float, ring_s: float) -> None:
+        """After a restart: ``call_id`` is open and was ringing (``agent_ringing``)
+        or talking to (``bridged``) this line."""
+        line = self.line(line_id)
+        if line is None:
+            return
+        away_after = line.away_after_call or line.state == AWAY
+        if state == "bridged":
+            self._set(line, BUSY, call_id, now)
+        else:
+            self._set(line, RINGING, call_id, now)
+            line.ring_deadline = now + ring_s + RING_GRACE_S
+        line.away_after_call = away_after
 
     def set_away(self, line_id: int, away: bool, now: float) -> None:
         line = self.line(line_id)

@@ -92,8 +92,12 @@ def add_media(store, files: UploadStore, *, intro_s: float = 6.0, promise_s: flo
 def seed_campaign(db_path: str | Path, uploads_dir: str | Path, *, contacts: int = 300,
                   numbers: list[str] | None = None, name: str = "행복도시 1차 발신", seed: int = 7,
                   bad_every: int = 0, settings: dict | None = None, enrol_key: str | None = None,
-                  intro_s: float = 6.0, promise_s: float = 3.0) -> dict:
-    """Everything a campaign needs, and the campaign itself (ready, not started)."""
+                  intro_s: float = 6.0, promise_s: float = 3.0, kind: str = "notice") -> dict:
+    """Everything a campaign needs, and the campaign itself (ready, not started).
+
+    Sample campaigns are 안내 (``notice``) by default, so that the demo, the
+    benchmarks and the tests call at any hour; an election campaign
+    (the console's default) never calls 23:00-06:00 Seoul time."""
     db.init_db(db_path)
     store = db.connect(db_path)
     files = UploadStore(uploads_dir)
@@ -106,7 +110,7 @@ def seed_campaign(db_path: str | Path, uploads_dir: str | Path, *, contacts: int
         if settings:
             current = operating.from_stored(db.get_setting(store, operating.SETTINGS_KEY)).as_dict()
             db.put_setting(store, operating.SETTINGS_KEY, dict(current, **settings))
-        campaign_id = campaigns.create(store, name=name, list_id=result.list_id)
+        campaign_id = campaigns.create(store, name=name, list_id=result.list_id, kind=kind)
         if enrol_key:
             db.put_setting(store, "phone_enrol_key", enrol_key)
         return {"campaign_id": campaign_id, "list_id": result.list_id, "imported": result.imported,

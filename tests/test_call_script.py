@@ -50,6 +50,9 @@ class InMemoryServer:
         self.released: list[str] = []
         self.heartbeats: list[dict] = []
         self._next_call = 0
+        self.refuse_claims: str | None = None
+        self.claims_refused: list[str] = []
+        self.silent = False
 
     def _ack(self, ack: dict) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
@@ -67,6 +70,16 @@ class InMemoryServer:
             return self._ack(protocol.error_ack(protocol.BAD_TRANSITION, str(exc)))
         self.events[call_id].append(cleaned)
         return self._ack(protocol.ok_ack(duplicate=False))
+
+    async def claim(self, event: dict, timeout: float) -> dict:
+        """The dial confirmation: refused with ``self.refuse_claims`` (an error
+        code), never answered while ``self.silent`` (the link is down)."""
+        if self.silent:
+            await asyncio.sleep(timeout + 1)
+        if self.refuse_claims:
+            self.claims_refused.append(event["call_id"])
+            return protocol.error_ack(self.refuse_claims, "refused by the test")
+        return await self.report(event)
 
     def ask_agent(self, request: dict) -> asyncio.Future:
         cleaned = protocol.validate(protocol.AGENT, request)

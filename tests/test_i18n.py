@@ -28,6 +28,8 @@ def texts_to_translate() -> set[str]:
     found.update(label for _code, label in phones.MODES)
     found.update(contacts.STAGES_KO.values())
     found.update(campaigns.STATE_LABELS.values())
+    found.update(campaigns.KIND_LABELS.values())
+    found.add(campaigns.RULES_NOT_CONFIRMED)
     found.update(operations.RESULT_LABELS.values())
     found.update(operations.CALLBACK_LABELS.values())
     return found

@@ -1,6 +1,10 @@
 """Operating settings validation (pure) and the 운용환경 / 상담원 pages."""
 
 import datetime as dt
+import json
+import re
+
+import pytest
 
 from server import db, operating
 
@@ -86,3 +90,83 @@ def test_agent_line_edit_add_and_clash(logged_in, store):
     text = page_text(bad)
     assert "extension must be 2-8 digits, not '12a'" in text and "name must be 1-40 characters" in text
     assert len(db.agent_lines(store)) == 3
+
+
+# -- the election-law bound and keypad refusal ------------------------------------
+
+def seoul(hour, minute):
+    return dt.datetime(2026, 5, 1, hour, minute, tzinfo=operating.SEOUL)
+
+
+@pytest.mark.parametrize("hour, minute, quiet", [(22, 59, False), (23, 0, True), (5, 59, True), (6, 0, False)])
+def test_election_quiet_hours_are_23_to_06_seoul_time(hour, minute, quiet):
+    assert operating.in_election_quiet_hours(seoul(hour, minute)) is quiet
+    # The same instant written in UTC: Seoul is UTC+9 all year.
+    assert operating.in_election_quiet_hours(seoul(hour, minute).astimezone(dt.timezone.utc)) is quiet
+
+
+def test_an_election_campaign_never_calls_in_the_quiet_hours_whatever_the_calling_hours():
+    all_day = operating.OperatingSettings(call_hours_start="00:00", call_hours_end="23:59")
+    assert operating.calling_refusal("election", all_day, seoul(23, 30)) == "election_hours"
+    assert operating.calling_refusal("election", all_day, seoul(5, 59)) == "election_hours"
+    assert operating.calling_refusal("election", all_day, seoul(6, 0)) is None
+    assert operating.calling_refusal("election", all_day, seoul(22, 59)) is None
+    # Other types keep to the manager's calling hours only.
+    assert operating.calling_refusal("notice", all_day, seoul(23, 30)) is None
+    assert operating.calling_refusal("survey", all_day, seoul(2, 0)) is None
+
+
+def test_calling_hours_still_apply_to_every_campaign_type():
+    office = operating.OperatingSettings(call_hours_start="09:00", call_hours_end="21:00")
+    for kind in ("election", "notice", "survey"):
+        assert operating.calling_refusal(kind, office, seoul(8, 59)) == "outside_hours"
+        assert operating.calling_refusal(kind, office, seoul(21, 0)) == "outside_hours"
+        assert operating.calling_refusal(kind, office, seoul(12, 0)) is None
+    # In the quiet hours an election campaign gives the stricter reason.
+    assert operating.calling_refusal("election", office, seoul(23, 30)) == "election_hours"
+    assert operating.calling_refusal("notice", office, seoul(23, 30)) == "outside_hours"
+
+
+def test_refuse_key_choices():
+    assert operating.OperatingSettings().refuse_key == "9"
+    for key in ("0", "2", "9", "*", "#", ""):
+        settings, errors = operating.parse({"refuse_key": key})
+        assert errors == {} and settings.refuse_key == key
+    for key in ("1", "10", "a"):
+        _settings, errors = operating.parse({"refuse_key": key})
+        assert "must be one key of 0, 2-9, * or #" in errors["refuse_key"]
+
+
+def test_settings_page_offers_the_refusal_key_and_states_the_election_hours(logged_in, client):
+    response = client.get("/settings/")
+    text = page_text(response)
+    assert "수신거부 키" in text and "수신거부 사용 안 함" in text
+    assert "곧바로 수신거부에 추가" in text
+    assert "예: “수신을 원하지 않으시면 9번을 눌러 주세요.”" in text
+    assert "선거운동 캠페인은 위의 발신 시간과 상관없이 23:00–06:00(서울 시간)에는 절대 발신하지 않습니다." in text
+    assert re.search(r'<option value="9"\s+selected>9</option>', response.get_data(as_text=True))
+
+
+def test_refusal_key_is_saved_and_audited(logged_in, client, store):
+    form = dict(operating.OperatingSettings().as_dict(), refuse_key="#", connect_agent_after_intro="1")
+    assert logged_in.post("/settings/", form).status_code == 302
+    assert db.get_setting(store, "operating")["refuse_key"] == "#"
+    entries, _ = db.audit_entries(store, action="settings")
+    assert json.loads(entries[0]["detail"]) == {"refuse_key": "#"}
+    page = client.get("/settings/")
+    assert re.search(r'<option value="#"\s+selected>#</option>', page.get_data(as_text=True))
+    assert "우물 정(#)을 눌러 주세요" in page_text(page)
+    off = dict(form, refuse_key="")
+    assert logged_in.post("/settings/", off).status_code == 302
+    assert db.get_setting(store, "operating")["refuse_key"] == ""
+
+
+def test_key_1_is_refused_as_the_refusal_key(logged_in, store):
+    form = dict(operating.OperatingSettings().as_dict(), refuse_key="1", connect_agent_after_intro="1")
+    response = logged_in.post("/settings/", form)
+    assert response.status_code == 400
+    assert "refuse_key" not in (db.get_setting(store, "operating") or {})
+    text = page_text(response)
+    assert "입력값을 확인하세요." in text and "must be one key of 0, 2-9, * or #, or empty (off), not '1'" in text
+    # The select still shows the key in force.
+    assert re.search(r'<option value="9"\s+selected>9</option>', response.get_data(as_text=True))

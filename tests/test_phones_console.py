@@ -132,7 +132,7 @@ def test_the_phone_agent_package_is_served_with_its_install_command(client):
 def test_campaign_needs_announcements_and_runs_one_at_a_time(app, logged_in, client, store):
     seeded = sample.seed_campaign(app.config["DATABASE"], app.config["UPLOADS"], contacts=20)
     list_id = seeded["list_id"]
-    second = logged_in.post("/campaigns/", {"name": "2차", "list_id": list_id})
+    second = logged_in.post("/campaigns/", {"name": "2차", "list_id": list_id, "kind": "notice"})
     assert second.status_code == 302
     ids = [c["id"] for c in db.campaigns(store)]
     logged_in.post(f"/campaigns/{ids[0]}/start")
@@ -143,11 +143,11 @@ def test_campaign_needs_announcements_and_runs_one_at_a_time(app, logged_in, cli
     assert db.campaign(store, ids[0])["state"] == "paused"
     detail = page_text(client.get(f"/campaigns/{ids[0]}"))
     assert "일시정지" in detail and "전체 20" in detail
-    bad = logged_in.post("/campaigns/", {"name": "", "list_id": list_id})
+    bad = logged_in.post("/campaigns/", {"name": "", "list_id": list_id, "kind": "notice"})
     assert bad.status_code == 400 and "a campaign needs a name" in page_text(bad)
     for ment in db.ments(store):
         db.set_ment_role(store, ment["id"], None, 1)
-    missing = logged_in.post("/campaigns/", {"name": "3차", "list_id": list_id})
+    missing = logged_in.post("/campaigns/", {"name": "3차", "list_id": list_id, "kind": "notice"})
     assert "set an announcement of each kind first" in page_text(missing)
 
 

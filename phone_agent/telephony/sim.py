@@ -22,8 +22,10 @@ and how many times this phone dialled it before, so the same seed gives the
 same outcomes. Agent handsets live in a :class:`SimAgentDesk` shared by all
 sim phones of a process: a handset already ringing or in a call answers busy.
 
-Sim-only helper (not part of the interface, for tests and demos):
-``ring_in(number)`` makes a voter call this phone.
+Sim-only helpers (not part of the interface, for tests, demos and benchmarks):
+``ring_in(number)`` makes a voter call this phone; ``dial_log``, when set to a
+callable, is called with the number on every real dial (after the checks,
+as the call is placed) — the fleet's ``--dial-log`` writes it down.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import re
 import wave
 from collections import Counter, OrderedDict
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 import numpy as np
 
@@ -224,6 +226,7 @@ class SimTelephony(Telephony):
         self._playback: tuple[_Leg, int, np.ndarray] | None = None
         self._closed = False
         self.calls = 0
+        self.dial_log: Callable[[str], None] | None = None  # told the number of every real dial
 
     # ---------------------------------------------------------------- timing
 
@@ -245,6 +248,8 @@ class SimTelephony(Telephony):
             raise InvalidNumber(f"cannot dial {number!r}")
         if self._voter is not None and self._voter.state != DISCONNECTED:
             raise CallFailed("a call is already in progress")
+        if self.dial_log is not None:
+            self.dial_log(number)
         k = self._dialled[number]
         self._dialled[number] += 1
         self.calls += 1

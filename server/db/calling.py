@@ -34,18 +34,20 @@ def create_phone(db: Database, *, name: str, mode: str, token_sha256: str,
 
 
 def phone_by_token(db: Database, token_sha256: str) -> dict | None:
-    return _phone(_one(db.execute("SELECT * FROM phone WHERE token_sha256 = ?", [token_sha256])))
+    return _phone(_one(db.execute("SELECT * FROM phone WHERE token_sha256 = ? AND deleted_at IS NULL",
+                                  [token_sha256])))
 
 
 def phone(db: Database, phone_id: int) -> dict:
-    row = _phone(_one(db.execute("SELECT * FROM phone WHERE id = ?", [phone_id])))
+    row = _phone(_one(db.execute("SELECT * FROM phone WHERE id = ? AND deleted_at IS NULL", [phone_id])))
     if row is None:
         raise NotFound(f"no phone {phone_id}")
     return row
 
 
 def phones(db: Database) -> list[dict]:
-    return [_phone(row) for row in _rows(db.execute("SELECT * FROM phone ORDER BY id"))]
+    return [_phone(row) for row in _rows(db.execute("SELECT * FROM phone WHERE deleted_at IS NULL "
+                                                    "ORDER BY id"))]
 
 
 def update_phone(db: Database, phone_id: int, **fields) -> None:
@@ -53,14 +55,19 @@ def update_phone(db: Database, phone_id: int, **fields) -> None:
     if not fields or set(fields) - allowed:
         raise ValueError(f"cannot update phone fields {sorted(set(fields) - allowed)}")
     sets = ", ".join(f"{key} = ?" for key in fields)
-    if db.execute(f"UPDATE phone SET {sets} WHERE id = ?", [*fields.values(), phone_id]).rowcount == 0:
+    if db.execute(f"UPDATE phone SET {sets} WHERE id = ? AND deleted_at IS NULL",
+                  [*fields.values(), phone_id]).rowcount == 0:
         raise NotFound(f"no phone {phone_id}")
 
 
 def delete_phone(db: Database, phone_id: int) -> dict:
+    """Delete a phone: its token stops working and it leaves the console, but
+    its row stays (without token or device details) so that its id is never
+    given to another phone and its calls keep their phone's name."""
     with transaction(db):
         row = phone(db, phone_id)
-        db.execute("DELETE FROM phone WHERE id = ?", [phone_id])
+        db.execute("UPDATE phone SET deleted_at = ?, token_sha256 = NULL, enabled = 0, health = NULL, "
+                   "device = NULL, assets = NULL, images = NULL WHERE id = ?", [utcnow(), phone_id])
     return row
 
 
@@ -148,7 +155,8 @@ def _campaign(row: dict | None) -> dict | None:
     return row
 
 
-def create_campaign(db: Database, *, name: str, list_id: int, settings: dict, assets: dict) -> int:
+def create_campaign(db: Database, *, name: str, list_id: int, settings: dict, assets: dict,
+                    kind: str = "election") -> int:
     """A campaign over every contact of a call list (copied as campaign contacts)."""
     with transaction(db):
         row = db.execute("SELECT first_contact_id, last_contact_id FROM contact_list WHERE id = ?",
@@ -156,8 +164,8 @@ def create_campaign(db: Database, *, name: str, list_id: int, settings: dict, as
         if row is None:
             raise NotFound(f"no call list {list_id}")
         campaign_id = db.execute(
-            "INSERT INTO campaign (name, list_id, settings, assets, created_at) VALUES (?, ?, ?, ?, ?)",
-            [name, list_id, json.dumps(settings), json.dumps(assets), utcnow()]).lastrowid
+            "INSERT INTO campaign (name, list_id, settings, assets, kind, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [name, list_id, json.dumps(settings), json.dumps(assets), kind, utcnow()]).lastrowid
         db.execute(
             "INSERT INTO campaign_contact (campaign_id, contact_id, number) "
             "SELECT ?, id, phone FROM contact WHERE id BETWEEN ? AND ? "
@@ -216,15 +224,19 @@ def campaign_counters(db: Database, campaign_id: int) -> dict:
         "count(*) FILTER (WHERE result = 'connected'), "
         "count(*) FILTER (WHERE result = 'callback_requested'), "
         "count(*) FILTER (WHERE result = 'failed'), "
-        "count(*) FILTER (WHERE result IS NULL AND dialed_at IS NOT NULL) "
+        "count(*) FILTER (WHERE result IS NULL AND dialed_at IS NOT NULL), "
+        "count(*) FILTER (WHERE result = 'refused'), "
+        "count(*) FILTER (WHERE reason = 'phone_lost') "
         "FROM call WHERE campaign_id = ?", [campaign_id]).fetchone()
+    skipped = db.execute("SELECT count(*) FROM campaign_contact WHERE campaign_id = ? AND status = 'done' "
+                         "AND last_result = 'do_not_call'", [campaign_id]).fetchone()[0]
     callbacks = db.execute("SELECT count(*) FROM callback WHERE campaign_id = ?", [campaign_id]).fetchone()[0]
     total = sum(contacts.values())
     return {"total": total, "remaining": contacts.get("pending", 0) + contacts.get("leased", 0),
             "done": contacts.get("done", 0), "leased": calls[0], "dialled": calls[1],
             "answered": calls[2], "pressed_one": calls[3], "connected": calls[4],
             "callback": callbacks, "callback_requested": calls[5], "failed": calls[6],
-            "in_progress": calls[7]}
+            "in_progress": calls[7], "refused": calls[8], "lost": calls[9], "skipped_dnc": skipped}
 
 
 def campaign_results(db: Database, campaign_id: int) -> dict[str, int]:
@@ -237,24 +249,35 @@ def campaign_results(db: Database, campaign_id: int) -> dict[str, int]:
 def claim_contacts(db: Database, *, campaign_id: int, phone_id: int, want: int, now: float,
                    lease_s: float, batch_id: str, call_ids) -> list[dict]:
     """Lease up to ``want`` due contacts to a phone: one transaction, each
-    contact to one phone only. ``call_ids`` yields a fresh id per call."""
+    contact to one phone only. ``call_ids`` yields a fresh id per call.
+    Contacts whose number is on 수신거부 now are closed as skipped on the way
+    (``last_result = 'do_not_call'``), never leased."""
     with transaction(db):
-        due = _rows(db.execute(
-            "SELECT id, number, attempts FROM campaign_contact "
-            "WHERE campaign_id = ? AND status = 'pending' AND next_at <= ? "
-            "ORDER BY next_at, id LIMIT ?", [campaign_id, now, want]))
         claimed = []
-        for row in due:
-            call_id = next(call_ids)
-            db.execute("UPDATE campaign_contact SET status = 'leased', call_id = ? WHERE id = ?",
-                       [call_id, row["id"]])
-            db.execute(
-                "INSERT INTO call (id, campaign_id, campaign_contact_id, phone_id, batch_id, attempt, number, "
-                "leased_at, lease_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [call_id, campaign_id, row["id"], phone_id, batch_id, row["attempts"] + 1, row["number"],
-                 now, now + lease_s])
-            claimed.append({"call_id": call_id, "number": row["number"], "attempt": row["attempts"] + 1,
-                            "campaign_contact_id": row["id"]})
+        while len(claimed) < want:
+            asked = want - len(claimed)
+            rows = _rows(db.execute(
+                "SELECT id, number, attempts, EXISTS(SELECT 1 FROM do_not_call d WHERE d.phone = number) "
+                "AS refused FROM campaign_contact "
+                "WHERE campaign_id = ? AND status = 'pending' AND next_at <= ? "
+                "ORDER BY next_at, id LIMIT ?", [campaign_id, now, asked]))
+            for row in rows:   # each row leaves 'pending' here, so the next SELECT skips it
+                if row["refused"]:
+                    db.execute("UPDATE campaign_contact SET status = 'done', last_result = 'do_not_call' "
+                               "WHERE id = ?", [row["id"]])
+                    continue
+                call_id = next(call_ids)
+                db.execute("UPDATE campaign_contact SET status = 'leased', call_id = ? WHERE id = ?",
+                           [call_id, row["id"]])
+                db.execute(
+                    "INSERT INTO call (id, campaign_id, campaign_contact_id, phone_id, batch_id, attempt, number, "
+                    "leased_at, lease_expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [call_id, campaign_id, row["id"], phone_id, batch_id, row["attempts"] + 1, row["number"],
+                     now, now + lease_s])
+                claimed.append({"call_id": call_id, "number": row["number"], "attempt": row["attempts"] + 1,
+                                "campaign_contact_id": row["id"]})
+            if len(rows) < asked:
+                break
     return claimed
 
 
@@ -273,17 +296,47 @@ def call(db: Database, call_id: str) -> dict | None:
     return _one(db.execute("SELECT * FROM call WHERE id = ?", [call_id]))
 
 
-def release_call(db: Database, call_id: str) -> bool:
-    """Give back a leased call that was never dialled: the contact is due again."""
+def release_call(db: Database, call_id: str, *, undo_claim: bool = False) -> bool:
+    """Give back a leased call that was never dialled: the contact is due again.
+
+    ``undo_claim``: the call's dial was confirmed (its ``dialing`` event is
+    stored) but the phone says it never dialled (the confirmation did not
+    reach it in time); only a call with no event after ``dialing``."""
+    with transaction(db):
+        row = call(db, call_id)
+        if row is None or row["result"] is not None:
+            return False
+        if row["dialed_at"] is not None and not (undo_claim and row["last_seq"] == 1):
+            return False
+        db.execute("DELETE FROM call_event WHERE call_id = ?", [call_id])
+        db.execute("DELETE FROM call WHERE id = ?", [call_id])
+        db.execute("UPDATE campaign_contact SET status = 'pending', call_id = NULL, "
+                   "attempts = attempts - (? IS NOT NULL) WHERE id = ? AND call_id = ?",
+                   [row["dialed_at"], row["campaign_contact_id"], call_id])  # by primary key
+    return True
+
+
+def skip_do_not_call(db: Database, call_id: str) -> bool:
+    """A leased call whose number went on 수신거부 before it was dialled: no
+    call is recorded, the contact is closed as skipped."""
     with transaction(db):
         row = call(db, call_id)
         if row is None or row["result"] is not None or row["dialed_at"] is not None:
             return False
         db.execute("DELETE FROM call_event WHERE call_id = ?", [call_id])
         db.execute("DELETE FROM call WHERE id = ?", [call_id])
-        db.execute("UPDATE campaign_contact SET status = 'pending', call_id = NULL "
-                   "WHERE id = ? AND call_id = ?", [row["campaign_contact_id"], call_id])  # by primary key
+        db.execute("UPDATE campaign_contact SET status = 'done', last_result = 'do_not_call' "
+                   "WHERE id = ? AND call_id = ?", [row["campaign_contact_id"], call_id])
     return True
+
+
+def on_do_not_call(db: Database, number: str) -> bool:
+    return db.execute("SELECT EXISTS(SELECT 1 FROM do_not_call WHERE phone = ?)", [number]).fetchone()[0] == 1
+
+
+def call_event_name(db: Database, call_id: str, seq: int) -> str | None:
+    row = db.execute("SELECT event FROM call_event WHERE call_id = ? AND seq = ?", [call_id, seq]).fetchone()
+    return row[0] if row else None
 
 
 def open_calls(db: Database, *, phone_id: int | None = None, expired_before: float | None = None) -> list[dict]:
@@ -304,13 +357,20 @@ def call_events(db: Database, call_id: str) -> list[dict]:
 
 def record_call_event(db: Database, *, call_id: str, campaign_contact_id: int, seq: int, event: str,
                       at: float, data: dict, received_at: float, call_updates: dict,
-                      finish: dict | None = None) -> bool:
+                      finish: dict | None = None, do_not_call: dict | None = None) -> bool:
     """Store one call event and its effects in one transaction.
 
     ``call_updates`` are columns of the call row; ``finish`` (for the final
     event) says what becomes of the contact: ``{"contact_status", "next_at",
-    "result", "dialled": bool, "callback": {…} | None}``. Returns False, changing
-    nothing, when (call_id, seq) was stored before (a resent event)."""
+    "result", "dialled": bool, "callback": {…} | None}``; ``do_not_call``
+    (``{"number", "note"}``) puts the voter on 수신거부 in the same
+    transaction (a refusal by keypad). Returns False, changing nothing, when
+    (call_id, seq) was stored before (a resent event).
+
+    Column names of ``call_updates`` are checked against the call table's
+    columns the engine may set, so no name reaches the SQL unchecked."""
+    if set(call_updates) - _CALL_UPDATABLE:
+        raise ValueError(f"cannot update call columns {sorted(set(call_updates) - _CALL_UPDATABLE)}")
     conn = db.conn  # the hot path: plain sqlite3, every statement by primary key
     with transaction(db):
         try:
@@ -328,7 +388,14 @@ def record_call_event(db: Database, *, call_id: str, campaign_contact_id: int, s
                          [campaign_contact_id])
         if finish is not None:
             _finish_contact(db, call_id, campaign_contact_id, finish)
+        if do_not_call is not None:
+            from .console import add_do_not_call
+            add_do_not_call(db, [do_not_call["number"]], do_not_call.get("note"))
     return True
+
+
+_CALL_UPDATABLE = frozenset({"state", "last_seq", "dialed_at", "answered_at", "bridged_at", "pressed_one",
+                             "agent_line_id", "lease_expires", "result", "hung_up_in", "reason", "ended_at"})
 
 
 def _finish_contact(db: Database, call_id: str, campaign_contact_id: int, finish: dict) -> None:
@@ -347,14 +414,16 @@ def _finish_contact(db: Database, call_id: str, campaign_contact_id: int, finish
             [call_id, now, now, call_id])
 
 
-def close_lost_call(db: Database, call_id: str, *, state: str, ended_at: float, finish: dict) -> bool:
-    """End a dialled call whose phone went away (result failed, reason phone_lost)."""
+def close_lost_call(db: Database, call_id: str, *, state: str, ended_at: float, finish: dict,
+                    reason: str = "phone_lost") -> bool:
+    """End a dialled call whose phone went away (result failed, reason
+    phone_lost); ``finish`` says whether the contact is tried again."""
     with transaction(db):
         row = call(db, call_id)
         if row is None or row["result"] is not None:
             return False
-        db.execute("UPDATE call SET result = 'failed', reason = 'phone_lost', state = 'ended', ended_at = ? "
-                   "WHERE id = ?", [ended_at, call_id])
+        db.execute("UPDATE call SET result = 'failed', reason = ?, state = 'ended', ended_at = ? "
+                   "WHERE id = ?", [reason, ended_at, call_id])
         _finish_contact(db, call_id, row["campaign_contact_id"], finish)
     return True
 

@@ -59,8 +59,20 @@ class PhoneNamespace(Namespace):
             self.engine.disconnected(phone_id, request.sid)
             log.info("phone %s disconnected", phone_id)
 
+    def disconnect_phone(self, sid: str) -> None:
+        """Close one phone connection now (the phone was revoked on the console)."""
+        self.phone_of_sid.pop(sid, None)
+        try:
+            self.socketio.server.disconnect(sid, namespace=self.namespace)
+        except Exception:  # noqa: BLE001 - already gone
+            log.debug("disconnect of %s failed", sid, exc_info=True)
+
     def trigger_event(self, event, *args):
         if event in ("connect", "disconnect"):
+            sid = args[0] if args else None
+            if sid in self.phone_of_sid and (event == "connect" or self.server_connected(sid)):
+                # A phone sent a message named like a connection event: not one.
+                return p.error_ack(p.UNKNOWN_EVENT, f"'{event}' is reserved and cannot be sent")
             return super().trigger_event(event, *args)
         # args = (sid, payload...); the return value is the acknowledgement. Phone
         # messages need no Flask request context (the engine keeps its own
@@ -86,11 +98,18 @@ class PhoneNamespace(Namespace):
                               "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2)}
         return out
 
+    def server_connected(self, sid: str) -> bool:
+        return self.socketio.server.manager.is_connected(sid, self.namespace)
+
     def dispatch(self, event: str, sid: str, payload: tuple) -> dict:
         """Check one phone message and hand it to the engine; the ack is returned."""
         phone_id = self.phone_of_sid.get(sid)
         if phone_id is None:
-            return p.error_ack("not_connected", "connect with a token first")
+            return p.error_ack(p.NOT_CONNECTED, "connect with a token first")
+        if not self.engine.connection_valid(phone_id, sid):
+            # Revoked, or replaced by a newer connection of the same phone.
+            self.disconnect_phone(sid)
+            return p.error_ack(p.REVOKED, "this connection is no longer valid; connect again")
         method = PHONE_EVENTS.get(event)
         try:
             if method is None:
@@ -102,9 +121,11 @@ class PhoneNamespace(Namespace):
         except (p.ProtocolError, EngineError) as exc:
             log.warning("phone %s: %s refused (%s: %s)", phone_id, event, exc.code, exc.message)
             return p.error_ack(exc.code, exc.message)
+        except RecursionError:
+            return p.error_ack(p.BAD_PAYLOAD, f"{event}: nested too deeply")
         except Exception:
             log.exception("phone %s: %s failed", phone_id, event)
-            return p.error_ack("internal", "the server could not handle this message")
+            return p.error_ack(p.INTERNAL, "the server could not handle this message")
 
     def notify(self, phone_id: int | None, event: str, payload: dict) -> None:
         """Engine -> phones. Commands go to one phone and their ack is read."""

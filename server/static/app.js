@@ -48,6 +48,20 @@
     });
   }
 
+  // New campaign: the election rules and their confirmation apply to 선거운동 only.
+  var kind = document.getElementById("campaign-kind");
+  var rules = document.getElementById("election-rules");
+  if (kind && rules) {
+    var confirmBox = document.getElementById("rules-confirmed");
+    var sync = function () {
+      var election = kind.value === "election";
+      rules.hidden = !election;
+      if (confirmBox) confirmBox.required = election;
+    };
+    kind.addEventListener("change", sync);
+    sync();
+  }
+
   // A running import job: poll its status, then reload to show the preview or result.
   var job = document.getElementById("job");
   if (job) {

@@ -13,7 +13,8 @@
   function fmt(n) { return n == null ? "–" : Number(n).toLocaleString(); }
 
   function renderCounters(c) {
-    ["leased", "dialled", "answered", "pressed_one", "connected", "callback", "failed", "remaining"].forEach(function (k) {
+    ["leased", "dialled", "answered", "pressed_one", "connected", "callback", "failed", "refused", "skipped_dnc",
+     "remaining"].forEach(function (k) {
       text("counter-" + k, c ? fmt(c[k]) : "–");
     });
     var bar = document.getElementById("campaign-progress");
@@ -35,9 +36,12 @@
       card.innerHTML = "<b></b><span class='name'></span><span class='st'></span> <button type='button'></button>";
       card.querySelector("b").textContent = a.extension;
       card.querySelector(".name").textContent = a.name;
-      card.querySelector(".st").textContent = i18n.states[a.state] || a.state;
+      // Switched away during a call: still on it, away once it ends.
+      var awayAfter = !!a.away_after_call && (a.state === "busy" || a.state === "ringing");
+      if (awayAfter) card.className += " away-after-call";
+      card.querySelector(".st").textContent = awayAfter ? i18n.away_after_call : (i18n.states[a.state] || a.state);
       var button = card.querySelector("button");
-      var away = a.state === "away";
+      var away = a.state === "away" || awayAfter;
       button.textContent = away ? i18n.back : i18n.away;
       button.addEventListener("click", function () {
         form.action = "/agents/" + a.id + "/away";
@@ -88,12 +92,44 @@
     });
   }
 
+  function show(id, visible) {
+    var el = document.getElementById(id);
+    if (el && el.hidden === !!visible) el.hidden = !visible;
+  }
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
+  }
+
+  // Campaign type, the election-hours rule, and why phones do not dial now.
+  function renderCampaign(c) {
+    text("campaign-name", c ? c.name : i18n.no_campaign);
+    text("campaign-kind", c && c.kind ? (i18n.kinds[c.kind] || c.kind) : "");
+    show("election-rule", !!(c && c.kind === "election"));
+    var calling = c ? c.calling : null;
+    text("campaign-calling", calling ? (i18n.calling[calling] || calling) : "");
+    show("campaign-calling", !!calling);
+  }
+
+  // Disk space and database writes: calling stops until they recover.
+  function renderStorage(s) {
+    s = s || {};
+    var low = !!s.low, error = !!s.error;
+    text("storage-low", low ? fill(i18n.storage_low, {
+      free: fmt(Math.floor(s.free_mb || 0)), min: fmt(Math.floor(s.min_free_mb || 0)) }) : "");
+    text("storage-error", error ? fill(i18n.storage_error, { error: s.error }) : "");
+    show("storage-low", low);
+    show("storage-error", error);
+    show("storage-warning", low || error);
+  }
+
   function render(state) {
+    renderStorage(state.storage);
+    renderCampaign(state.campaign);
     renderCounters(state.counters);
-    renderAgents(state.agents);
-    renderPhones(state.phones);
-    renderRecent(state.recent);
-    if (state.campaign) text("campaign-name", state.campaign.name);
+    renderAgents(state.agents || []);
+    renderPhones(state.phones || []);
+    renderRecent(state.recent || []);
   }
 
   render(JSON.parse(document.getElementById("dashboard-state").textContent));

@@ -58,6 +58,27 @@ def uploads() -> UploadStore:
     return current_app.extensions["ars_uploads"]
 
 
+def disk():
+    """The app's DiskGuard (server/disk.py): uploads call ``disk().check_room(size)``
+    before they store anything."""
+    from flask import current_app
+    return current_app.extensions["ars_disk"]
+
+
+def upload_size(file) -> int:
+    """Bytes of an uploaded file, without reading it (werkzeug has spooled it
+    already); the request's length when the stream cannot tell."""
+    stream = file.stream
+    try:
+        here = stream.tell()
+        stream.seek(0, 2)
+        size = stream.tell()
+        stream.seek(here)
+        return int(size)
+    except (AttributeError, OSError, ValueError):
+        return int(request.content_length or 0)
+
+
 def jobs() -> JobRegistry:
     from flask import current_app
     return current_app.extensions["ars_jobs"]

@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import campaigns as campaign_service
-from .. import db
+from .. import db, operating
 from ..i18n import _
-from .auth import audit, login_required
+from .auth import audit, login_required, now
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
 ACTIONS = {"start": "running", "pause": "paused", "resume": "running", "stop": "stopped"}
 STATE_LABELS = {"ready": "준비", "running": "진행 중", "paused": "일시정지", "stopped": "중지됨",
                 "finished": "완료"}
+KIND_LABELS = operating.CAMPAIGN_KIND_LABELS   # 선거운동 / 안내 / 설문
+RULES_NOT_CONFIRMED = ("선거운동 캠페인은 규칙을 확인해야 만들 수 있습니다. "
+                       "‘위 내용을 확인했습니다’에 표시하세요. 캠페인은 만들어지지 않았습니다.")
 
 
 @bp.app_template_filter("campaign_state")
 def campaign_state_filter(state: str) -> str:
     return _(STATE_LABELS.get(state, state))
+
+
+@bp.app_template_filter("campaign_kind")
+def campaign_kind_filter(kind: str | None) -> str:
+    return _(KIND_LABELS.get(kind or "election", kind or ""))
+
+
+def election_quiet_now() -> bool:
+    """Whether it is 23:00-06:00 in Seoul now, by the server's clock."""
+    return operating.in_election_quiet_hours(dt.datetime.fromtimestamp(now(), dt.timezone.utc))
 
 
 def engine():
@@ -31,17 +46,32 @@ def index():
     store = db.get_db()
     status = 200
     if request.method == "POST":
-        try:
-            campaign_id = campaign_service.create(store, name=request.form.get("name", ""),
-                                                  list_id=request.form.get("list_id", type=int) or 0)
-        except campaign_service.CampaignError as exc:
-            flash(str(exc), "error")
+        # A form without a type is an election campaign, the strictest: it
+        # cannot skip the confirmation by leaving the select out.
+        kind = request.form.get("kind") or "election"
+        confirmed = request.form.get("rules_confirmed") in ("1", "on", "true", "yes")
+        if kind == "election" and not confirmed:
+            flash(_(RULES_NOT_CONFIRMED), "error")
             status = 400
         else:
-            audit("settings", target=f"campaign {campaign_id}", detail={"created": request.form.get("name")})
-            return redirect(url_for("campaigns.detail", campaign_id=campaign_id))
+            try:
+                campaign_id = campaign_service.create(store, name=request.form.get("name", ""),
+                                                      list_id=request.form.get("list_id", type=int) or 0,
+                                                      kind=kind)
+            except campaign_service.CampaignError as exc:
+                flash(str(exc), "error")
+                status = 400
+            else:
+                detail = {"created": request.form.get("name"), "kind": kind}
+                if kind == "election":
+                    detail["rules_confirmed"] = True
+                audit("settings", target=f"campaign {campaign_id}", detail=detail)
+                return redirect(url_for("campaigns.detail", campaign_id=campaign_id))
+    settings = operating.from_stored(db.get_setting(store, operating.SETTINGS_KEY))
     return render_template("campaigns/index.html", campaigns=db.campaigns(store),
-                           lists=db.contact_lists(store), assets=campaign_service.assets_now(store)), status
+                           lists=db.contact_lists(store), assets=campaign_service.assets_now(store),
+                           kinds=operating.CAMPAIGN_KINDS, refuse_key=settings.refuse_key,
+                           form=request.form if request.method == "POST" else {}), status
 
 
 @bp.route("/<int:campaign_id>")
@@ -53,6 +83,7 @@ def detail(campaign_id: int):
     except db.NotFound:
         abort(404)
     return render_template("campaigns/detail.html", campaign=campaign,
+                           election_quiet_now=election_quiet_now(),
                            counters=db.campaign_counters(store, campaign_id),
                            results=db.campaign_results(store, campaign_id),
                            contact_list=db.contact_list(store, campaign["list_id"]))

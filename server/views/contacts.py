@@ -10,8 +10,9 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 
 from .. import contacts_import, db
 from ..contacts.phone_numbers import InvalidNumber, format_display, mask, normalize
+from ..disk import DiskFull
 from ..i18n import _
-from . import jobs, page_args, uploads
+from . import disk, jobs, page_args, upload_size, uploads
 from .auth import audit, check_admin_pin, current_manager, login_required
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -61,6 +62,14 @@ def _upload_error(message: str, status: int = 400):
     return redirect(url_for("contacts.index"))
 
 
+def _disk_full(exc: DiskFull, page):
+    """Not enough disk space: the message on the page (or as JSON), 507, nothing stored."""
+    if _wants_json():
+        return {"error": exc.user_message}, 507
+    flash(exc.user_message, "error")
+    return page(), 507
+
+
 @bp.route("/upload", methods=["POST"])
 @login_required
 def upload():
@@ -74,6 +83,11 @@ def upload():
         ext = contacts_import.check_extension(file.filename)
     except contacts_import.ImportError_ as exc:
         return _upload_error(str(exc))
+    try:
+        disk().check_room(upload_size(file))
+    except DiskFull as exc:
+        audit("upload", target=f"call list file {file.filename}", ok=False, detail=exc.detail())
+        return _disk_full(exc, index)
     sha256, path = uploads().put_stream(file.stream, ext)
     audit("upload", target=f"call list file {file.filename}", detail={"sha256": sha256, "list": name})
     filename = Path(file.filename).name
@@ -118,7 +132,10 @@ def job_status(job_id: str):
 @bp.route("/jobs/<job_id>")
 @login_required
 def job(job_id: str):
-    job = _job_or_404(job_id)
+    return _job_page(_job_or_404(job_id))
+
+
+def _job_page(job):
     status = _job_status(job)  # one snapshot: the worker thread moves the job on meanwhile
     if status["state"] == "done":
         return redirect(status["redirect"])
@@ -138,6 +155,12 @@ def commit(job_id: str):
     plan = job.result
     db_path = current_app.config["DATABASE"]
     store_files = uploads()
+    source = store_files.path(job.data["sha256"], Path(job.data["filename"]).suffix.lower())
+    try:
+        disk().check_room(source.stat().st_size if source.exists() else 0)
+    except DiskFull as exc:
+        audit("import", target=f"call list {job.data['name']}", ok=False, detail=exc.detail())
+        return _disk_full(exc, lambda: _job_page(job))
     manager = current_manager()["login_id"]
     address = request.remote_addr
 

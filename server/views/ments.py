@@ -16,7 +16,8 @@ from .auth import audit, check_admin_pin, login_required
 
 bp = Blueprint("ments", __name__, url_prefix="/ments")
 
-KINDS = (("intro", "상품소개 안내멘트"), ("promise", "빠른시간내 전화약속"), ("callback", "콜백멘트"))
+KINDS = (("intro", "상품소개 안내멘트"), ("promise", "빠른시간내 전화약속"), ("callback", "콜백멘트"),
+         ("refusal", "수신거부 안내멘트"))   # refusal: optional, played after a keypad refusal
 KIND_LABELS = dict(KINDS)
 MAX_BYTES = 100 * 1024 * 1024
 
@@ -45,6 +46,14 @@ def upload():
     if len(data) > MAX_BYTES:
         flash(f"{filename}: the file is larger than {MAX_BYTES // (1024 * 1024)} MB", "error")
         return redirect(url_for("ments.index"))
+    from ..disk import DiskFull
+    from . import disk
+    try:
+        disk().check_room(len(data))
+    except DiskFull as exc:
+        audit("upload", target=f"announcement {filename}", ok=False, detail=exc.detail())
+        flash(f"{filename}: {exc.user_message}", "error")
+        return index(), 507
     try:
         converted = run_blocking(audio.convert_announcement, data, filename)
     except audio.AudioError as exc:

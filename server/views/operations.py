@@ -16,7 +16,7 @@ CALLBACK_LABELS = {"requested": "요청", "done": "완료", "deleted": "삭제",
 RESULT_LABELS = {
     "no_answer": "무응답", "busy": "통화중", "rejected": "거절", "invalid_number": "없는 번호",
     "failed": "실패", "listened": "안내 청취", "hung_up": "중간 종료", "connected": "상담원 연결",
-    "callback_requested": "콜백 요청",
+    "callback_requested": "콜백 요청", "refused": "수신거부",
 }
 
 

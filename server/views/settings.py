@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from .. import db, operating
-from ..i18n import _
+from ..i18n import _, current_language
 from ..security import parse_networks
 from .auth import audit, client_address, login_required, now, seoul_time
 
@@ -16,6 +16,14 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 SETTINGS_KEY = operating.SETTINGS_KEY
 _EXTENSION = re.compile(r"^[0-9]{2,8}$")
 _DIAL_TARGET = re.compile(r"^[0-9*#+]{2,20}$")
+
+
+def refuse_key_said(key: str) -> str:
+    """The key as an announcement would say it, with its Korean particle:
+    9번을, 별표(*)를, 우물 정(#)을; the bare key in English."""
+    if current_language() != "ko":
+        return key
+    return {"*": "별표(*)를", "#": "우물 정(#)을"}.get(key, f"{key}번을")
 
 
 def load_operating(store) -> operating.OperatingSettings:
@@ -41,8 +49,12 @@ def index():
             return redirect(url_for("settings.index"))
         values.update({k: v for k, v in request.form.items()})
         values["connect_agent_after_intro"] = "connect_agent_after_intro" in request.form
+        if "refuse_key" in errors:   # the select shows the key in force, not the refused one
+            values["refuse_key"] = current.refuse_key
         flash(_("입력값을 확인하세요."), "error")
-    return render_template("settings/index.html", values=values, errors=errors), (400 if errors else 200)
+    return render_template("settings/index.html", values=values, errors=errors,
+                           refuse_keys=operating.REFUSE_KEYS,
+                           refuse_key_said=refuse_key_said(values.get("refuse_key") or "9")), (400 if errors else 200)
 
 
 @bp.route("/agents", methods=["GET", "POST"])
