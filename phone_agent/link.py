@@ -97,7 +97,7 @@ def campaign_assets(campaign: dict | None) -> list[str]:
         return []
     assets = campaign.get("assets") or {}
     out: list[str] = []
-    for kind in ("intro", "promise", "callback"):
+    for kind in ("intro", "promise", "callback", "refusal"):
         out.extend(assets.get(kind) or [])
     for kind in ("outgoing_image", "callback_image"):
         if assets.get(kind):

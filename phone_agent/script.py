@@ -294,7 +294,7 @@ class CallScript:
             ack = await asyncio.wait_for(asyncio.ensure_future(
                 self.link.claim(payload, self.config.claim_wait_s)), self.config.claim_wait_s)
         except (ConnectionError, asyncio.TimeoutError) as exc:
-            raise _NotDialled(f"no confirmation from the server ({type(exc).__name__})") from None
+            raise _NotDialled(f"no_confirmation: no answer from the server ({type(exc).__name__})") from None
         if not isinstance(ack, dict) or ack.get("ok") is not True:
             error = (ack.get("error") if isinstance(ack, dict) else None) or {}
             raise _NotDialled(f"{error.get('code', 'refused')}: {error.get('message', '')}"[:160])

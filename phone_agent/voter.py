@@ -17,6 +17,7 @@ Voter behaviours (:data:`BEHAVIOURS`)
                      (while being routed or while the agent rings)
 ``press_other``      answers, presses another key (not 1), listens on
 ``listen``           answers and listens until the phone hangs up
+``refuse``           answers, presses 9 (the default 수신거부 key), listens on
 
 Deterministic outcomes for tests and demos
 ------------------------------------------
@@ -27,7 +28,7 @@ same way, with fixed timings (``forced_*`` fields of the model)::
     …9991 no answer         …9996 never presses (listens to the end)
     …9992 invalid number    …9997 presses another key ("5"), then listens
     …9993 rejects           …9998 presses 1, then hangs up while waiting
-    …9994 hangs up during the intro
+    …9994 hangs up during the intro   …9989 presses 9 (refuses further calls)
 
 ``VoterModel.overrides`` maps whole numbers to a behaviour and wins over the
 suffix rules. Every other number draws its behaviour from the probabilities.
@@ -40,8 +41,8 @@ import random
 from dataclasses import dataclass, field
 
 BEHAVIOURS = ("invalid", "busy", "no_answer", "reject", "hang_up_in_intro", "press_1",
-              "press_1_then_hang_up", "press_other", "listen")
-ANSWERING = ("hang_up_in_intro", "press_1", "press_1_then_hang_up", "press_other", "listen")
+              "press_1_then_hang_up", "press_other", "listen", "refuse")
+ANSWERING = ("hang_up_in_intro", "press_1", "press_1_then_hang_up", "press_other", "listen", "refuse")
 
 SUFFIX_RULES: dict[str, str] = {
     "9990": "busy",
@@ -53,6 +54,7 @@ SUFFIX_RULES: dict[str, str] = {
     "9996": "listen",
     "9997": "press_other",
     "9998": "press_1_then_hang_up",
+    "9989": "refuse",
 }
 OTHER_KEYS = "234567890*#"
 
@@ -132,7 +134,8 @@ class VoterModel:
             behaviour = self._draw(u_out, u_ring, u_ans, u_stay, u_give_up)
         if behaviour == "no_answer":
             ring = self.no_answer_s
-        digit = {"press_1": "1", "press_1_then_hang_up": "1", "press_other": other}.get(behaviour)
+        digit = {"press_1": "1", "press_1_then_hang_up": "1", "press_other": other,
+                 "refuse": "9"}.get(behaviour)
         act_after = (hang_after if behaviour == "hang_up_in_intro"
                      else press_after if digit else None)
         hang_up_after = (give_up if behaviour == "press_1_then_hang_up"

@@ -95,6 +95,7 @@ from server.security import hash_secret  # noqa: E402
 ENROL_KEY = "chaos-enrol-key"
 MANAGER = {"login_id": "chaos", "password": "chaos-pass-2026", "pin": "1357"}
 LEASE = {"lease_base_s": 8.0, "lease_per_call_s": 4.0}
+MIN_FREE_DISK_MB = 16  # the server's disk guard, below the tmpfs's size: it acts when the disk fills
 PREFETCH = 2  # the fleet's default: a lease holds at most this many calls
 SETTINGS = {"call_hours_start": "00:00", "call_hours_end": "23:59",
             "no_answer_max_attempts": 2, "no_answer_retry_delay_min": 1, "busy_max_attempts": 1,
@@ -111,6 +112,15 @@ AFTERMATH_S = 30.0  # a finding this long after a fault's end is put down to it
 def log(start: float | None, text: str) -> None:
     stamp = "" if start is None else f"[{time.monotonic() - start:6.1f} s] "
     print(stamp + text, flush=True)
+
+
+def server_config() -> dict:
+    """ars.toml: short leases; the disk guard (where the server has one) under the tmpfs."""
+    from server import config
+    values = dict(LEASE)
+    if "min_free_disk_mb" in config.DEFAULTS:
+        values["min_free_disk_mb"] = float(MIN_FREE_DISK_MB)
+    return values
 
 
 def free_port() -> int:
@@ -205,7 +215,7 @@ class Server(Process):
         self.workdir, self.db_path, self.uploads, self.port = workdir, db_path, uploads, port
         self.url = f"http://127.0.0.1:{port}"
         self.config = workdir / "ars.toml"
-        self.config.write_text("".join(f"{key} = {value!r}\n" for key, value in LEASE.items()))
+        self.config.write_text("".join(f"{key} = {value!r}\n" for key, value in server_config().items()))
         self.log_path = workdir / "server.log"
 
     def command(self) -> list[str]:
@@ -775,6 +785,13 @@ def chaos(args, workdir: Path, db_folder: Path, disk: bool, disk_note: str, proc
     log_text = server.log_path.read_text(errors="replace")
     counts, details = audit(db_path, campaign_id, fleets, run.dnc, run.faults, log_text)
     print_findings(counts, details)
+    refusals = Counter()
+    for metrics in fleet_metrics.values():
+        refusals.update((metrics or {}).get("lease_empty") or {})
+    if refusals:
+        print(f"empty leases the phones were given, by reason (last run of each fleet): {dict(refusals)}")
+    if not counts["dials"]:
+        print("! nothing was dialled: see the server's and the fleets' logs (--keep)")
     summary = dict(counts, seconds=seconds, finished=finished, seed=args.seed,
                    faults=[{k: f[k] for k in f if k not in ("t", "t_end")} for f in run.faults])
     if not disk:
@@ -785,7 +802,7 @@ def chaos(args, workdir: Path, db_folder: Path, disk: bool, disk_note: str, proc
                   server=dict(server_log_notes(log_text), starts=server.starts),
                   fleets={i: {"starts": f.starts, "final": _fleet_brief(fleet_metrics[i])}
                           for i, f in enumerate(fleets)},
-                  details=details, settings=dict(SETTINGS, **LEASE), workdir=str(workdir))
+                  details=details, settings=dict(SETTINGS, **server_config()), workdir=str(workdir))
     Path(args.report).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(summary, ensure_ascii=False))
     return 0
@@ -799,7 +816,7 @@ def _fleet_brief(metrics: dict | None) -> dict | None:
     if metrics is None:
         return None
     return {k: metrics.get(k) for k in ("calls", "results", "refused_events", "reconnects", "released",
-                                        "expired", "lease_errors", "agent_desk")}
+                                        "expired", "lease_errors", "lease_empty", "agent_desk")}
 
 
 if __name__ == "__main__":

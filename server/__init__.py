@@ -50,7 +50,8 @@ def create_app(config: dict | None = None):
                                            app.config["MIN_FREE_DISK_BYTES"],
                                            uploads_path=app.config["UPLOADS"])
     csrf.init_app(app)
-    socketio = SocketIO(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"])
+    from .phones import wire_json
+    socketio = SocketIO(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], json=wire_json)
 
     from . import i18n
     from .views import register_views
@@ -69,8 +70,7 @@ def _start_engine(app, socketio) -> None:
     cfg = app.config
     engine = CallingEngine(cfg["DATABASE"], clock=cfg["CLOCK"], lease_base_s=cfg["LEASE_BASE_S"],
                            lease_per_call_s=cfg["LEASE_PER_CALL_S"], heartbeat_s=cfg["HEARTBEAT_S"],
-                           lease_max_held=cfg.get("LEASE_MAX_HELD", 5),
-                           reconnect_grace_s=cfg.get("RECONNECT_GRACE_S", 15.0),
+                           lease_max_held=cfg["LEASE_MAX_HELD"], reconnect_grace_s=cfg["RECONNECT_GRACE_S"],
                            disk=app.extensions.get("ars_disk"))
     phone_namespace = PhoneNamespace(engine)
     engine.notify = phone_namespace.notify

@@ -40,6 +40,12 @@ DEFAULTS: dict[str, object] = {
     # for lease_base_s + n * lease_per_call_s; each event of a call extends it.
     "lease_base_s": 60.0,
     "lease_per_call_s": 60.0,
+    # Fair shares: a phone holds at most this many leased, undialled calls
+    # (a phone asks for 2 ahead; more only starves the others).
+    "lease_max_held": 5,
+    # A phone whose connection closed gives back the calls it has not dialled
+    # after this many seconds, unless it is back by then (a Wi-Fi blip).
+    "reconnect_grace_s": 15.0,
     # Phones send a heartbeat this often; three missed ones mark a phone offline.
     "heartbeat_s": 5.0,
     # Below this much free disk space (MB) phones are given no new calls, the
@@ -89,12 +95,14 @@ def load(environ=os.environ) -> dict[str, object]:
         if environ.get(env_name):
             values[key] = environ[env_name]
     for key in ("port", "lockout_max_failures", "lockout_window_s", "lockout_ban_s",
-                "session_idle_s", "max_upload_bytes"):
+                "session_idle_s", "max_upload_bytes", "lease_max_held"):
         try:
             values[key] = int(values[key])
         except (TypeError, ValueError):
             raise ConfigError(f"{key} must be a whole number, not {values[key]!r}") from None
-    for key in ("lease_base_s", "lease_per_call_s", "heartbeat_s"):
+    if not 1 <= values["lease_max_held"] <= 50:
+        raise ConfigError("lease_max_held must be from 1 to 50")
+    for key in ("lease_base_s", "lease_per_call_s", "heartbeat_s", "reconnect_grace_s"):
         try:
             values[key] = float(values[key])
         except (TypeError, ValueError):
@@ -123,6 +131,8 @@ def app_config(values: dict[str, object]) -> dict[str, object]:
         "LEASE_BASE_S": values["lease_base_s"],
         "LEASE_PER_CALL_S": values["lease_per_call_s"],
         "HEARTBEAT_S": values["heartbeat_s"],
+        "LEASE_MAX_HELD": values["lease_max_held"],
+        "RECONNECT_GRACE_S": values["reconnect_grace_s"],
         "MIN_FREE_DISK_BYTES": int(float(values["min_free_disk_mb"]) * 1024 * 1024),
     }
     if values.get("secret_key"):

@@ -160,6 +160,7 @@ class CallingEngine:
         self._last_sweep: float | None = None   # time.monotonic() of the last sweep
         self.storage_error: str | None = None
         self.storage_error_at = 0.0
+        self.storage_pause_s = STORAGE_PAUSE_S
         self.version = 0          # bumped on every change the dashboard shows
         self.recent: list[dict] = []
 
@@ -176,7 +177,7 @@ class CallingEngine:
             self.storage_error, self.storage_error_at = str(exc)[:200], time.monotonic()
             self.version += 1
             raise EngineError(p.STORAGE, f"the server could not store this ({exc}); send it again") from None
-        if self.storage_error is not None and time.monotonic() - self.storage_error_at > STORAGE_PAUSE_S:
+        if self.storage_error is not None and time.monotonic() - self.storage_error_at >= self.storage_pause_s:
             log.warning("database writes work again")
             self.storage_error = None
             self.version += 1
@@ -184,7 +185,7 @@ class CallingEngine:
 
     def storage_blocked(self) -> bool:
         """No new work while the disk is nearly full or the database just failed a write."""
-        if self.storage_error is not None and time.monotonic() - self.storage_error_at <= STORAGE_PAUSE_S:
+        if self.storage_error is not None and time.monotonic() - self.storage_error_at < self.storage_pause_s:
             return True
         return bool(self.disk is not None and self.disk.low())
 

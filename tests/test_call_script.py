@@ -12,6 +12,7 @@ Simulated time runs ``SPEED`` times faster than the clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import wave
 from collections import defaultdict
 from pathlib import Path
@@ -153,16 +154,17 @@ def assets(tmp_path_factory):
             PROMISE: write_wav(root / "promise.wav", 1.5, 3)}
 
 
-def campaign(connect_agent: bool = True, press1_wait_s: int = 5) -> dict:
+def campaign(connect_agent: bool = True, press1_wait_s: int = 5, refuse_key: str = "") -> dict:
     return {"id": 1, "state": "running",
             "assets": {"intro": list(INTRO), "promise": [PROMISE], "callback": [],
                        "outgoing_image": None, "callback_image": None},
             "settings": {"connect_agent_after_intro": connect_agent, "agent_ring_repeats": 4,
-                         "agent_ring_cycle_s": 5, "press1_wait_s": press1_wait_s}}
+                         "agent_ring_cycle_s": 5, "press1_wait_s": press1_wait_s,
+                         "refuse_key": refuse_key}}
 
 
 def run_calls(assets, numbers, *, lines=LINES, agents=None, connect_agent=True, voters=None,
-              seed=1, abort_after_s=None, phones=1):
+              seed=1, abort_after_s=None, phones=1, refuse_key=""):
     """Dial the numbers on ``phones`` sim phones sharing one agent desk, each
     phone taking every ``phones``-th number in turn; (records in number
     order, server)."""
@@ -177,7 +179,8 @@ def run_calls(assets, numbers, *, lines=LINES, agents=None, connect_agent=True, 
             call = {"call_id": f"call-{i:05d}-{numbers[i]}", "number": numbers[i], "attempt": 1}
             if abort_after_s is not None:
                 asyncio.get_running_loop().call_later(abort_after_s, script.abort)
-            records.append((i, await asyncio.wait_for(script.run(call, campaign(connect_agent)), 30)))
+            records.append((i, await asyncio.wait_for(
+                script.run(call, campaign(connect_agent, refuse_key=refuse_key)), 30)))
         await script.close()
         await phone.close()
         return records
@@ -299,6 +302,64 @@ def test_other_keys_are_reported_and_change_nothing(assets):
     assert rec.digits == ["5"]
     assert [e["data"] for e in rec.events if e["event"] == "dtmf"] == [{"digit": "5"}]
     assert server.agent_requests == []
+
+
+def test_the_refusal_key_ends_the_call_politely_as_refused(assets):
+    (rec,), server = run_calls(assets, ["01012349989"], refuse_key="9")
+    assert rec.result == "refused" and rec.digits == ["9"]
+    assert server.names(rec.call_id)[-2:] == ["dtmf", "ended"]
+    assert server.agent_requests == []
+    # Without a refusal key set, 9 is just another key.
+    (rec,), _server = run_calls(assets, ["01012349989"])
+    assert rec.result == "listened"
+
+
+def test_the_built_in_refusal_tone_is_a_short_telephone_wav():
+    from phone_agent.script import refusal_tone
+    with wave.open(str(refusal_tone())) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 8000)
+        assert 0.5 < w.getnframes() / 8000 < 3.0
+
+
+def run_runner_until_claimed(assets, server, claims: int):
+    """A runner on a sim phone until ``claims`` claims were made; (runner, phone)."""
+    async def main():
+        phone = SimTelephony(1, speed=SPEED, desk=SimAgentDesk(1, agents={}))
+        runner = Runner(server, phone, config=ScriptConfig(speed=SPEED, claim_wait_s=0.2), prefetch=2)
+        task = asyncio.create_task(runner.run())
+        deadline = asyncio.get_running_loop().time() + 20
+        while sum(runner.metrics.not_dialled.values()) < claims:
+            assert asyncio.get_running_loop().time() < deadline, runner.metrics.as_dict()
+            await asyncio.sleep(0.01)
+        runner.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return runner, phone
+    return asyncio.run(main())
+
+
+def test_a_refused_claim_dials_nothing_and_gives_the_call_back(assets):
+    server = InMemoryServer(LINES, campaign())
+    server.assets = assets
+    server.refuse_claims = protocol.DO_NOT_CALL
+    runner, phone = run_runner_until_claimed(assets, server, claims=3)
+    assert phone.calls == 0                                    # nothing reached the network
+    assert runner.metrics.calls == 0 and runner.metrics.not_dialled[protocol.DO_NOT_CALL] >= 3
+    assert set(server.claims_refused) <= set(server.released)  # each refused call given back
+    assert not any(server.events.values())                     # no event of those calls was stored
+
+
+def test_without_the_servers_answer_the_phone_does_not_dial(assets):
+    """The link is down or the server frozen: the claim gets no answer in
+    time, so the phone dials nothing and gives its calls back."""
+    server = InMemoryServer(LINES, campaign())
+    server.assets = assets
+    server.silent = True
+    runner, phone = run_runner_until_claimed(assets, server, claims=1)
+    assert phone.calls == 0 and runner.metrics.calls == 0
+    assert runner.metrics.not_dialled["no_confirmation"] == 1
+    assert server.released and not any(server.events.values())
 
 
 def test_a_voter_who_gives_up_while_the_agent_rings_ends_hung_up(assets):

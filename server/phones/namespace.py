@@ -17,6 +17,7 @@ from flask_socketio import ConnectionRefusedError, Namespace, disconnect, join_r
 from phone_agent import protocol as p
 
 from ..engine import CallingEngine, EngineError
+from . import wire_json
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ class PhoneNamespace(Namespace):
             return p.error_ack(p.REVOKED, "this connection is no longer valid; connect again")
         method = PHONE_EVENTS.get(event)
         try:
+            if event == wire_json.TOO_DEEP:
+                raise p.ProtocolError(p.BAD_PAYLOAD, "the message is nested too deeply")
             if method is None:
                 raise p.ProtocolError(p.UNKNOWN_EVENT, f"unknown event '{event}'")
             if len(payload) != 1:

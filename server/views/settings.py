@@ -52,9 +52,8 @@ def index():
         if "refuse_key" in errors:   # the select shows the key in force, not the refused one
             values["refuse_key"] = current.refuse_key
         flash(_("입력값을 확인하세요."), "error")
-    return render_template("settings/index.html", values=values, errors=errors,
-                           refuse_keys=operating.REFUSE_KEYS,
-                           refuse_key_said=refuse_key_said(values.get("refuse_key") or "9")), (400 if errors else 200)
+    return render_template("settings/index.html", values=values, errors=errors, refuse_keys=operating.REFUSE_KEYS,
+                           refuse_key_said=refuse_key_said(values.get("refuse_key") or "9")), 400 if errors else 200
 
 
 @bp.route("/agents", methods=["GET", "POST"])
