@@ -412,13 +412,20 @@ class Link:
                 future.set_exception(LinkDown("disconnected"))
 
     async def _on_campaign(self, data=None) -> dict:
-        campaign = data.get("campaign") if isinstance(data, dict) else None
-        self._campaign_changed(campaign if isinstance(campaign, dict) else None)
+        try:
+            data = protocol.validate_from_server(protocol.CAMPAIGN, data)
+        except protocol.ProtocolError as exc:
+            log.error("%s: ignoring a campaign message that breaks the protocol: %s", self.name, exc.message)
+            return {"ok": False, "error": exc.message[:500]}
+        self._campaign_changed(data["campaign"])
         return protocol.ok_ack()
 
     async def _on_command(self, data=None) -> dict:
-        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
-            return {"ok": False, "error": "a command needs an id"}
+        try:
+            data = protocol.validate_from_server(protocol.COMMAND, data)
+        except protocol.ProtocolError as exc:
+            log.error("%s: refusing a command that breaks the protocol: %s", self.name, exc.message)
+            return {"ok": False, "error": exc.message[:500]}
         seen = self._commands.get(data["id"])
         if seen is None:
             seen = self._commands[data["id"]] = asyncio.ensure_future(self._run_command(data))
@@ -615,7 +622,10 @@ class Link:
             except (socketio.exceptions.SocketIOError, ConnectionError, OSError) as exc:
                 raise LinkDown(str(exc)) from None
             t0 = time.monotonic()
-            ack = await asyncio.wait_for(future, timeout)
+            ack = protocol.check_ack(event, await asyncio.wait_for(future, timeout))
+            if ack.get("ok") is False and ack["error"]["code"] == protocol.BAD_ACK:
+                log.error("%s: the server's answer to %s breaks the protocol: %s", self.name, event,
+                          ack["error"]["message"])
             key = f"call.{payload.get('event')}" if event == protocol.CALL else event
             samples = self.ack_s.get(key)
             if samples is None:

@@ -1,8 +1,16 @@
 """The phone protocol: names, shapes and checks shared by server and phone.
 
-``docs/protocol.md`` is the prose; this module is the contract in code. The
-server runs :func:`validate` on every payload a phone sends and refuses what
-does not match; the phone side uses the same names so the two cannot drift.
+``docs/protocol.md`` is the prose; this module is the contract in code, in
+both directions. The server runs :func:`validate` on every payload a phone
+sends and refuses what does not match; the phone runs
+:func:`validate_from_server` on every ``campaign`` and ``command`` and
+:func:`check_ack` on every acknowledgement it receives. A test holds the
+document and this module to the same names, codes and limits.
+
+Phone → server objects are strict (an unknown field is refused: the server
+is updated first, so it always knows what phones send). Server → phone
+objects are lenient (unknown fields are dropped), so a newer server can add
+a field without breaking phones already in the rack.
 
 The checker is a few dozen lines rather than a schema library on purpose:
 ``phone_agent`` also runs on the phone (Python on Termux), where every
@@ -68,6 +76,13 @@ ELECTION_HOURS = "election_hours"  # 23:00-06:00 Seoul: never for an election ca
 # Codes after which the phone sends the same message again (with backoff);
 # every other error is final for that message.
 RETRY_CODES = (NOT_HELLO, SEQ_GAP, STORAGE)
+# Every code an ack may carry (docs/protocol.md "Error codes" lists each, and
+# what the phone does with it).
+ERROR_CODES = (BAD_PAYLOAD, UNKNOWN_EVENT, UNKNOWN_CALL, BAD_TRANSITION, NOT_HELLO, NOT_CONNECTED, REVOKED,
+               SEQ_GAP, SEQ_CONFLICT, UNKNOWN_LINE, STORAGE, INTERNAL, DO_NOT_CALL, NOT_RUNNING,
+               OUTSIDE_HOURS, ELECTION_HOURS)
+# Codes of a refused connection (Socket.IO connect_error {"code", "message"}).
+CONNECT_REFUSALS = ("bad_token", "disabled", "protocol")
 
 
 class ProtocolError(ValueError):
@@ -153,6 +168,15 @@ def one_of(*choices) -> Check:
     return check
 
 
+def const(expected) -> Check:
+    """Exactly this JSON value (``true`` is not ``1``)."""
+    def check(value, path):
+        if type(value) is not type(expected) or value != expected:
+            _fail(path, f"must be {expected!r}")
+        return value
+    return check
+
+
 def nullable(inner: Check) -> Check:
     def check(value, path):
         return None if value is None else inner(value, path)
@@ -169,8 +193,10 @@ def array(inner: Check, max_items: int) -> Check:
     return check
 
 
-def obj(required: dict[str, Check] | None = None, optional: dict[str, Check] | None = None) -> Check:
-    """A JSON object with exactly these keys (unknown keys are refused)."""
+def obj(required: dict[str, Check] | None = None, optional: dict[str, Check] | None = None,
+        *, lenient: bool = False) -> Check:
+    """A JSON object with exactly these keys (unknown keys are refused, or
+    with ``lenient`` dropped)."""
     required = required or {}
     optional = optional or {}
 
@@ -178,7 +204,7 @@ def obj(required: dict[str, Check] | None = None, optional: dict[str, Check] | N
         if not isinstance(value, dict):
             _fail(path, "must be an object")
         unknown = set(value) - set(required) - set(optional)
-        if unknown:
+        if unknown and not lenient:
             _fail(path, f"unknown field(s) {', '.join(sorted(map(str, unknown)))}")
         cleaned = {}
         for key, inner in required.items():
@@ -234,6 +260,79 @@ SCHEMAS: dict[str, Check] = {
                optional={"after_line": nullable(ID), "outcome": nullable(one_of(*AGENT_OUTCOMES))}),
     RELEASE: obj(required={"call_ids": array(CALL_ID, 500)}),
 }
+
+
+# -- server -> phone ---------------------------------------------------------------
+# What the phone checks of what the server sends: the two server events and
+# the acknowledgement of every phone event (docs/protocol.md "Server → phone").
+
+REFUSE_KEYS = ("", "0", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#")
+CAMPAIGN_STATES = ("running", "paused", "stopped")
+ASSET_LIST = array(SHA256, 50)
+
+CAMPAIGN_SCHEMA = obj(
+    required={"id": ID, "state": one_of(*CAMPAIGN_STATES),
+              "assets": obj(optional={"intro": ASSET_LIST, "promise": ASSET_LIST, "callback": ASSET_LIST,
+                                      "refusal": ASSET_LIST, "outgoing_image": nullable(SHA256),
+                                      "callback_image": nullable(SHA256)}, lenient=True),
+              "settings": obj(optional={"connect_agent_after_intro": boolean(),
+                                        "agent_ring_repeats": integer(1, 20),
+                                        "agent_ring_cycle_s": integer(1, 60),
+                                        "press1_wait_s": integer(0, 60),
+                                        "refuse_key": one_of(*REFUSE_KEYS)}, lenient=True)},
+    lenient=True)
+BATCH_SCHEMA = obj(required={"id": string(40), "campaign_id": ID, "expires_at": EPOCH,
+                             "calls": array(obj(required={"call_id": CALL_ID, "number": string(20, r"[0-9]{3,20}"),
+                                                          "attempt": integer(1, 100)}, lenient=True), MAX_LEASE)},
+                   lenient=True)
+LINE_SCHEMA = obj(required={"id": ID, "extension": string(20), "dial_target": string(40, r"[0-9*#+]{1,40}"),
+                            "ring_s": number(1, 600)}, lenient=True)
+
+SERVER_EVENTS: dict[str, Check] = {
+    CAMPAIGN: obj(required={"campaign": nullable(CAMPAIGN_SCHEMA)}, lenient=True),
+    COMMAND: obj(required={"id": string(40), "type": one_of(*COMMAND_TYPES)},
+                 optional={"args": obj(optional={"outgoing": SHA256, "callback": SHA256,
+                                                 "call_id": CALL_ID, "pause_s": number(0, 3600)},
+                                       lenient=True)}, lenient=True),
+}
+
+ERROR_ACK = obj(required={"ok": const(False),
+                          "error": obj(required={"code": string(40), "message": string(500)}, lenient=True)},
+                lenient=True)
+OK_ACKS: dict[str, Check] = {
+    HELLO: obj(required={"ok": const(True), "phone": obj(required={"id": ID, "name": string(60)}, lenient=True),
+                         "heartbeat_s": number(0.5, 3600), "campaign": nullable(CAMPAIGN_SCHEMA)}, lenient=True),
+    HEARTBEAT: obj(required={"ok": const(True)}, lenient=True),
+    ASSETS: obj(required={"ok": const(True), "missing": array(SHA256, 500)}, lenient=True),
+    LEASE: obj(required={"ok": const(True), "batch": nullable(BATCH_SCHEMA)},
+               optional={"retry_s": number(0, 3600), "reason": one_of(*LEASE_REASONS)}, lenient=True),
+    CALL: obj(required={"ok": const(True), "duplicate": boolean()}, lenient=True),
+    AGENT: obj(required={"ok": const(True), "line": nullable(LINE_SCHEMA)}, lenient=True),
+    RELEASE: obj(required={"ok": const(True), "released": integer(0, 500)}, lenient=True),
+}
+# What a phone answers to the server's events.
+PHONE_REPLY = obj(required={"ok": boolean()}, optional={"error": string(500)}, lenient=True)
+
+BAD_ACK = "bad_ack"  # (phone side) the server's answer did not follow the protocol
+
+
+def validate_from_server(event: str, payload) -> dict:
+    """The cleaned payload of a server -> phone event, or ProtocolError."""
+    schema = SERVER_EVENTS.get(event)
+    if schema is None:
+        raise ProtocolError(UNKNOWN_EVENT, f"unknown server event '{event}'")
+    return schema(payload, event)
+
+
+def check_ack(event: str, ack) -> dict:
+    """The server's acknowledgement of a phone ``event``, checked: the ack
+    itself, or an error ack with code ``bad_ack`` naming what is wrong."""
+    try:
+        if isinstance(ack, dict) and ack.get("ok") is False:
+            return ERROR_ACK(ack, f"{event} ack")
+        return OK_ACKS[event](ack, f"{event} ack")
+    except ProtocolError as exc:
+        return error_ack(BAD_ACK, exc.message)
 
 
 def validate_call_event(payload) -> dict:

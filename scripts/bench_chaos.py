@@ -802,10 +802,20 @@ def chaos(args, workdir: Path, db_folder: Path, disk: bool, disk_note: str, proc
                   server=dict(server_log_notes(log_text), starts=server.starts),
                   fleets={i: {"starts": f.starts, "final": _fleet_brief(fleet_metrics[i])}
                           for i, f in enumerate(fleets)},
-                  details=details, settings=dict(SETTINGS, **server_config()), workdir=str(workdir))
+                  details=details, settings=dict(SETTINGS, **server_config()), code=code_version(),
+                  workdir=str(workdir))
     Path(args.report).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(summary, ensure_ascii=False))
     return 0
+
+
+def code_version() -> dict:
+    """The commit measured and the files changed since (the numbers depend on them)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+    return {"commit": git("rev-parse", "--short", "HEAD") or None,
+            "changed": [line[3:] for line in git("status", "--porcelain").splitlines()]}
 
 
 def _interrupt(signum, frame):

@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from phone_agent import protocol
+
 SEOUL = ZoneInfo("Asia/Seoul")
 SETTINGS_KEY = "operating"   # where the console keeps them (setting table)
 
@@ -110,7 +112,7 @@ CAMPAIGN_KIND_LABELS = dict(CAMPAIGN_KINDS)
 ELECTION_QUIET_START = dt.time(23, 0)
 ELECTION_QUIET_END = dt.time(6, 0)
 # Keys a voter may press to refuse further calls ("1" is the agent key).
-REFUSE_KEYS = ("", "0", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#")
+REFUSE_KEYS = protocol.REFUSE_KEYS
 
 
 def in_election_quiet_hours(when: dt.datetime) -> bool:

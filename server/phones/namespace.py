@@ -141,8 +141,12 @@ class PhoneNamespace(Namespace):
         callback = None
         if event == p.COMMAND and payload.get("type") == "apply_images":
             def callback(answer=None, _phone=phone_id):
-                ok = isinstance(answer, dict) and answer.get("ok") is True
-                error = answer.get("error") if isinstance(answer, dict) else "no answer"
+                try:
+                    answer = p.PHONE_REPLY(answer, "command reply")
+                except p.ProtocolError as exc:
+                    answer = {"ok": False, "error": exc.message}
+                ok = answer["ok"] is True
+                error = answer.get("error")
                 self.engine.images_applied(_phone, ok, str(error)[:200] if error else None)
         self.socketio.emit(event, payload, namespace=self.namespace, to=phone.sid, callback=callback)
 
