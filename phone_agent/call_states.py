@@ -1,4 +1,4 @@
-"""The call state machine (DESIGN.md "Call states and results"), pure.
+"""The call state machine, pure.
 
 ::
 

@@ -7,7 +7,7 @@ schema, WAL) through the same code as ``ars import-contacts``: store the
 source by hash, read, normalise, de-duplicate, store the contacts in one
 transaction, write the rejects .xlsx. Generating the files is not timed.
 
-Targets (docs: DESIGN.md "Targets"): xlsx 100k < 3 s, csv 1M < 10 s.
+Targets: xlsx 100k < 3 s, csv 1M < 10 s.
 
 Prints a human line per file, then one JSON line last, and writes the JSON
 report (with per-stage details) to --report (default bench-import.json).

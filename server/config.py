@@ -27,7 +27,7 @@ DEFAULTS: dict[str, object] = {
     "uploads": "uploads",
     "host": "127.0.0.1",
     "port": 8000,
-    # Intrusion lock-out, as the IP-PBX appliance of seed 001 does it:
+    # Intrusion lock-out, as the IP-PBX appliances campaign offices know do it:
     # 3 failures within 600 s from one address or for one id -> 86,400 s ban.
     "lockout_max_failures": 3,
     "lockout_window_s": 600,

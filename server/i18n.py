@@ -1,7 +1,7 @@
 """Korean first, English second.
 
-Templates and views write the Korean text (the words users know, from
-DESIGN.md) and wrap it in ``_()``; ``EN`` maps it to English. A test checks
+Templates and views write the Korean text (the words users know:
+호출자료, 안내멘트, 상담원, …) and wrap it in ``_()``; ``EN`` maps it to English. A test checks
 that every ``_()`` text in the templates has an English entry. The language is
 kept in the session and switched with ``/lang/ko`` or ``/lang/en``.
 """

@@ -47,7 +47,7 @@ def real_lock():
 
 class Writer:
     """One SQLite connection that a component's reads and writes go through,
-    one at a time (STYLE: one writer).
+    one at a time (one writer per component).
 
     ``writer(fn, *args)`` runs ``fn(conn, *args)`` and returns its result.
 

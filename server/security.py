@@ -51,7 +51,7 @@ def validate_new_credentials(login_id: str, password: str, pin: str) -> list[str
 class LockoutPolicy:
     """After ``max_failures`` failed logins within ``window_s`` seconds, from one
     address or for one manager id, refuse logins from that address and for that
-    id for ``ban_s`` seconds (seed 001: 3 / 600 s / 86,400 s)."""
+    id for ``ban_s`` seconds (defaults 3 / 600 s / 86,400 s, as IP-PBX appliances do)."""
 
     max_failures: int = 3
     window_s: float = 600

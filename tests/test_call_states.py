@@ -1,4 +1,4 @@
-"""The call state machine (pure): every path of DESIGN.md, and what it refuses."""
+"""The call state machine (pure): every path a call can take, and what it refuses."""
 
 import pytest
 

@@ -1,6 +1,6 @@
 """The ``adb`` backend: a real Android phone driven from the adb shell.
 
-One backend for both placements (DESIGN.md "Phones"):
+One backend for both placements:
 
 * **router mode** — the phone is on the call server's Wi-Fi with ADB over TCP
   on; the runner on the server machine drives ``"172.16.0.23:5555"`` through
@@ -101,7 +101,8 @@ jar is **not** part of this repository (it needs the Android SDK to build);
 without it the backend's call control works and ``play``/``frames`` raise
 :class:`~phone_agent.telephony.base.AudioError` naming the missing file.
 The virtual handset serves both commands. :class:`AnnouncementDeviceAudio`
-marks where seed 000's announcement device cards (멘트장비카드) would plug in.
+marks where announcement device cards (멘트장비카드, a box on the phone's
+audio jack) would plug in.
 
 Errors and availability
 -----------------------
