@@ -202,7 +202,10 @@ class CallingEngine:
         """Load the picture from the database (also after a restart)."""
         now = self.clock()
         for row in self.writer(db.phones):
+            # Nobody is connected yet: a phone that does not come back within
+            # the grace gives back what it held undialled.
             self.phones[row["id"]] = self._live_phone(row)
+            self.phones[row["id"]].disconnected_at = now
         self.reload_agent_lines()
         self.campaign = self.writer(db.active_campaign)
         if self.campaign:
@@ -300,8 +303,9 @@ class CallingEngine:
         if not row["enabled"]:
             raise EngineError("disabled", "this phone is disabled on the server")
         live = self.phones.get(row["id"])
-        if live is None or live.token_sha256 != row["token_sha256"]:
+        if live is None:
             live = self.phones[row["id"]] = self._live_phone(row)
+        live.token_sha256, live.enabled = row["token_sha256"], True
         return live
 
     def connected(self, phone: LivePhone, sid: str) -> str | None:

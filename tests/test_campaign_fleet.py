@@ -10,6 +10,7 @@ are read by polling the phones' dumpsys, as on a real handset.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -112,7 +113,8 @@ def test_a_campaign_of_200_contacts_on_10_phones_completes(tmp_path, backend, re
         server.stop()
 
 
-def start_fleet_process(server, tmp_path, phones: int, seed: int, options: dict) -> subprocess.Popen:
+def start_fleet_process(server, tmp_path, phones: int, seed: int, options: dict,
+                        extra: tuple = ()) -> subprocess.Popen:
     """``python -m phone_agent fleet`` in a process of its own, so it can be killed
     (with the adb backend its virtual handsets die with it; the adb server stays)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
@@ -121,7 +123,7 @@ def start_fleet_process(server, tmp_path, phones: int, seed: int, options: dict)
         return subprocess.Popen(
             [sys.executable, "-m", "phone_agent", "fleet", "--server", server.url, "--phones", str(phones),
              "--enrol-key", ENROL_KEY, "--seed", str(seed), "--speed", str(options["speed"]), *backend,
-             "--state", str(tmp_path / "fleet.json"), "--cache", str(tmp_path / "phone-cache")],
+             "--state", str(tmp_path / "fleet.json"), "--cache", str(tmp_path / "phone-cache"), *extra],
             stdout=subprocess.DEVNULL, stderr=log, env=env)
 
 
@@ -231,3 +233,49 @@ def test_a_virtual_phone_dropped_mid_call_fails_that_call_and_is_used_again(tmp_
         assert phone_health(server, victim.phone_id).get("device") == "ready"
     finally:
         server.stop()
+
+
+def dial_log(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def test_frozen_phones_and_a_frozen_server_never_dial_a_voter_twice(tmp_path):
+    """Phones frozen past their lease, then the server frozen past every
+    lease: each time the phones must not dial what the server has not just
+    confirmed. Checked against the phones' own record of every real dial,
+    not only the server's."""
+    server = campaign_server(tmp_path, contacts=160,
+                             config={"lease_base_s": 4.0, "lease_per_call_s": 2.0, "reconnect_grace_s": 2.0})
+    dials = tmp_path / "dials.jsonl"
+    fleet = None
+    try:
+        Console(server.url).campaign(server.seeded["campaign_id"], "start")
+        fleet = start_fleet_process(server, tmp_path, phones=6, seed=11, options={"speed": 40},
+                                    extra=("--dial-log", str(dials)))
+        wait_until(lambda: records(server)["counters"]["dialled"] >= 30, timeout=90, message="calls under way")
+        os.kill(fleet.pid, signal.SIGSTOP)            # every phone freezes, mid-batch and mid-call
+        time.sleep(12.0)                              # past every lease (4 + 2 n s)
+        os.kill(fleet.pid, signal.SIGCONT)
+        before = records(server)["counters"]["dialled"]
+        wait_until(lambda: records(server)["counters"]["dialled"] >= before + 30, timeout=90,
+                   message="calling again after the phones thawed")
+        os.kill(server.process.pid, signal.SIGSTOP)   # the server freezes (a disk stall, swap)
+        time.sleep(12.0)
+        os.kill(server.process.pid, signal.SIGCONT)
+        wait_until(lambda: campaign_state(server) == "finished", timeout=240, every=0.5,
+                   message="campaign finished")
+    finally:
+        if fleet is not None:
+            fleet.terminate()
+            fleet.wait(timeout=20)
+        found = records(server)
+        server.stop()
+    dialled = dial_log(dials)
+    assert len(dialled) >= 160
+    by_call = Counter(d["call_id"] for d in dialled)
+    assert max(by_call.values()) == 1, "no call was dialled twice"
+    claimed = {c["id"] for c in found["calls"] if c["dialed_at"] is not None}
+    assert set(by_call) <= claimed, "every real dial had a claim the server stored"
+    per_number = Counter(d["number"] for d in dialled)
+    assert max(per_number.values()) == 1, "no voter was dialled twice (one attempt each)"
+    assert_each_contact_dialled_once(found, 160)
