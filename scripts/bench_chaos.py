@@ -7,8 +7,9 @@ What it does
    the disk-full fault is real (without root that fault is skipped, and the
    output says so). A 안내 (notice) campaign of --contacts contacts that calls
    at any hour (no answer: 2 attempts, 1 min apart; busy: 1 attempt; agents
-   rung once, 4 s cycle), short leases (8 s + 4 s a call), an enrolment key
-   and a manager.
+   rung once, 4 s cycle), short leases (8 s + 4 s a call), the server's
+   free-space guard (where it has one) at 16 MB, an enrolment key and a
+   manager.
 2. ``ars serve`` on a free loopback port; the campaign is started through the
    console. --phones simulated phones in fleets of 5, each fleet its own
    ``python -m phone_agent fleet`` process with a dial log (one JSON line per
@@ -23,10 +24,12 @@ What it does
    server_freeze    SIGSTOP the server for 20-40 s, SIGCONT
    server_crash     wait until the database shows a bridged call, SIGKILL the
                     server, start it again on the same port and database 2-5 s later
-   link_drop        SIGKILL the server and start it again at once (< 1 s)
+   link_drop        SIGKILL the server and start a new one at once (every phone's
+                    link drops; the new one listens about a second later)
    disk_full        fill the database's tmpfs until ENOSPC, hold 10-20 s, free it
-   do_not_call      add 20 numbers of contacts not yet done to 수신거부 through
-                    the console, one by one, noting when each was added
+   do_not_call      add 20 numbers of contacts not yet done (waiting or leased) to
+                    수신거부 through the console, one by one, noting when each
+                    was confirmed
 
    A process that dies on its own is started again and listed under
    ``incidents``. The run lasts until the campaign is finished or
@@ -55,10 +58,17 @@ Everything but ``contacts``, ``calls``, ``dials`` and ``seconds`` should be 0.
 - ``finished``: whether the campaign finished within --max-seconds (if not,
   ``never_called`` counts the contacts it did not reach).
 
+Also in the report, not counted as faults: ``redialled_after_phone_lost``
+(contacts dialled again after the server closed their call as lost — the
+retry rule) and the server log's ``late_ends_refused`` (a phone's own end of a
+call the server had already closed: that call's real outcome is not in the
+records; with a frozen fleet, a voter the retry rule calls again).
+
 The report (--report, default bench-chaos.json) adds the schedule, every fault
 with its times, and for each finding its context: the phone, the call rows of
 that number, the fault it fell in or after, and the server's log lines about
-the call. Prints human lines, then the summary as one JSON line last. The exit
+the call. --keep keeps the work dir (server and fleet logs, dial logs, a copy
+of the database). Prints human lines, then the summary as one JSON line last. The exit
 status is 0 whatever the counts (this is a measurement); it is not 0 only when
 the bench itself could not run (the server would not start, …).
 """
@@ -265,29 +275,24 @@ class FleetProcess(Process):
         lines = self.out_path.read_text(errors="replace").splitlines() if self.out_path.exists() else []
         for line in reversed(lines):
             if line.startswith("{"):
-                return json.loads(line)
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    return None
         return None
 
 
 # -- the database's tmpfs -------------------------------------------------------------
 
-class Tmpfs:
-    """A tmpfs mounted on ``path`` while in the ``with`` block (root only)."""
+def mount_tmpfs(path: Path, size_mb: int) -> None:
+    """A tmpfs of ``size_mb`` MB on ``path`` (root only)."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)], check=True)
 
-    def __init__(self, path: Path, size_mb: int):
-        self.path, self.size_mb, self.mounted = path, size_mb, False
 
-    def __enter__(self) -> "Tmpfs":
-        self.path.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_mb}m", "tmpfs", str(self.path)],
-                       check=True)
-        self.mounted = True
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.mounted and subprocess.run(["umount", str(self.path)]).returncode != 0:
-            subprocess.run(["umount", "-l", str(self.path)])
-        self.mounted = False
+def unmount(path: Path) -> None:
+    if subprocess.run(["umount", str(path)]).returncode != 0:
+        subprocess.run(["umount", "-l", str(path)])  # still busy: detach it now, free it when idle
 
 
 def fill_disk(folder: Path) -> tuple[Path, int]:
@@ -518,11 +523,12 @@ class Run:
             filler.unlink()
 
     def do_not_call(self, fault: dict, record: dict) -> None:
-        pending = [row["number"] for row in read(
-            self.server.db_path, "SELECT number FROM campaign_contact WHERE campaign_id = ? AND status = 'pending' "
+        not_done = [row["number"] for row in read(
+            self.server.db_path, "SELECT number FROM campaign_contact WHERE campaign_id = ? AND status != 'done' "
                                  "ORDER BY id", [self.campaign_id])]
-        picks = random.Random(fault["pick_seed"]).sample(pending, min(fault["count"], len(pending)))
-        log(self.start, f"do_not_call: adding {len(picks)} pending numbers to 수신거부 through the console")
+        picks = random.Random(fault["pick_seed"]).sample(not_done, min(fault["count"], len(not_done)))
+        log(self.start, f"do_not_call: adding {len(picks)} numbers not yet done (waiting or leased) to 수신거부 "
+                        "through the console")
         failed = []
         for number in picks:
             before = time.time()
@@ -538,12 +544,17 @@ class Run:
 # -- the audit ---------------------------------------------------------------------------
 
 def read_dials(fleets: list[FleetProcess]) -> list[dict]:
+    """Every dial-log line, in time order (a line that is not JSON is kept as a dial of nothing)."""
     dials = []
     for fleet in fleets:
         if fleet.dial_log.exists():
             for line in fleet.dial_log.read_text(errors="replace").splitlines():
                 if line.strip():
-                    dials.append(dict(json.loads(line), fleet=fleet.index))
+                    try:
+                        dial = json.loads(line)
+                    except ValueError:
+                        dial = {"t": 0.0, "number": "?", "call_id": None, "unreadable": line[:200]}
+                    dials.append(dict(dial, fleet=fleet.index))
     return sorted(dials, key=lambda d: d["t"])
 
 
@@ -602,6 +613,12 @@ def context(dial: dict, calls_by_number: dict, phones: dict, faults: list[dict],
     }
 
 
+def leased_before(dial: dict, calls: list[dict], t: float) -> bool | None:
+    """Whether the call a dial belongs to was leased before ``t`` (None: no such call row)."""
+    row = next((c for c in calls if c["id"] == dial.get("call_id")), None)
+    return None if row is None else row["leased_at"] < t
+
+
 def audit(db_path: Path, campaign_id: int, fleets: list[FleetProcess], dnc: dict, faults: list[dict],
           log_text: str) -> tuple[dict, dict]:
     """(the counts, the details) from the database and the dial logs."""
@@ -623,6 +640,7 @@ def audit(db_path: Path, campaign_id: int, fleets: list[FleetProcess], dnc: dict
                  "WHERE c.campaign_id = ? AND c.pressed_one = 1 AND coalesce(c.result, '') != 'connected' "
                  "AND NOT EXISTS (SELECT 1 FROM callback b WHERE b.call_id = c.id)", [campaign_id])]
     dialled_ids = {d.get("call_id") for d in dials}
+    contexts = [context(d, calls_by_number, phones, faults, log_text) for d in unsanctioned]
     counts = {
         "contacts": read(db_path, "SELECT count(*) FROM campaign_contact WHERE campaign_id = ?",
                          [campaign_id])[0][0],
@@ -635,12 +653,16 @@ def audit(db_path: Path, campaign_id: int, fleets: list[FleetProcess], dnc: dict
         "lost_callbacks": len(lost),
     }
     details = {
-        "double_dials": [context(d, calls_by_number, phones, faults, log_text) for d in unsanctioned[:100]],
+        "double_dials": contexts[:100],
         "double_dials_by_why": dict(Counter(d["why"] for d in unsanctioned)),
+        "double_dials_by_fault": dict(Counter((c["near_fault"] or "no fault").split(" (")[0] for c in contexts)),
+        "redialled_after_phone_lost": redialled_after_lost(calls, log_text),
         "numbers_dialled_more_than_recorded": over,
         "recorded_but_not_in_dial_logs": [c["id"] for c in calls
                                           if c["dialed_at"] is not None and c["id"] not in dialled_ids][:100],
-        "dialled_after_dnc": [context(d, calls_by_number, phones, faults, log_text) | {"after_dnc_s": d["after_dnc_s"]}
+        "dialled_after_dnc": [dict(context(d, calls_by_number, phones, faults, log_text),
+                                   after_dnc_s=d["after_dnc_s"],
+                                   leased_before_dnc=leased_before(d, calls, dnc[d["number"]]["t_before"]))
                               for d in after_dnc],
         "do_not_call_added": dnc,
         "never_called": [dict(r) for r in never],
@@ -652,6 +674,25 @@ def audit(db_path: Path, campaign_id: int, fleets: list[FleetProcess], dnc: dict
         "reasons": dict(Counter(c["reason"] for c in calls if c["reason"]).most_common(15)),
     }
     return counts, details
+
+
+def redialled_after_lost(calls: list[dict], log_text: str) -> list[dict]:
+    """Contacts dialled again after the server closed their call as lost (the
+    retry rule for calls lost before an answer). Not counted as double dials —
+    the records sanction them — but if the phone was only frozen, the first
+    call went on and the voter was called twice: see ``late_ends_refused``."""
+    by_contact: dict[int, list[dict]] = {}
+    for call in sorted(calls, key=lambda c: c["dialed_at"] or 0):
+        if call["dialed_at"] is not None:
+            by_contact.setdefault(call["campaign_contact_id"], []).append(call)
+    out = []
+    for chain in by_contact.values():
+        for lost, after in zip(chain, chain[1:]):
+            if lost["reason"] == "phone_lost":
+                out.append({"lost_call": lost["id"], "next_call": after["id"], "number": lost["number"],
+                            "gap_s": round(after["dialed_at"] - lost["dialed_at"], 1),
+                            "server_log": server_lines(log_text, lost["id"])})
+    return out
 
 
 # -- ending ---------------------------------------------------------------------------------
@@ -674,20 +715,40 @@ def settle(run: Run, timeout: float) -> float:
 
 
 def server_log_notes(log_text: str) -> dict:
+    lines = log_text.splitlines()
     return {"tracebacks": log_text.count("Traceback (most recent call last)"),
-            "disk_full_lines": sum(1 for line in log_text.splitlines()
-                                   if "database or disk is full" in line or "No space left" in line),
-            "errors": sum(1 for line in log_text.splitlines() if " ERROR " in line)}
+            "exceptions": dict(Counter(exceptions(lines)).most_common(10)),
+            # a phone's own end of a call the server had already closed (phone lost): the
+            # real outcome of that call is not in the records
+            "late_ends_refused": sum(1 for line in lines if "call already ended" in line),
+            "disk_full_lines": sum(1 for line in lines if "database or disk is full" in line
+                                   or "No space left" in line),
+            "errors": sum(1 for line in lines if " ERROR " in line)}
+
+
+def exceptions(lines: list[str]):
+    """The exception line ending each traceback in a log."""
+    inside = False
+    for line in lines:
+        if line.startswith("Traceback (most recent call last)"):
+            inside = True
+        elif inside and line and not line[0].isspace():
+            inside = False
+            yield line[:200]
 
 
 def print_findings(counts: dict, details: dict) -> None:
     print(f"dials: {counts['dials']} placed by the phones, {counts['calls']} recorded by the server; "
           f"results {details['results']}")
     if details["double_dials"]:
-        print(f"double dials: {counts['double_dials']} ({details['double_dials_by_why']})")
+        print(f"double dials: {counts['double_dials']} ({details['double_dials_by_why']}; "
+              f"by fault {details['double_dials_by_fault']})")
         for d in details["double_dials"][:10]:
             print(f"  {d['number']} by {d.get('phone')} call {d.get('call_id')}: {d['why']}; "
                   f"near {d['near_fault'] or 'no fault'}; server log: {len(d['server_log'])} line(s)")
+    if details["redialled_after_phone_lost"]:
+        print(f"dialled again after a call closed as phone lost: {len(details['redialled_after_phone_lost'])} "
+              "(sanctioned by the retry rule)")
     if details["recorded_but_not_in_dial_logs"]:
         print(f"recorded as dialled but not in the dial logs: {len(details['recorded_but_not_in_dial_logs'])}")
     if details["dialled_after_dnc"]:
@@ -696,7 +757,8 @@ def print_findings(counts: dict, details: dict) -> None:
     if counts["never_called"]:
         print(f"never called: {counts['never_called']} {details['never_called']}")
     if counts["stuck_calls"]:
-        print(f"stuck calls: {counts['stuck_calls']} (states {dict(Counter(c['state'] for c in details['stuck_calls']))})")
+        states = Counter(c["state"] for c in details["stuck_calls"])
+        print(f"stuck calls: {counts['stuck_calls']} (states {dict(states)})")
     if counts["lost_callbacks"]:
         print(f"lost callbacks: {counts['lost_callbacks']} (results "
               f"{dict(Counter(c['result'] for c in details['lost_callbacks']))})")
@@ -712,21 +774,16 @@ def main(argv=None) -> int:
     parser.add_argument("--speed", type=float, default=20.0, help="voters and agents this much faster than life")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="stop here if the campaign is not finished")
     parser.add_argument("--report", default="bench-chaos.json")
-    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, dial logs, a copy of the database)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work dir (logs, dial logs, a copy of the database)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # clean up (thaw, stop, unmount) as on Ctrl+C
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-chaos-"))
     db_folder = workdir / "db"
-    disk = os.geteuid() == 0
-    disk_note = f"real: the database on a {TMPFS_MB} MB tmpfs" if disk else "skipped: needs root to mount a tmpfs"
-    tmpfs = Tmpfs(db_folder, TMPFS_MB) if disk else None
+    disk, disk_note = database_folder(db_folder)
     processes: list[Process] = []
     try:
-        if tmpfs:
-            tmpfs.__enter__()
-        else:
-            db_folder.mkdir()
         print(f"work dir {workdir}; disk fault {disk_note}", flush=True)
         return chaos(args, workdir, db_folder, disk, disk_note, processes)
     except KeyboardInterrupt:
@@ -735,18 +792,76 @@ def main(argv=None) -> int:
     finally:
         for process in reversed(processes):
             process.stop(timeout=10)
-        if args.keep and disk and (db_folder / "chaos.db").exists():
+        if args.keep and disk:
             for path in db_folder.glob("chaos.db*"):
                 shutil.copy2(path, workdir / path.name)
-        if tmpfs:
-            tmpfs.__exit__()
+        if disk:
+            unmount(db_folder)
         if args.keep:
             print(f"work dir kept: {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def database_folder(path: Path) -> tuple[bool, str]:
+    """Make the database folder: a tmpfs as root (the disk-full fault is real),
+    else a plain folder. (tmpfs mounted?, what that means for the disk fault)."""
+    if os.geteuid() != 0:
+        path.mkdir()
+        return False, "skipped: needs root to mount a tmpfs"
+    try:
+        mount_tmpfs(path, TMPFS_MB)
+    except subprocess.CalledProcessError as exc:
+        return False, f"skipped: could not mount a tmpfs ({exc})"
+    return True, f"real: the database on a {TMPFS_MB} MB tmpfs"
+
+
 def chaos(args, workdir: Path, db_folder: Path, disk: bool, disk_note: str, processes: list) -> int:
+    run = set_up(args, workdir, db_folder, processes)
+    schedule = plan(args.seed, len(run.fleets), disk)
+    steps = ", ".join(f"+{f['gap_s']} s {f['fault']}" for f in schedule)
+    print(f"{args.phones} phones in {len(run.fleets)} fleet process(es) at speed {args.speed} on "
+          f"{run.server.url}; seed {args.seed}; schedule: {steps}", flush=True)
+    run.start = time.monotonic()
+    run.deadline = run.start + args.max_seconds
+    for fault in schedule:
+        if not run.wait(fault["gap_s"]):
+            break
+        run.strike(fault)
+    run.wait(None)
+    seconds, finished = run.now_s(), run.finished()
+    struck = {f["fault"] for f in run.faults}
+    not_reached = [f["fault"] for f in schedule if f["fault"] not in struck]
+    log(run.start, f"campaign {'finished' if finished else 'NOT finished'}; "
+                   f"faults not reached: {', '.join(not_reached) or 'none'}; settling …")
+    settled_s = settle(run, timeout=LEASE["lease_base_s"] + PREFETCH * LEASE["lease_per_call_s"] + 5.0)
+    fleet_metrics = {fleet.index: fleet.last_metrics() for fleet in run.fleets}
+    run.server.stop()
+
+    log_text = run.server.log_path.read_text(errors="replace")
+    counts, details = audit(run.server.db_path, run.campaign_id, run.fleets, run.dnc, run.faults, log_text)
+    notes = server_log_notes(log_text)
+    print_findings(counts, details)
+    print_process_notes(run, fleet_metrics, notes, counts)
+    summary = dict(counts, seconds=seconds, finished=finished, seed=args.seed,
+                   faults=[{k: v for k, v in f.items() if k not in ("t", "t_end")} for f in run.faults])
+    if not disk:
+        summary["disk_fault"] = disk_note
+    report = dict(summary, disk_fault=disk_note, phones=args.phones, speed=args.speed,
+                  max_seconds=args.max_seconds, schedule=schedule, faults_not_reached=not_reached,
+                  faults_detail=run.faults, incidents=run.incidents, settled_s=round(settled_s, 1),
+                  server=dict(notes, starts=run.server.starts),
+                  fleets={f.index: {"starts": f.starts, "final": _fleet_brief(fleet_metrics[f.index])}
+                          for f in run.fleets},
+                  details=details, settings=dict(SETTINGS, **server_config()), code=code_version(),
+                  workdir=str(workdir))
+    Path(args.report).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def set_up(args, workdir: Path, db_folder: Path, processes: list) -> Run:
+    """Seed, start the server and the campaign, start the fleets."""
     db_path, uploads = db_folder / "chaos.db", workdir / "uploads"
     t = time.perf_counter()
     campaign_id = seed(db_path, uploads, args.contacts)
@@ -760,60 +875,31 @@ def chaos(args, workdir: Path, db_folder: Path, disk: bool, disk_note: str, proc
     processes.extend(fleets)
     for fleet in fleets:
         fleet.start()
-    schedule = plan(args.seed, len(fleets), disk)
-    print(f"{args.phones} phones in {len(fleets)} fleets at speed {args.speed} on {server.url}; "
-          f"seed {args.seed}; schedule: " + ", ".join(f"+{f['gap_s']} s {f['fault']}" for f in schedule),
-          flush=True)
+    return Run(server, fleets, console, campaign_id, db_folder, args.max_seconds)
 
-    run = Run(server, fleets, console, campaign_id, db_folder, args.max_seconds)
-    for fault in schedule:
-        if not run.wait(fault["gap_s"]):
-            break
-        run.strike(fault)
-    run.wait(None)
-    seconds = run.now_s()
-    finished = run.finished()
-    struck = {f["fault"] for f in run.faults}
-    not_reached = [f["fault"] for f in schedule if f["fault"] not in struck]
-    log(run.start, f"campaign {'finished' if finished else 'NOT finished'}; "
-                   f"faults not reached: {', '.join(not_reached) or 'none'}; settling …")
-    lease_s = LEASE["lease_base_s"] + PREFETCH * LEASE["lease_per_call_s"]
-    settled_s = settle(run, timeout=lease_s + 5.0)
-    fleet_metrics = {fleet.index: fleet.last_metrics() for fleet in fleets}
-    server.stop()
 
-    log_text = server.log_path.read_text(errors="replace")
-    counts, details = audit(db_path, campaign_id, fleets, run.dnc, run.faults, log_text)
-    print_findings(counts, details)
-    refusals = Counter()
+def print_process_notes(run: Run, fleet_metrics: dict, notes: dict, counts: dict) -> None:
+    refusals: Counter = Counter()
     for metrics in fleet_metrics.values():
         refusals.update((metrics or {}).get("lease_empty") or {})
     if refusals:
         print(f"empty leases the phones were given, by reason (last run of each fleet): {dict(refusals)}")
+    print(f"server: started {run.server.starts} times; log: {notes['tracebacks']} tracebacks, "
+          f"{notes['disk_full_lines']} disk-full lines, {notes['late_ends_refused']} late call ends refused "
+          "(calls closed as lost while their phone still had them)")
+    for exception, n in notes["exceptions"].items():
+        print(f"  {n} × {exception}")
+    for incident in run.incidents:
+        print(f"incident at {incident['at_s']} s: {incident['what']}")
     if not counts["dials"]:
         print("! nothing was dialled: see the server's and the fleets' logs (--keep)")
-    summary = dict(counts, seconds=seconds, finished=finished, seed=args.seed,
-                   faults=[{k: f[k] for k in f if k not in ("t", "t_end")} for f in run.faults])
-    if not disk:
-        summary["disk_fault"] = disk_note
-    report = dict(summary, disk_fault=disk_note, phones=args.phones, speed=args.speed,
-                  max_seconds=args.max_seconds, schedule=schedule, faults_not_reached=not_reached,
-                  faults_detail=run.faults, incidents=run.incidents, settled_s=round(settled_s, 1),
-                  server=dict(server_log_notes(log_text), starts=server.starts),
-                  fleets={i: {"starts": f.starts, "final": _fleet_brief(fleet_metrics[i])}
-                          for i, f in enumerate(fleets)},
-                  details=details, settings=dict(SETTINGS, **server_config()), code=code_version(),
-                  workdir=str(workdir))
-    Path(args.report).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(json.dumps(summary, ensure_ascii=False))
-    return 0
 
 
 def code_version() -> dict:
     """The commit measured and the files changed since (the numbers depend on them)."""
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
+        return done.stdout.rstrip("\n") if done.returncode == 0 else ""
     return {"commit": git("rev-parse", "--short", "HEAD") or None,
             "changed": [line[3:] for line in git("status", "--porcelain").splitlines()]}
 

@@ -180,6 +180,23 @@ def test_an_incoming_call_rings_and_is_answered():
     asyncio.run(main())
 
 
+def test_dial_log_is_told_every_real_dial_and_nothing_else():
+    async def main():
+        phone = SimTelephony(1, speed=FAST)
+        dialled = []
+        phone.dial_log = dialled.append
+        with pytest.raises(InvalidNumber):
+            await phone.dial("12")
+        await phone.dial("01012349996")
+        await phone.hang_up()
+        await phone.dial("01012349990")
+        await phone.hang_up()
+        await phone.close()
+        return dialled
+
+    assert asyncio.run(main()) == ["01012349996", "01012349990"]
+
+
 # ------------------------------------------------------------------------- audio
 
 def call_audio(number: str, intro: Path, speed: float, sim_seconds: float, **model) -> bytes:
