@@ -596,7 +596,22 @@ class CallScript:
         sent = self.link.report(payload)
         if asyncio.isfuture(sent) or asyncio.iscoroutine(sent):
             # Delivery is the link's job; keep a reference so it is not collected.
-            asyncio.ensure_future(sent)
+            asyncio.ensure_future(sent).add_done_callback(
+                lambda done, ctx=self._ctx: self._event_refused(ctx, rec, done))
+
+    def _event_refused(self, ctx: _Ctx | None, rec: CallRecord, done: asyncio.Future) -> None:
+        """The server refused an event of the call in progress for good (it
+        closed the call, or the phone was revoked): the call is no longer
+        recorded, so it must not go on — hang up rather than, say, promise a
+        callback nobody will see."""
+        if ctx is None or ctx is not self._ctx or done.cancelled() or done.exception() is not None:
+            return
+        ack = done.result()
+        if isinstance(ack, dict) and ack.get("ok") is False:
+            code = (ack.get("error") or {}).get("code")
+            if code in (protocol.UNKNOWN_CALL, protocol.BAD_TRANSITION, protocol.REVOKED):
+                log.warning("call %s: the server refused its events (%s); hanging up", rec.call_id, code)
+                self.abort(f"server_refused: {code}")
 
     # -------------------------------------------------------------- incoming
 

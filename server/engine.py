@@ -180,6 +180,9 @@ class CallingEngine:
         if self.storage_error is not None and time.monotonic() - self.storage_error_at >= self.storage_pause_s:
             log.warning("database writes work again")
             self.storage_error = None
+            # Phones could not record their calls' progress meanwhile: their
+            # silence is not theirs, so no lease runs out for it.
+            self._extend_all_leases(self.clock() + self._lease_s())
             self.version += 1
         return result
 
@@ -473,9 +476,30 @@ class CallingEngine:
                                               "never leased to it); do not dial it")
         if msg["seq"] <= row["last_seq"]:
             return self._resent(msg)
+        if row["reason"] == "phone_lost" and msg["seq"] == row["last_seq"] + 1:
+            open_call = self._reopen(row)
+            if open_call is not None:
+                return self._apply_event(self.phones[phone_id], open_call, msg)
         reason = f" ({row['reason']})" if row["reason"] else ""
         raise EngineError(p.BAD_TRANSITION, f"call already ended ({row['result']}{reason}); "
                                             f"'{msg['event']}' refused")
+
+    def _reopen(self, row: dict) -> OpenCall | None:
+        """The phone of a call closed as lost reports on: it was alive all
+        along (frozen, or cut off past its lease). Open the call again, so
+        its outcome is recorded and its voter not called again for it."""
+        reopened = self._db(db.reopen_lost_call, row["id"], phone_id=row["phone_id"],
+                            lease_expires=self.clock() + self._lease_s())
+        if reopened is None:
+            return None
+        voided = self.calls.get(reopened["voided"]) if reopened["voided"] else None
+        if voided is not None:
+            self._forget(voided)
+        self._restore_call(self._db(db.call, row["id"]))
+        log.warning("call %s: its phone reported again after the call was closed as lost; open again%s",
+                    row["id"], f" (the contact's new lease {reopened['voided']} is void)" if reopened["voided"] else "")
+        self.version += 1
+        return self.calls[row["id"]]
 
     def _resent(self, msg: dict) -> dict:
         """An event whose seq was applied before: a duplicate only if it is the same event."""
@@ -682,12 +706,28 @@ class CallingEngine:
             # phones could not be heard meanwhile, so their silence says nothing.
             log.warning("the server was stalled for %.1f s; every open call keeps its lease",
                         mono - self._last_sweep)
-            until = now + self._lease_s()
-            for open_call in self.calls.values():
-                open_call.lease_expires = max(open_call.lease_expires, until)
+            self._extend_all_leases(now + self._lease_s())
             with contextlib.suppress(EngineError):
-                self._db(db.extend_open_leases, until)
+                self._db(db.extend_open_leases, now + self._lease_s())
         self._last_sweep = mono
+        if self.storage_error is not None:
+            if time.monotonic() - self.storage_error_at >= self.storage_pause_s:
+                with contextlib.suppress(EngineError):   # a write that works clears the error
+                    self._db(db.extend_open_leases, now + self._lease_s())
+            if self.storage_error is not None:
+                return   # nothing can be closed or given back now; phones cannot record either
+        try:
+            self._expire(now)
+        except EngineError as exc:        # storage failed mid-sweep: the next sweep goes on
+            log.info("lease sweep stopped: %s", exc.message)
+            return
+        self._roll_day(now)
+
+    def _extend_all_leases(self, until: float) -> None:
+        for open_call in self.calls.values():
+            open_call.lease_expires = max(open_call.lease_expires, until)
+
+    def _expire(self, now: float) -> None:
         for call_id, open_call in list(self.calls.items()):
             too_long = open_call.dialed_at is not None and now - open_call.dialed_at > self.max_call_s
             if open_call.lease_expires < now or too_long:
@@ -703,7 +743,6 @@ class CallingEngine:
                     if open_call is not None and open_call.progress.state == QUEUED:
                         with self._call_locks[call_id]:
                             self._abandon(call_id, reason="phone_disconnected")
-        self._roll_day(now)
 
     def _abandon(self, call_id: str, reason: str) -> None:
         """A call its phone no longer holds: undialled → back to the pool;

@@ -383,3 +383,46 @@ def test_a_long_agent_conversation_keeps_its_call_and_survives_a_restart(tmp_pat
         phone.close()
     finally:
         server.stop()
+
+
+def test_a_phone_that_was_only_frozen_gets_its_call_back_and_the_voter_no_second_call(tmp_path):
+    """A phone silent past its lease (frozen, cut off) while its voter's phone
+    rang: the server closed the call as lost and planned a retry. When the
+    phone reports on, the call is open again, its true outcome is recorded,
+    and the retry (or a newer, undialled lease of the contact) is void."""
+    server = start_server(tmp_path, config={"lease_base_s": 1.0, "lease_per_call_s": 1.0},
+                          settings={"no_answer_max_attempts": 3, "no_answer_retry_delay_min": 1})
+    phones = []
+    try:
+        frozen, other = (ScriptedPhone(server.url, token).connect() for token in server.seeded["tokens"][:2])
+        phones = [frozen, other]
+        for phone in phones:
+            phone.hello(assets=assets_of(server))
+        first, second = frozen.send(p.LEASE, {"want": 2})["batch"]["calls"]
+        for call in (first, second):
+            frozen.event(call["call_id"], "dialing")
+            frozen.event(call["call_id"], "ringing")
+        wait_until(lambda: len(query(server, "SELECT id FROM call WHERE reason = 'phone_lost'")) == 2, timeout=20,
+                   message="both calls closed as lost")
+        # The first call's contact is due again at once and leased to the other phone, not yet dialled.
+        store = server.store()
+        try:
+            store.execute("UPDATE campaign_contact SET next_at = 0 WHERE number = ?", [first["number"]])
+        finally:
+            store.conn.close()
+        relet = [c for c in lease_all(other) if c["number"] == first["number"]]
+        assert relet
+        # The frozen phone wakes up: the voter had answered meanwhile.
+        for call in (first, second):
+            assert frozen.event(call["call_id"], "answered") == {"ok": True, "duplicate": False}
+            assert frozen.event(call["call_id"], "ended", {"result": "listened"})["ok"]
+        rows = query(server, "SELECT c.result, c.reason, cc.status, cc.attempts FROM call c "
+                             "JOIN campaign_contact cc ON cc.id = c.campaign_contact_id WHERE c.id IN (?, ?)",
+                     [first["call_id"], second["call_id"]])
+        assert rows == [{"result": "listened", "reason": None, "status": "done", "attempts": 1}] * 2
+        # The other phone's lease of that contact is void: it must not dial it.
+        assert other.event(relet[0]["call_id"], "dialing")["error"]["code"] == p.UNKNOWN_CALL
+    finally:
+        for phone in phones:
+            phone.close()
+        server.stop()

@@ -428,6 +428,39 @@ def close_lost_call(db: Database, call_id: str, *, state: str, ended_at: float, 
     return True
 
 
+def reopen_lost_call(db: Database, call_id: str, *, phone_id: int, lease_expires: float) -> dict | None:
+    """A call closed as ``phone_lost`` whose phone turns out to be alive (it
+    was frozen, or cut off from the server, past its lease): open it again
+    so its true outcome is recorded and the voter is not called again for
+    it. Not possible once the contact has been dialled by another call; a
+    newer lease of the contact that was not dialled yet is voided. Returns
+    ``{"voided": call_id | None}``, or None when the call stays closed."""
+    with transaction(db):
+        row = call(db, call_id)
+        if row is None or row["phone_id"] != phone_id or row["reason"] != "phone_lost":
+            return None
+        contact = _one(db.execute("SELECT status, call_id FROM campaign_contact WHERE id = ?",
+                                  [row["campaign_contact_id"]]))
+        voided = None
+        if contact is None:
+            return None
+        if contact["call_id"] not in (None, call_id):
+            other = call(db, contact["call_id"])
+            if other is not None and (other["dialed_at"] is not None or other["result"] is not None):
+                return None
+            voided = contact["call_id"]
+            db.execute("DELETE FROM call_event WHERE call_id = ?", [voided])
+            db.execute("DELETE FROM call WHERE id = ?", [voided])
+        elif contact["status"] == "done" and contact["call_id"] is None:
+            return None          # closed for another reason since (수신거부)
+        db.execute("UPDATE call SET result = NULL, reason = NULL, ended_at = NULL, lease_expires = ? "
+                   "WHERE id = ?", [lease_expires, call_id])
+        db.execute("UPDATE campaign_contact SET status = 'leased', call_id = ?, next_at = 0, last_result = NULL "
+                   "WHERE id = ?", [call_id, row["campaign_contact_id"]])
+        db.execute("DELETE FROM callback WHERE call_id = ? AND status = 'requested'", [call_id])
+    return {"voided": voided}
+
+
 def extend_lease(db: Database, call_id: str, until: float) -> None:
     db.execute("UPDATE call SET lease_expires = max(lease_expires, ?) WHERE id = ? AND result IS NULL",
                [until, call_id])
