@@ -26,6 +26,7 @@ server could not take it *now*), which are sent again with backoff.
 A call's ``dialing`` event is the exception to the outbox: it is a claim
 (:meth:`Link.claim`), sent once and answered at once or not at all, because
 a phone may dial only on the server's fresh yes.
+
 ``lease`` and ``heartbeat`` are plain requests: a lost lease is asked again
 by the runner, and ``hello`` tells the server which calls the phone holds.
 

@@ -252,7 +252,7 @@ class Runner:
         finally:
             self.current = None
         if record.not_dialled is not None:
-            self._not_dialled(leased, record)
+            self._not_dialled(record)
             return
         self._account(record)
 
@@ -265,7 +265,7 @@ class Runner:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._changed.wait(), timeout)
 
-    def _not_dialled(self, leased: _Leased, record: CallRecord) -> None:
+    def _not_dialled(self, record: CallRecord) -> None:
         """The server did not confirm the dial: nothing was dialled; give the
         call back (the server may have done so already: harmless) and, unless
         the number alone was refused, pause a moment before the next claim."""
