@@ -8,3 +8,14 @@ and voter for demos, tests and benchmarks).
 """
 
 __version__ = "0.1.0"
+
+# What only the simulator, the benchmarks and the tests use: left out of the
+# package the server hands to phones (``/phone-agent/``), which holds only
+# what a phone runs. Paths relative to this package.
+SIMULATOR_ONLY = ("virtual/", "fleet.py", "voter.py", "telephony/sim.py")
+
+
+def simulator_missing() -> str:
+    """The message for a phone install asked to simulate."""
+    return ("the simulator (sim backend, fleet, virtual phones) is not part of the phone install; "
+            "run it from a checkout of Mobile ARS")

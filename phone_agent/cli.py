@@ -36,7 +36,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, simulator_missing
 
 log = logging.getLogger("phone_agent")
 
@@ -162,7 +162,11 @@ async def _run(args) -> int:
             return 2
         backend = create("adb", serial=args.serial, adb_host=args.adb_host, adb_port=args.adb_port)
     else:
-        backend = create("sim", seed=args.seed, speed=args.speed)
+        try:
+            backend = create("sim", seed=args.seed, speed=args.speed)
+        except ImportError:
+            print(simulator_missing(), file=sys.stderr)
+            return 2
     mode = args.mode or ("sim" if args.backend == "sim" else "internet")
     try:
         device = await backend.device()
@@ -209,8 +213,12 @@ async def _run(args) -> int:
 
 
 async def _fleet(args) -> int:
-    from .fleet import Fleet
-    from .voter import AgentModel
+    try:
+        from .fleet import Fleet
+        from .voter import AgentModel
+    except ImportError:
+        print(simulator_missing(), file=sys.stderr)
+        return 2
     if args.backend != "sim" and (args.dial_log or args.agent_talk_s):
         print("--dial-log and --agent-talk-s are for the sim backend", file=sys.stderr)
         return 2

@@ -129,6 +129,29 @@ def test_the_phone_agent_package_is_served_with_its_install_command(client):
     assert not any("server/" in n for n in names)
 
 
+def test_the_served_package_holds_only_what_a_phone_runs(client, tmp_path):
+    """No simulator, fleet or virtual handset in a phone's install; what is
+    there imports on its own, and asking it to simulate says why it cannot."""
+    import subprocess
+    import sys
+    command = re.search(r"pip install (\S+)", page_text(client.get("/phone-agent/"))).group(1)
+    package = tarfile.open(fileobj=io.BytesIO(client.get(command.replace("http://localhost", "")).data))
+    modules = sorted(n.split("/", 1)[1] for n in package.getnames() if n.endswith(".py"))
+    assert "phone_agent/telephony/adb.py" in modules and "phone_agent/link.py" in modules
+    assert not [m for m in modules if "virtual/" in m or m.endswith(("fleet.py", "voter.py", "telephony/sim.py"))]
+    package.extractall(tmp_path / "phone", filter="data")
+    (root,) = (tmp_path / "phone").iterdir()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)}
+    imported = subprocess.run(
+        [sys.executable, "-c", "import phone_agent.cli, phone_agent.runner, phone_agent.telephony.adb, "
+                               "phone_agent.supervisor, phone_agent.termux; print('ok')"],
+        capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert imported.stdout.strip() == "ok", imported.stderr
+    simulate = subprocess.run([sys.executable, "-m", "phone_agent", "fleet", "--server", "http://127.0.0.1:9",
+                               "--phones", "1"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert simulate.returncode == 2 and "not part of the phone install" in simulate.stderr
+
+
 def test_campaign_needs_announcements_and_runs_one_at_a_time(app, logged_in, client, store):
     seeded = sample.seed_campaign(app.config["DATABASE"], app.config["UPLOADS"], contacts=20)
     list_id = seeded["list_id"]

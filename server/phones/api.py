@@ -17,6 +17,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 
+from phone_agent import SIMULATOR_ONLY
 from phone_agent import __version__ as AGENT_VERSION
 from phone_agent import protocol as p
 
@@ -134,7 +135,9 @@ include = ["phone_agent*"]
 
 
 def agent_sdist() -> tuple[str, bytes]:
-    """A source distribution of phone_agent, built from the running code."""
+    """A source distribution of phone_agent, built from the running code:
+    only what a phone runs (the simulator and the virtual handsets, which
+    the server and the tests use, stay out: ``phone_agent.SIMULATOR_ONLY``)."""
     root = Path(__file__).resolve().parents[2] / "phone_agent"
     base = f"{PACKAGE_NAME}-{AGENT_VERSION}"
     buffer = io.BytesIO()
@@ -147,7 +150,10 @@ def agent_sdist() -> tuple[str, bytes]:
         add_bytes("pyproject.toml", _PYPROJECT.format(name=PACKAGE_NAME, version=AGENT_VERSION).encode())
         add_bytes("PKG-INFO", f"Metadata-Version: 2.1\nName: {PACKAGE_NAME}\nVersion: {AGENT_VERSION}\n".encode())
         for path in sorted(root.rglob("*.py")):
-            add_bytes(f"phone_agent/{path.relative_to(root)}", path.read_bytes())
+            relative = path.relative_to(root).as_posix()
+            if relative.startswith(SIMULATOR_ONLY) or "__pycache__" in relative:
+                continue
+            add_bytes(f"phone_agent/{relative}", path.read_bytes())
     return f"{base}.tar.gz", buffer.getvalue()
 
 
