@@ -142,7 +142,7 @@ def import_contacts(settings, file, list_name):
         result = contacts_import.import_file(store, UploadStore(settings["uploads"]), file,
                                              name=list_name, progress=progress)
         db.audit(store, "import", actor="cli", target=f"call list {result.name}", detail=result.summary())
-    except contacts_import.ImportError_ as exc:
+    except contacts_import.CallListError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         store.conn.close()

@@ -21,7 +21,7 @@ ALLOWED_EXTENSIONS = (".txt", ".csv", ".xlsx", ".xls")
 MAX_LIST_NAME = 80
 
 
-class ImportError_(ValueError):
+class CallListError(ValueError):
     """A call list cannot be imported; the message says why, for the manager."""
 
     @property
@@ -32,18 +32,18 @@ class ImportError_(ValueError):
 def check_list_name(store: db.Database, name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise ImportError_("enter a name for the call list")
+        raise CallListError("enter a name for the call list")
     if len(name) > MAX_LIST_NAME:
-        raise ImportError_(f"the list name is longer than {MAX_LIST_NAME} characters")
+        raise CallListError(f"the list name is longer than {MAX_LIST_NAME} characters")
     if db.contact_list_name_taken(store, name):
-        raise ImportError_(f"a call list named '{name}' already exists")
+        raise CallListError(f"a call list named '{name}' already exists")
     return name
 
 
 def check_extension(filename: str) -> str:
     ext = Path(filename or "").suffix.lower()
     if ext not in ALLOWED_EXTENSIONS:
-        raise ImportError_(
+        raise CallListError(
             f"'{filename}' is not a call list file: use .txt, .csv, .xlsx or .xls")
     return ext
 
@@ -53,7 +53,7 @@ def prepare(store: db.Database, path: Path, filename: str, progress=None) -> Imp
         return prepare_import(path, filename, do_not_call=db.do_not_call_numbers(store),
                               progress=progress)
     except ReadError as exc:
-        raise ImportError_(str(exc)) from None
+        raise CallListError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def commit(store: db.Database, uploads: UploadStore, plan: ImportPlan, *, name: 
             store_rows=lambda conn, list_id: store_contacts(conn, list_id, plan.valid,
                                                             progress=progress))
     except db.Conflict as exc:
-        raise ImportError_(str(exc)) from None
+        raise CallListError(str(exc)) from None
     return ImportResult(list_id=list_id, name=name, **counts)
 
 

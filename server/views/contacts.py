@@ -81,7 +81,7 @@ def upload():
     try:
         name = contacts_import.check_list_name(store, request.form.get("name", ""))
         ext = contacts_import.check_extension(file.filename)
-    except contacts_import.ImportError_ as exc:
+    except contacts_import.CallListError as exc:
         return _upload_error(str(exc))
     try:
         disk().check_room(upload_size(file))
