@@ -9,7 +9,14 @@ at start (open calls from their stored events).
 
 Transport lives elsewhere (``server/phones/namespace.py``): the engine is
 given a ``notify(phone_id | None, event, payload)`` callable for the few
-messages it sends to phones, and a clock.
+messages it sends to phones, a ``disconnect(sid)`` callable to cut off a
+revoked phone, and a clock.
+
+Why one module of this size: every rule here (claim before dial, leases,
+retries, lost phones, revocation, storage faults) reads and changes the same
+live picture under the same per-call lock, and splitting them apart would
+scatter that lock. The pure decisions it makes (lease refusal, retry plan,
+claim refusal) are the part to move into a policy module of their own.
 """
 
 from __future__ import annotations
@@ -275,9 +282,9 @@ class CallingEngine:
         else:
             live.name, live.mode, live.group_name = row["name"], row["mode"], row["group_name"]
             live.enabled = bool(row["enabled"])
-            new_token = live.token_sha256 != row["token_sha256"]
+            retokened = live.token_sha256 != row["token_sha256"]
             live.token_sha256 = row["token_sha256"]
-            if not live.enabled or new_token:
+            if not live.enabled or retokened:
                 self._revoke(live, "disabled" if not live.enabled else "given a new token")
         self.version += 1
 

@@ -36,6 +36,12 @@ def seed_campaign(db_path: str, uploads_dir: str, *, numbers: list[str], name: s
     return dict(seeded, tokens=tokens)
 
 
+def assets_of(server) -> list[str]:
+    """Every announcement and image of a seeded campaign (what a phone must hold)."""
+    a = server.seeded["assets"]
+    return [*a["intro"], *a["promise"], *a["callback"], a["outgoing_image"], a["callback_image"]]
+
+
 class Console:
     """The manager's browser, as plain HTTP with the CSRF token."""
 

@@ -38,13 +38,20 @@ def clock():
 
 
 @pytest.fixture
-def app(tmp_path, clock):
+def app_overrides():
+    """Config a test module sets on top of the test app's (override the fixture)."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, clock, app_overrides):
     app = create_app({
         "TESTING": True,
         "DATABASE": str(tmp_path / "ars.db"),
         "UPLOADS": str(tmp_path / "uploads"),
         "SECRET_KEY": "test",
         "CLOCK": clock,
+        **app_overrides,
     })
     store = db.connect(app.config["DATABASE"])
     db.create_manager(store, MANAGER_ID, hash_secret(PASSWORD), hash_secret(PIN))

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from server import config, create_app, db
+from server import config, db
 from server.disk import MB, DiskFull, DiskGuard
-from server.security import hash_secret
 
-from .conftest import MANAGER_ID, PASSWORD, PIN, page_text
+from .conftest import page_text
 from .test_contacts_views import CSV, start_upload, wait_for
 from .test_media_views import png_bytes, wav_bytes
 
@@ -127,20 +126,9 @@ def min_free_bytes():
 
 
 @pytest.fixture
-def app(tmp_path, clock, min_free_bytes):
+def app_overrides(min_free_bytes):
     """The console, with the disk guard's minimum set by ``min_free_bytes``."""
-    app = create_app({
-        "TESTING": True,
-        "DATABASE": str(tmp_path / "ars.db"),
-        "UPLOADS": str(tmp_path / "uploads"),
-        "SECRET_KEY": "test",
-        "CLOCK": clock,
-        "MIN_FREE_DISK_BYTES": min_free_bytes,
-    })
-    store = db.connect(app.config["DATABASE"])
-    db.create_manager(store, MANAGER_ID, hash_secret(PASSWORD), hash_secret(PIN))
-    store.conn.close()
-    return app
+    return {"MIN_FREE_DISK_BYTES": min_free_bytes}
 
 
 def files_under(folder) -> list:

@@ -10,7 +10,7 @@ import socketio
 from phone_agent import protocol as p
 from server import db
 
-from .calling import Console, ScriptedPhone, seed_campaign, wait_until
+from .calling import Console, ScriptedPhone, assets_of, seed_campaign, wait_until
 from .conftest import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -32,12 +32,6 @@ def server(tmp_path):
 def running(server):
     Console(server.url).campaign(server.seeded["campaign_id"], "start")
     return server
-
-
-def assets_of(server) -> list[str]:
-    """Every announcement and image of the campaign (what a phone must hold)."""
-    a = server.seeded["assets"]
-    return [*a["intro"], *a["promise"], *a["callback"], a["outgoing_image"], a["callback_image"]]
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def test_the_document_lists_exactly_the_lease_reasons_results_and_events():
         assert f'"{command}"' in DOC
     for refusal in p.CONNECT_REFUSALS:
         assert f'"{refusal}"' in DOC
-    assert f'"want": 1..{p.MAX_LEASE}' in DOC and f"`PROTOCOL_VERSION`" in DOC
+    assert f'"want": 1..{p.MAX_LEASE}' in DOC and "`PROTOCOL_VERSION`" in DOC
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import sqlite3
 from sqlite_utils import Database
 
 from . import Conflict, NotFound, _one, _rows, transaction, utcnow
+from .console import add_do_not_call
 
 _JSON_PHONE_FIELDS = ("device", "health", "assets", "images")
 
@@ -389,7 +390,6 @@ def record_call_event(db: Database, *, call_id: str, campaign_contact_id: int, s
         if finish is not None:
             _finish_contact(db, call_id, campaign_contact_id, finish)
         if do_not_call is not None:
-            from .console import add_do_not_call
             add_do_not_call(db, [do_not_call["number"]], do_not_call.get("note"))
     return True
 

@@ -65,6 +65,20 @@ def disk():
     return current_app.extensions["ars_disk"]
 
 
+def no_room_for(size: int, filename: str, target: str) -> bool:
+    """Whether the disk cannot take an upload of ``size`` bytes. If so the
+    refusal is audited and shown (the page then answers 507); nothing is stored."""
+    from ..disk import DiskFull
+    from .auth import audit
+    try:
+        disk().check_room(size)
+    except DiskFull as exc:
+        audit("upload", target=target, ok=False, detail=exc.detail())
+        flash(f"{filename}: {exc.user_message}", "error")
+        return True
+    return False
+
+
 def upload_size(file) -> int:
     """Bytes of an uploaded file, without reading it (werkzeug has spooled it
     already); the request's length when the stream cannot tell."""

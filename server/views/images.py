@@ -9,11 +9,10 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
 from .. import db
-from ..disk import DiskFull
 from ..i18n import _
 from ..jobs import run_blocking
 from ..media import images as imaging
-from . import disk, uploads
+from . import no_room_for, uploads
 from .auth import audit, check_admin_pin, login_required
 
 bp = Blueprint("images", __name__, url_prefix="/images")
@@ -47,11 +46,7 @@ def upload():
     if len(data) > MAX_BYTES:
         flash(f"{filename}: the file is larger than {MAX_BYTES // (1024 * 1024)} MB", "error")
         return redirect(url_for("images.index"))
-    try:
-        disk().check_room(len(data))
-    except DiskFull as exc:
-        audit("upload", target=f"image {filename}", ok=False, detail=exc.detail())
-        flash(f"{filename}: {exc.user_message}", "error")
+    if no_room_for(len(data), filename, f"image {filename}"):
         return index(), 507
     try:
         prepared = run_blocking(imaging.prepare_image, data, filename)

@@ -11,7 +11,7 @@ from .. import db
 from ..i18n import _
 from ..jobs import run_blocking
 from ..media import audio
-from . import uploads
+from . import no_room_for, uploads
 from .auth import audit, check_admin_pin, login_required
 
 bp = Blueprint("ments", __name__, url_prefix="/ments")
@@ -46,13 +46,7 @@ def upload():
     if len(data) > MAX_BYTES:
         flash(f"{filename}: the file is larger than {MAX_BYTES // (1024 * 1024)} MB", "error")
         return redirect(url_for("ments.index"))
-    from ..disk import DiskFull
-    from . import disk
-    try:
-        disk().check_room(len(data))
-    except DiskFull as exc:
-        audit("upload", target=f"announcement {filename}", ok=False, detail=exc.detail())
-        flash(f"{filename}: {exc.user_message}", "error")
+    if no_room_for(len(data), filename, f"announcement {filename}"):
         return index(), 507
     try:
         converted = run_blocking(audio.convert_announcement, data, filename)
