@@ -214,8 +214,8 @@ async def _run(args) -> int:
 
 async def _fleet(args) -> int:
     try:
-        from .fleet import Fleet
-        from .voter import AgentModel
+        from .simulator.fleet import Fleet
+        from .simulator.voter import AgentModel
     except ImportError:
         print(simulator_missing(), file=sys.stderr)
         return 2

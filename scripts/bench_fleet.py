@@ -1,7 +1,7 @@
 """Benchmark: the calling engine under a fleet of simulated phones.
 
 Starts ``ars serve`` on a loopback port with a fresh database (a sample
-campaign, running), then N simulated phones (``phone_agent.fleet``, each a
+campaign, running), then N simulated phones (``phone_agent.simulator.fleet``, each a
 real Socket.IO client) with fast voters for S seconds, and measures:
 
 - idle gap: a phone's hang-up to its next dial (the server must never make a
@@ -11,7 +11,7 @@ real Socket.IO client) with fast voters for S seconds, and measures:
 - the server process's CPU (user + system time / wall time, 100 % = one core).
 
 ``--backend adb`` puts the real adb path between the call script and the
-voters: every phone is a virtual handset (phone_agent.virtual) behind a
+voters: every phone is a virtual handset (phone_agent.simulator.virtual) behind a
 private adb server on a free loopback port, driven by the real adb backend
 (one long-lived shell per phone, dumpsys polls, exec: audio streams). The
 JSON line then also has ``adb_commands_per_call`` (shell command lines the
@@ -38,7 +38,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from phone_agent.fleet import Fleet  # noqa: E402
+from phone_agent.simulator.fleet import Fleet  # noqa: E402
 from server import db, sample  # noqa: E402
 
 ENROL_KEY = "bench-enrol-key"

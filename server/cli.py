@@ -450,7 +450,7 @@ def virtual_phones(count, host, base_port, vary, seed, speed):
       ars virtual-phones --count 3 --host 127.0.0.2 --base-port 15555 --vary host --speed 20
       ars phones adb --scan 127.0.0.2-4:15555 --speed 20
     """
-    from phone_agent.virtual.serve import run_virtual_phones, virtual_addresses
+    from phone_agent.simulator.virtual.serve import run_virtual_phones, virtual_addresses
     try:
         virtual_addresses(count, host, base_port, vary)
     except ValueError as exc:

@@ -1,5 +1,5 @@
 """The real adb server on a private loopback port, for tests that drive phones
-through adb (the virtual phones of :mod:`phone_agent.virtual`).
+through adb (the virtual phones of :mod:`phone_agent.simulator.virtual`).
 
 Use the fixtures by importing them into a test module (``conftest.py`` stays
 untouched)::
@@ -11,7 +11,7 @@ untouched)::
         device = adb_client.device(phones.serials[0])
         assert device.shell("echo hi") == "hi"
 
-or use :class:`AdbServer` (phone_agent.virtual.adb_server) directly.
+or use :class:`AdbServer` (phone_agent.simulator.virtual.adb_server) directly.
 
 Isolation: the server listens on a free port of 127.0.0.1 — never the
 default 5037, never a non-loopback address — with its own ``HOME`` (keys in
@@ -33,8 +33,8 @@ from typing import Callable
 import adbutils
 import pytest
 
-from phone_agent.virtual import EchoDevice, VirtualPhoneSet
-from phone_agent.virtual.adb_server import ADB, LOOPBACK, AdbServer, DeviceTracker, free_port
+from phone_agent.simulator.virtual import EchoDevice, VirtualPhoneSet
+from phone_agent.simulator.virtual.adb_server import ADB, LOOPBACK, AdbServer, DeviceTracker, free_port
 
 __all__ = ["ADB", "AdbServer", "DeviceTracker", "expect_adb_error", "free_port", "adb_server",
            "adb_client", "virtual_phones"]

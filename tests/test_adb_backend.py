@@ -3,7 +3,7 @@
 Everything between the backend and the phone is real: adbutils talks to the
 real ``adb`` server (the binary the adbutils wheel ships, on a private
 loopback port — tests/adb_server.py), which connects over TCP to virtual
-phones (phone_agent.virtual: VirtualAdbd speaking the device side of ADB,
+phones (phone_agent.simulator.virtual: VirtualAdbd speaking the device side of ADB,
 VirtualHandset answering as an Android 10–14 handset with the sim backend's
 seeded voters and agent handsets). The backend dials, follows the call
 through one long-lived interactive shell, hears the voter's "1" as DTMF tone
@@ -27,9 +27,9 @@ from phone_agent.telephony import create
 from phone_agent.telephony.adb import ASSET_DIR, AdbTelephony
 from phone_agent.telephony.base import (ACTIVE, AGENT, ALERTING, DIALING, DISCONNECTED, INCOMING,
                                         VOTER, DeviceUnavailable, NoActiveCall, Telephony)
-from phone_agent.telephony.sim import SimAgentDesk
-from phone_agent.virtual.device import PROFILES, VirtualHandset
-from phone_agent.voter import AgentModel, VoterModel
+from phone_agent.simulator.sim import SimAgentDesk
+from phone_agent.simulator.virtual.device import PROFILES, VirtualHandset
+from phone_agent.simulator.voter import AgentModel, VoterModel
 from tests.adb_server import adb_server, virtual_phones  # noqa: F401  (fixtures)
 from tests.test_call_script import INTRO, NEVER, InMemoryServer, campaign
 from tests.test_call_script import assets  # noqa: F401  (fixture: the intro and promise WAVs)

@@ -62,7 +62,7 @@ def test_wrong_pin_in_the_browser_shows_the_generic_message(live_server, browser
 
 
 def test_manager_starts_a_campaign_and_watches_the_counters_move(tmp_path, browser_page):
-    from phone_agent.fleet import Fleet
+    from phone_agent.simulator.fleet import Fleet
     from server import sample
 
     from .conftest import LiveServer

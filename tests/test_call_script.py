@@ -4,7 +4,7 @@ The script's one injected dependency, the server link, is an in-memory
 stand-in with the same small interface (``report``, ``ask_agent``, ``lease``)
 that checks what the real server checks: every payload against the protocol
 schema, every call's events through ``call_states.advance`` in ``seq``
-order. Voters are forced with the number-suffix rules of phone_agent.voter;
+order. Voters are forced with the number-suffix rules of phone_agent.simulator.voter;
 their "1" reaches the script only as DTMF tone audio through the detector.
 Simulated time runs ``SPEED`` times faster than the clock.
 """
@@ -25,8 +25,8 @@ from phone_agent.audio import tones
 from phone_agent.call_states import CallProgress, TransitionError, advance
 from phone_agent.runner import Runner
 from phone_agent.script import CallScript, ScriptConfig
-from phone_agent.telephony.sim import SimAgentDesk, SimTelephony
-from phone_agent.voter import AgentModel, VoterModel
+from phone_agent.simulator.sim import SimAgentDesk, SimTelephony
+from phone_agent.simulator.voter import AgentModel, VoterModel
 
 SPEED = 40.0
 INTRO = ("a" * 64, "b" * 64)

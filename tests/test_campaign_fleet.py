@@ -18,7 +18,7 @@ from collections import Counter
 
 import pytest
 
-from phone_agent.fleet import Fleet
+from phone_agent.simulator.fleet import Fleet
 from server import db, sample
 
 from .adb_server import adb_server  # noqa: F401  (fixture)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from phone_agent.virtual.adb_server import free_port
-from phone_agent.virtual.rack import VirtualRack
+from phone_agent.simulator.virtual.adb_server import free_port
+from phone_agent.simulator.virtual.rack import VirtualRack
 from server import db
 from server.cli import _enrol_key_for_router_phones
 from server.phones.api import ENROL_KEY_SETTING

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from phone_agent.cli import _parser
-from phone_agent.fleet import Fleet, FleetPhone
+from phone_agent.simulator.fleet import Fleet, FleetPhone
 
 
 def test_each_dial_is_one_json_line_written_at_once(tmp_path):

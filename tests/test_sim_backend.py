@@ -17,8 +17,8 @@ from phone_agent.audio.dtmf import DtmfDetector
 from phone_agent.telephony import create
 from phone_agent.telephony.base import (ACTIVE, AGENT, ALERTING, DIALING, DISCONNECTED, INCOMING,
                                         VOTER, AudioError, InvalidNumber, NoActiveCall, Telephony)
-from phone_agent.telephony.sim import SimAgentDesk, SimTelephony, wav_duration
-from phone_agent.voter import BEHAVIOURS, SUFFIX_RULES, AgentModel, VoterModel
+from phone_agent.simulator.sim import SimAgentDesk, SimTelephony, wav_duration
+from phone_agent.simulator.voter import BEHAVIOURS, SUFFIX_RULES, AgentModel, VoterModel
 
 FAST = 200.0  # simulated seconds per wall second where audio does not matter
 
@@ -373,7 +373,7 @@ def test_agent_answers_follow_the_desk_seed_and_probability():
 def test_the_public_surface_is_what_all_says():
     import phone_agent.telephony as telephony
     import phone_agent.telephony.base as base
-    import phone_agent.telephony.sim as sim
+    import phone_agent.simulator.sim as sim
     for module in (telephony, base, sim):
         assert all(hasattr(module, name) for name in module.__all__), module.__name__
     assert set(base.CAUSES) == {"busy", "no_answer", "rejected", "invalid_number", "failed",

@@ -1,7 +1,7 @@
 """Router mode (공유기접속): the adb supervisor scans addresses, enrols what
 answers and runs a campaign through the real adb server.
 
-The phones are virtual handsets (phone_agent.virtual) on 127.0.0.2-4 at one
+The phones are virtual handsets (phone_agent.simulator.virtual) on 127.0.0.2-4 at one
 port — handset-like addresses for a scan range — behind the private adb
 server of tests/adb_server.py; the server is a real ``ars serve``. Also the
 scan-range parser, the token cache, and the refusals of the two commands.
@@ -20,9 +20,9 @@ from click.testing import CliRunner
 
 from phone_agent.script import ScriptConfig
 from phone_agent.supervisor import AdbSupervisor, ScanSpecError, TokenCache, parse_scan, phone_name
-from phone_agent.virtual.adb_server import free_port
-from phone_agent.virtual.rack import VirtualRack
-from phone_agent.virtual.serve import scan_hint, virtual_addresses
+from phone_agent.simulator.virtual.adb_server import free_port
+from phone_agent.simulator.virtual.rack import VirtualRack
+from phone_agent.simulator.virtual.serve import scan_hint, virtual_addresses
 from server import db
 from server.cli import cli
 from tests.adb_server import adb_server  # noqa: F401  (fixture)

@@ -15,8 +15,8 @@ seconds of audio every ``frame_s / speed`` seconds of wall time; by default
 ``frame_s`` grows with the speed (0.2 s at speed 1, up to 2 s from speed 10)
 so 500 listening phones cost the same number of detector calls at any speed.
 
-Voters follow :class:`~phone_agent.voter.VoterModel` (see
-``phone_agent/voter.py`` for the knobs and the number-suffix rules that force
+Voters follow :class:`~phone_agent.simulator.voter.VoterModel` (see
+``phone_agent/simulator/voter.py`` for the knobs and the number-suffix rules that force
 outcomes). The plan for a number depends only on ``voter_seed``, the number
 and how many times this phone dialled it before, so the same seed gives the
 same outcomes. Agent handsets live in a :class:`SimAgentDesk` shared by all
@@ -41,9 +41,10 @@ from typing import AsyncIterator, Callable
 import numpy as np
 
 from ..audio import tones
-from ..voter import AgentModel, AgentPlan, VoterModel, VoterPlan
-from .base import (ACTIVE, AGENT, ALERTING, DIALING, DISCONNECTED, INCOMING, VOTER, AudioError,
-                   CallFailed, CallStateChange, InvalidNumber, NoActiveCall, Telephony)
+from ..telephony.base import (ACTIVE, AGENT, ALERTING, DIALING, DISCONNECTED, INCOMING, VOTER,
+                              AudioError, CallFailed, CallStateChange, InvalidNumber, NoActiveCall,
+                              Telephony)
+from .voter import AgentModel, AgentPlan, VoterModel, VoterPlan
 
 __all__ = ["SimTelephony", "SimAgentDesk", "wav_duration"]
 
@@ -134,7 +135,7 @@ class SimAgentDesk:
     """The agent handsets (1001, 1002, …) every sim phone of a process rings.
 
     ``agents`` maps a dial target (as the server's agent line gives it) to
-    its :class:`~phone_agent.voter.AgentModel`; any other target gets
+    its :class:`~phone_agent.simulator.voter.AgentModel`; any other target gets
     ``default``. A handset rung while it rings or talks for another call is
     busy. Decisions come from one ``random.Random(seed)``.
     """

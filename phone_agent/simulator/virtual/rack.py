@@ -24,7 +24,7 @@ from typing import Iterable
 
 import adbutils
 
-from ..telephony.sim import SimAgentDesk
+from ..sim import SimAgentDesk
 from ..voter import AgentModel, VoterModel
 from .adbd import VirtualPhoneSet
 from .device import PROFILES, VirtualHandset

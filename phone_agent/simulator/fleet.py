@@ -4,10 +4,10 @@ Each phone is a :class:`~phone_agent.runner.Runner` with its own
 :class:`~phone_agent.link.Link` (its own Socket.IO connection and token) and
 a telephony backend:
 
-* ``backend="sim"`` (default): :class:`~phone_agent.telephony.sim.SimTelephony`,
+* ``backend="sim"`` (default): :class:`~phone_agent.simulator.sim.SimTelephony`,
   seeded from ``seed`` and its index;
 * ``backend="adb"``: the real :class:`~phone_agent.telephony.adb.AdbTelephony`
-  driving a virtual handset (:class:`~phone_agent.virtual.rack.VirtualRack`)
+  driving a virtual handset (:class:`~phone_agent.simulator.virtual.rack.VirtualRack`)
   through a real adb server — a private one on a free loopback port
   (started and stopped with the fleet), or the one at ``adb_port``. The
   phones join as router-mode phones, as a rack on the router would.
@@ -67,11 +67,11 @@ from pathlib import Path
 
 import aiohttp
 
-from .link import AssetStore, EnrolmentError, Link, LinkRefused, enrol
-from .runner import PhoneMetrics, Runner
-from .script import ScriptConfig
-from .telephony.sim import SimAgentDesk, SimTelephony
-from .telephony.base import Telephony
+from ..link import AssetStore, EnrolmentError, Link, LinkRefused, enrol
+from ..runner import PhoneMetrics, Runner
+from ..script import ScriptConfig
+from ..telephony.base import Telephony
+from .sim import SimAgentDesk, SimTelephony
 from .voter import AgentModel, VoterModel
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ class Fleet:
             return
         import adbutils
 
-        from .telephony.adb import AdbTelephony
+        from ..telephony.adb import AdbTelephony
         from .virtual.adb_server import LOOPBACK, AdbServer
         from .virtual.rack import VirtualRack
         if self.adb_port is None:

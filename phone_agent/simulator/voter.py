@@ -2,7 +2,7 @@
 
 Pure logic, no I/O and no clock: a model plus a ``random.Random`` gives a
 *plan* — what this voter (or agent) will do on this call and after how many
-seconds of simulated time. ``phone_agent.telephony.sim`` plays plans out.
+seconds of simulated time. ``phone_agent.simulator.sim`` plays plans out.
 
 Voter behaviours (:data:`BEHAVIOURS`)
 -------------------------------------

@@ -1,7 +1,7 @@
 """``ars virtual-phones``: a rack of virtual handsets to try router mode
 (공유기접속) without phones.
 
-:func:`run_virtual_phones` starts a :class:`~phone_agent.virtual.rack.VirtualRack`
+:func:`run_virtual_phones` starts a :class:`~phone_agent.simulator.virtual.rack.VirtualRack`
 on loopback addresses, prints each phone (serial, model, Android version)
 and how to reach it (``adb connect <serial>``, or the scan range for
 ``ars phones adb --scan``), and serves until cancelled. Virtual phones stay

@@ -1,6 +1,6 @@
 """What a virtual phone does, as opposed to how it speaks ADB.
 
-:class:`~phone_agent.virtual.adbd.VirtualAdbd` owns the wire (messages,
+:class:`~phone_agent.simulator.virtual.adbd.VirtualAdbd` owns the wire (messages,
 streams, flow control, the ``sync:`` byte stream); a *device behaviour*
 owns what the phone answers. The interface is deliberately small and
 stable — the Android behaviour (``dumpsys`` output, call state, pushed

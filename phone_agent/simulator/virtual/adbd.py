@@ -3,7 +3,7 @@ server can drive virtual phones in tests, demos and benchmarks.
 
 The real ``adb`` binary (``adb connect 127.0.0.1:PORT``) talks to a
 :class:`VirtualAdbd` exactly as it talks to a handset with wireless debugging
-on; what the phone answers is a :class:`~phone_agent.virtual.behaviour.DeviceBehaviour`.
+on; what the phone answers is a :class:`~phone_agent.simulator.virtual.behaviour.DeviceBehaviour`.
 
 Wire (AOSP ``adb/protocol.txt``, ``adb.cpp``, ``transport.cpp``)
     Every message is a 24-byte header of six little-endian u32 — command,

@@ -1,17 +1,17 @@
 """A virtual Android handset: what a phone answers to the adb backend.
 
-:class:`VirtualHandset` is a :class:`~phone_agent.virtual.behaviour.DeviceBehaviour`
-for :class:`~phone_agent.virtual.adbd.VirtualAdbd`. It answers the shell
+:class:`VirtualHandset` is a :class:`~phone_agent.simulator.virtual.behaviour.DeviceBehaviour`
+for :class:`~phone_agent.simulator.virtual.adbd.VirtualAdbd`. It answers the shell
 commands :mod:`phone_agent.telephony.adb` sends, in the layouts real
 releases print (one :class:`AndroidProfile` per imitated phone, Android
 10–14, single or dual SIM — the formats are those of the samples in
 ``phone_agent/telephony/fixtures``), and it follows calls with the same
 seeded people as the sim backend: voters from
-:class:`~phone_agent.voter.VoterModel` (seeded per number exactly as
-:class:`~phone_agent.telephony.sim.SimTelephony` seeds them, so a number
+:class:`~phone_agent.simulator.voter.VoterModel` (seeded per number exactly as
+:class:`~phone_agent.simulator.sim.SimTelephony` seeds them, so a number
 behaves the same on a sim phone and on a virtual handset of the same
 ``voter_seed``) and agent handsets from a shared
-:class:`~phone_agent.telephony.sim.SimAgentDesk`.
+:class:`~phone_agent.simulator.sim.SimAgentDesk`.
 
 Commands answered (``shell:CMD``, ``exec:CMD``, and line by line in an
 interactive ``shell:`` — which, like a real one, has a PTY: it echoes what
@@ -75,8 +75,8 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from ..audio import tones
-from ..telephony.sim import SimAgentDesk, _hello, _noise_bank
+from ...audio import tones
+from ..sim import SimAgentDesk, _hello, _noise_bank
 from ..voter import AgentPlan, VoterModel, VoterPlan
 
 __all__ = ["AndroidProfile", "PROFILES", "VirtualHandset", "AUDIO_HELPER_JAR", "AUDIO_HELPER_CLASS"]
