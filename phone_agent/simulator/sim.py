@@ -40,46 +40,19 @@ from typing import AsyncIterator, Callable
 
 import numpy as np
 
-from ..audio import tones
 from ..telephony.base import (ACTIVE, AGENT, ALERTING, DIALING, DISCONNECTED, INCOMING, VOTER,
                               AudioError, CallFailed, CallStateChange, InvalidNumber, NoActiveCall,
                               Telephony)
-from .voter import AgentModel, AgentPlan, VoterModel, VoterPlan
+from .sounds import RATE, echo, hello, key_press, noise_bank, wav_audio
+from .voter import (AGENT_SETUP_S, INCOMING_HANG_UP_S, INTRO_WAIT_S, AgentModel, AgentPlan,
+                    VoterModel, VoterPlan)
 
 __all__ = ["SimTelephony", "SimAgentDesk", "wav_duration"]
 
-RATE = 8000
 _DIALLABLE = re.compile(r"\+?[0-9*#]{3,20}")
-_AGENT_SETUP_S = 0.3  # dialling an agent handset → it rings (or answers busy)
-_INTRO_WAIT_S = 10.0  # a voter who answered counts from here if no announcement starts
-_INCOMING_HANG_UP_S = 120.0  # a caller (ring_in) hangs up after this long
 
 
-# -- shared audio material --------------------------------------------------------
-
-_NOISE_BANK: dict[float, np.ndarray] = {}
-_HELLO_BANK: dict[float, list[np.ndarray]] = {}
-
-
-def _noise_bank(level_dbfs: float) -> np.ndarray:
-    """8 s of white noise at an RMS level, generated once per process and
-    level (fixed seed): each chunk of line noise is a slice of it, at a
-    random offset, so line noise costs a copy."""
-    bank = _NOISE_BANK.get(level_dbfs)
-    if bank is None:
-        bank = _NOISE_BANK[level_dbfs] = tones.white_noise(8.0, level_dbfs, np.random.default_rng(8000))
-    return bank
-
-
-def _hello(level_dbfs: float, variant: int) -> np.ndarray:
-    """A voter's "여보세요": 0.6 s of speech-like audio, four variants."""
-    bank = _HELLO_BANK.get(level_dbfs)
-    if bank is None:
-        bank = _HELLO_BANK[level_dbfs] = [
-            tones.speech_like(0.6, np.random.default_rng(100 + i), level_dbfs=level_dbfs)
-            for i in range(4)]
-    return bank[variant % len(bank)]
-
+# -- played announcements ---------------------------------------------------------
 
 _WAVS: OrderedDict[tuple[str, float], tuple[float, np.ndarray | None]] = OrderedDict()
 
@@ -96,12 +69,7 @@ def _read_wav(path: str | Path) -> tuple[float, np.ndarray | None]:
         _WAVS.move_to_end(key)
         return hit
     try:
-        with wave.open(str(p), "rb") as w:
-            rate, n = w.getframerate(), w.getnframes()
-            duration = n / rate if rate else 0.0
-            samples = None
-            if rate == RATE and w.getnchannels() == 1 and w.getsampwidth() == 2:
-                samples = np.frombuffer(w.readframes(n), dtype="<i2").astype(np.int16)
+        duration, samples = wav_audio(str(p))
     except (wave.Error, EOFError, OSError) as exc:
         raise AudioError(f"cannot play {p.name}: not a readable WAV ({exc})") from None
     _WAVS[key] = (duration, samples)
@@ -114,11 +82,11 @@ _ECHOES: OrderedDict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = Ordered
 
 
 def _echo(path, samples: np.ndarray, gain_db: float) -> np.ndarray:
-    """The announcement as the phone's microphone hears it back (scaled)."""
+    """The announcement's echo (:func:`.sounds.echo`), cached per file."""
     key = (str(path), gain_db)
     hit = _ECHOES.get(key)
     if hit is None or hit[0] is not samples:
-        hit = _ECHOES[key] = (samples, (samples * 10.0 ** (gain_db / 20.0)).astype(np.int16))
+        hit = _ECHOES[key] = (samples, echo(samples, gain_db))
         while len(_ECHOES) > 16:
             _ECHOES.popitem(last=False)
     return hit[1]
@@ -278,15 +246,15 @@ class SimTelephony(Telephony):
     def _answered(self, leg: _Leg) -> None:
         leg.answered_at = asyncio.get_running_loop().time()
         if self.voters.hello_dbfs is not None:
-            hello = _hello(self.voters.hello_dbfs, int(leg.g.integers(4)))
-            leg.sounds.append((int(0.3 * RATE), hello))
+            greeting = hello(self.voters.hello_dbfs, int(leg.g.integers(4)))
+            leg.sounds.append((int(0.3 * RATE), greeting))
         self._set(leg, ACTIVE)
 
     async def _voter_listens(self, leg: _Leg) -> None:
         """The answered voter's plan, counted from the start of the intro."""
         plan = leg.plan
         try:
-            await asyncio.wait_for(leg.intro_started.wait(), _INTRO_WAIT_S / self.speed)
+            await asyncio.wait_for(leg.intro_started.wait(), INTRO_WAIT_S / self.speed)
         except asyncio.TimeoutError:
             pass
         if plan.behaviour == "hang_up_in_intro":
@@ -304,11 +272,9 @@ class SimTelephony(Telephony):
     def _press(self, leg: _Leg, key: str) -> None:
         """The voter presses ``key``: its tone, with noise ``snr_db`` below
         it, goes into the call audio from now."""
-        plan, g = leg.plan, leg.g
-        tone = tones.dtmf_tone(key, plan.tone_s, level_dbfs=plan.tone_dbfs, rng=g)
-        noise = tones.white_noise(plan.tone_s, tones.rms_dbfs(tone) - self.voters.snr_db, g)
+        plan = leg.plan
         start = max(self._now_sample(leg), leg.rendered)
-        leg.sounds.append((start, tones.mix(tone, noise)))
+        leg.sounds.append((start, key_press(key, plan.tone_s, plan.tone_dbfs, self.voters.snr_db, leg.g)))
 
     async def hang_up(self) -> None:
         await self.stop()
@@ -327,7 +293,7 @@ class SimTelephony(Telephony):
         leg.task = asyncio.create_task(self._caller_hangs_up(leg))
 
     async def _caller_hangs_up(self, leg: _Leg) -> None:
-        await self._sleep(_INCOMING_HANG_UP_S)
+        await self._sleep(INCOMING_HANG_UP_S)
         self._end(leg, "remote_hangup")
 
     def ring_in(self, number: str) -> None:
@@ -354,7 +320,7 @@ class SimTelephony(Telephony):
         leg.task = asyncio.create_task(self._run_agent(leg))
 
     async def _run_agent(self, leg: _Leg) -> None:
-        await self._sleep(_AGENT_SETUP_S)
+        await self._sleep(AGENT_SETUP_S)
         plan = self.desk.claim(leg.target, leg)
         if plan is None:
             return self._end(leg, "busy")
@@ -428,7 +394,7 @@ class SimTelephony(Telephony):
 
     def _render(self, leg: _Leg, start: int, end: int) -> bytes:
         n = end - start
-        bank = _noise_bank(self.voters.noise_dbfs)
+        bank = noise_bank(self.voters.noise_dbfs)
         if n > len(bank):
             bank = np.resize(bank, n)
         off = int(leg.g.integers(0, len(bank) - n + 1))

@@ -2,7 +2,8 @@
 
 Pure logic, no I/O and no clock: a model plus a ``random.Random`` gives a
 *plan* — what this voter (or agent) will do on this call and after how many
-seconds of simulated time. ``phone_agent.simulator.sim`` plays plans out.
+seconds of simulated time. ``phone_agent.simulator.sim`` and the virtual
+handsets (``phone_agent.simulator.virtual``) play plans out.
 
 Voter behaviours (:data:`BEHAVIOURS`)
 -------------------------------------
@@ -57,6 +58,12 @@ SUFFIX_RULES: dict[str, str] = {
     "9989": "refuse",
 }
 OTHER_KEYS = "234567890*#"
+
+# Timings every player of plans keeps (the sim backend and the virtual
+# handsets), in simulated seconds.
+INTRO_WAIT_S = 10.0  # a voter who answered counts from here if no announcement starts
+INCOMING_HANG_UP_S = 120.0  # a caller (ring_in) hangs up after this long
+AGENT_SETUP_S = 0.3  # dialling an agent handset → it rings (or answers busy)
 
 
 @dataclass

@@ -75,19 +75,15 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from ...audio import tones
-from ..sim import SimAgentDesk, _hello, _noise_bank
-from ..voter import AgentPlan, VoterModel, VoterPlan
+from ..sim import SimAgentDesk
+from ..sounds import RATE, echo, hello, key_press, noise_bank, wav_audio
+from ..voter import AGENT_SETUP_S, INCOMING_HANG_UP_S, INTRO_WAIT_S, AgentPlan, VoterModel, VoterPlan
 
 __all__ = ["AndroidProfile", "PROFILES", "VirtualHandset", "AUDIO_HELPER_JAR", "AUDIO_HELPER_CLASS"]
 
-RATE = 8000
 AUDIO_HELPER_JAR = "/data/local/tmp/mobile-ars-audio.jar"
 AUDIO_HELPER_CLASS = "mobilears.Audio"
-_INTRO_WAIT_S = 10.0  # as the sim backend: a voter counts from here if no announcement starts
-_INCOMING_HANG_UP_S = 120.0
 _HOLD_S = 0.2  # holding / resuming / merging take this long (simulated seconds)
-_AGENT_SETUP_S = 0.3
 _LINGER_S = 0.4  # wall seconds a disconnected call stays visible (DISCONNECTED) in the dumps
 
 _KEYCODES = {"KEYCODE_CALL": 5, "KEYCODE_ENDCALL": 6, "KEYCODE_HEADSETHOOK": 79,
@@ -708,7 +704,7 @@ class VirtualHandset:
 
     def _render(self, start: int, end: int) -> bytes:
         n = end - start
-        bank = _noise_bank(self.voters.noise_dbfs)
+        bank = noise_bank(self.voters.noise_dbfs)
         if n > len(bank):
             bank = np.resize(bank, n)
         off = (start * 7919) % (len(bank) - n + 1)
@@ -734,23 +730,17 @@ class VirtualHandset:
             await io.write(f"error: {path}: No such file or directory\n".encode())
             return 1
         try:
-            with wave.open(_io.BytesIO(data), "rb") as w:
-                rate, frames = w.getframerate(), w.getnframes()
-                samples = None
-                if rate == RATE and w.getnchannels() == 1 and w.getsampwidth() == 2:
-                    samples = np.frombuffer(w.readframes(frames), dtype="<i2").astype(np.int16)
+            duration, samples = wav_audio(_io.BytesIO(data))
         except (wave.Error, EOFError) as exc:
             await io.write(f"error: {path}: not a playable WAV ({exc})\n".encode())
             return 1
-        duration = frames / rate if rate else 0.0
         await io.write(f"playing {int(duration * 1000)}\n".encode())
         voter = next((c for c in self.calls if c.kind in ("voter", "caller") and c.state == "ACTIVE"), None)
         entry = None
         if voter is not None:
             voter.intro_started.set()
             if samples is not None and self.voters.echo_db is not None:
-                echo = (samples * 10.0 ** (self.voters.echo_db / 20.0)).astype(np.int16)
-                entry = (self._now_sample(), echo, voter)
+                entry = (self._now_sample(), echo(samples, self.voters.echo_db), voter)
                 self._plays.append(entry)
         loop = asyncio.get_running_loop()
         closed = loop.create_task(io.read())
@@ -839,10 +829,10 @@ class VirtualHandset:
             return self._end(call, "reject" if plan.behaviour == "reject" else "no_answer")
         self._answered(call)
         if self.voters.hello_dbfs is not None:
-            hello = _hello(self.voters.hello_dbfs, int(call.g.integers(4)))
-            self._sounds.append((call.answered_sample + int(0.3 * RATE), hello, call))
+            greeting = hello(self.voters.hello_dbfs, int(call.g.integers(4)))
+            self._sounds.append((call.answered_sample + int(0.3 * RATE), greeting, call))
         try:
-            await asyncio.wait_for(call.intro_started.wait(), _INTRO_WAIT_S / self.speed)
+            await asyncio.wait_for(call.intro_started.wait(), INTRO_WAIT_S / self.speed)
         except asyncio.TimeoutError:
             pass
         if plan.behaviour == "hang_up_in_intro":
@@ -860,16 +850,15 @@ class VirtualHandset:
     def _press(self, call: _Call, key: str) -> None:
         """The voter presses ``key``: its tone, with noise ``snr_db`` below it
         (exactly as the sim backend makes it), goes into the call audio."""
-        plan, g = call.plan, call.g
-        tone = tones.dtmf_tone(key, plan.tone_s, level_dbfs=plan.tone_dbfs, rng=g)
-        noise = tones.white_noise(plan.tone_s, tones.rms_dbfs(tone) - self.voters.snr_db, g)
-        self._sounds.append((self._now_sample(), tones.mix(tone, noise), call))
+        plan = call.plan
+        audio = key_press(key, plan.tone_s, plan.tone_dbfs, self.voters.snr_db, call.g)
+        self._sounds.append((self._now_sample(), audio, call))
         call.events.append((time.time(), f"DTMF_RECEIVED ({key})"))  # not a real event: for tests
 
     async def _run_agent(self, call: _Call) -> None:
         await self._sleep(0.1)
         self._dialing(call)
-        await self._sleep(_AGENT_SETUP_S)
+        await self._sleep(AGENT_SETUP_S)
         plan = self.desk.claim(call.number, call)
         if plan is None:
             return self._end(call, "busy")
@@ -884,7 +873,7 @@ class VirtualHandset:
         self._end(call, "remote")
 
     async def _caller_gives_up(self, call: _Call) -> None:
-        await self._sleep(_INCOMING_HANG_UP_S)
+        await self._sleep(INCOMING_HANG_UP_S)
         if call.state == "RINGING":
             self._end(call, "missed")
         elif call.live:
