@@ -55,9 +55,9 @@ import asyncio
 import functools
 import json
 import logging
-import math
 import os
 import random
+import statistics
 import tempfile
 import threading
 import time
@@ -80,16 +80,14 @@ __all__ = ["Fleet", "FleetThread", "summary"]
 
 
 def summary(values: list[float]) -> dict:
-    """count, mean, p50, p90, p99, max of samples (nearest-rank percentiles)."""
+    """count, mean, p50, p90, p99, max of samples (percentiles interpolated
+    between the samples, ``statistics.quantiles`` method "inclusive")."""
     if not values:
         return {"count": 0}
-    ordered = sorted(values)
-
-    def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
-
-    return {"count": len(ordered), "mean": sum(ordered) / len(ordered), "p50": pct(50),
-            "p90": pct(90), "p99": pct(99), "max": ordered[-1]}
+    # quantiles() wants two points (before Python 3.13): one sample is every percentile.
+    cuts = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else values * 99
+    return {"count": len(values), "mean": statistics.fmean(values), "p50": cuts[49],
+            "p90": cuts[89], "p99": cuts[98], "max": max(values)}
 
 
 @dataclass
