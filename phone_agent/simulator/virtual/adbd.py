@@ -32,11 +32,9 @@ Streams
 
 Services
     ``shell:<cmd>``, ``shell:`` (interactive), ``shell,<opts>:<cmd>`` without
-    ``v2``, ``exec:<cmd>`` → ``behaviour.shell``. ``sync:`` → SEND/DATA/DONE,
-    RECV, STAT (v1, an lstat), STA2/LST2 (answered although not advertised),
-    LIST/LIS2 (always empty: the behaviour has no directory listing), QUIT;
-    parsed as a byte stream, so one WRTE may carry several requests and a
-    request may span WRTEs. Anything else → CLSE.
+    ``v2``, ``exec:<cmd>`` → ``behaviour.shell``. ``sync:`` → the file
+    sub-protocol of :mod:`.sync` (SEND, RECV, STAT, LIST, QUIT …). Anything
+    else → CLSE.
 
 What adb 36 actually sends (observed; adbutils 2.12 and the ``adb`` CLI)
     CNXN version 0x01000001, maxdata 1 MiB, host features without
@@ -102,6 +100,7 @@ import threading
 from typing import Callable, Iterator
 
 from .behaviour import DeviceBehaviour, EchoDevice
+from .sync import serve_sync
 
 __all__ = [
     "A_SYNC", "A_CNXN", "A_AUTH", "A_OPEN", "A_OKAY", "A_CLSE", "A_WRTE", "A_STLS",
@@ -142,15 +141,6 @@ DEFAULT_FEATURES = ("fixed_push_mkdir",)
 EMULATOR_PORTS = range(5554, 5586)
 DEFAULT_BASE_PORT = 15555
 
-SYNC_DATA_MAX = 64 * 1024       # file_sync_protocol.h
-SYNC_PATH_MAX = 1024
-_STAT_V1 = struct.Struct("<4sIII")
-_STAT_V2 = struct.Struct("<4sIQQIIIIQqqq")
-_DENT_V1_SIZE = 20
-_DENT_V2_SIZE = 76
-_ENOENT = 2                     # errno on the wire is Linux's
-_SHELL_UID = 2000
-
 # How long a service may go on after the host closed its stream before it is
 # cancelled (a process getting SIGHUP). Long enough to notice ``read() == b""``.
 HANGUP_GRACE = 0.5
@@ -175,19 +165,6 @@ def pack_message(command: int, arg0: int, arg1: int, payload: bytes = b"") -> by
 def _banner_value(value: object) -> str:
     text = str(value)
     return "".join("_" if ch in ";:=\0" else ch for ch in text)
-
-
-def _strtoul(text: str) -> int | None:
-    """``strtoul(text, nullptr, 0)`` as adbd parses the SEND mode: 0x…, 0…, decimal."""
-    text = text.strip()
-    try:
-        if text[:2].lower() == "0x":
-            return int(text[2:], 16)
-        if len(text) > 1 and text[0] == "0":
-            return int(text[1:], 8)
-        return int(text, 10)
-    except ValueError:
-        return None
 
 
 def _is_scanned_loopback(host: str) -> bool:
@@ -284,28 +261,6 @@ class _Stream:
         if not self._sent_close:
             self._sent_close = True
             self.conn.send(A_CLSE, self.local_id, self.remote_id)
-
-
-class _ByteStream:
-    """A stream's incoming bytes, read by exact counts across WRTE boundaries."""
-
-    def __init__(self, stream: _Stream):
-        self.stream = stream
-        self.buffer = bytearray()
-        self.position = 0
-
-    async def read_exactly(self, count: int) -> bytes:
-        while len(self.buffer) - self.position < count:
-            chunk = await self.stream.read()
-            if not chunk:
-                raise EOFError
-            if self.position:
-                del self.buffer[:self.position]
-                self.position = 0
-            self.buffer += chunk
-        start = self.position
-        self.position += count
-        return bytes(self.buffer[start:self.position])
 
 
 class _Connection:
@@ -525,7 +480,7 @@ class _Connection:
         if name == "exec" and not options:
             return lambda stream: self._shell(stream, argument)
         if name == "sync":          # adbd: starts_with("sync:")
-            return self._sync
+            return lambda stream: serve_sync(stream, self.adbd.behaviour, self.name)
         return None
 
     async def _run_service(self, stream: _Stream, runner) -> None:
@@ -544,123 +499,6 @@ class _Connection:
     async def _shell(self, stream: _Stream, command: str) -> None:
         code = await self.adbd.behaviour.shell(command, stream)
         log.debug("%s: %r exited with %s", self.name, stream.service, code)
-
-    async def _sync(self, stream: _Stream) -> None:
-        incoming = _ByteStream(stream)
-        while True:
-            try:
-                ident, length = struct.unpack("<4sI", await incoming.read_exactly(8))
-            except EOFError:
-                return
-            if ident == b"QUIT":
-                log.debug("%s: sync QUIT", self.name)
-                return
-            if length > SYNC_PATH_MAX:
-                await self._sync_fail(stream, "path too long")
-                return
-            try:
-                name = (await incoming.read_exactly(length)).decode("utf-8", "surrogateescape")
-            except EOFError:
-                return
-            log.debug("%s: sync %s %r", self.name, ident.decode("latin-1"), name)
-            try:
-                if not await self._sync_request(stream, incoming, ident, name):
-                    return
-            except EOFError:
-                return
-
-    async def _sync_request(self, stream: _Stream, incoming: _ByteStream, ident: bytes,
-                            name: str) -> bool:
-        behaviour = self.adbd.behaviour
-        if ident == b"STAT":
-            found = await behaviour.stat(name)
-            mode, size, mtime = found or (0, 0, 0)
-            await stream.write(_STAT_V1.pack(b"STAT", mode & 0xFFFFFFFF, size & 0xFFFFFFFF,
-                                             mtime & 0xFFFFFFFF))
-            return True
-        if ident in (b"STA2", b"LST2"):
-            found = await behaviour.stat(name)
-            if found is None:
-                reply = _STAT_V2.pack(ident, _ENOENT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            else:
-                mode, size, mtime = found
-                reply = _STAT_V2.pack(ident, 0, 0, 0, mode, 1, _SHELL_UID, _SHELL_UID, size,
-                                      mtime, mtime, mtime)
-            await stream.write(reply)
-            return True
-        if ident == b"LIST":
-            await stream.write(b"DONE" + bytes(_DENT_V1_SIZE - 4))
-            return True
-        if ident == b"LIS2":
-            await stream.write(b"DONE" + bytes(_DENT_V2_SIZE - 4))
-            return True
-        if ident == b"SEND":
-            return await self._sync_send(stream, incoming, name)
-        if ident == b"RECV":
-            return await self._sync_recv(stream, name)
-        await self._sync_fail(stream, f"unknown command {int.from_bytes(ident, 'little'):08x}")
-        return False
-
-    async def _sync_send(self, stream: _Stream, incoming: _ByteStream, spec: str) -> bool:
-        path, comma, mode_text = spec.rpartition(",")
-        if not comma:
-            await self._sync_fail(stream, "missing , in ID_SEND_V1")
-            return False
-        mode = _strtoul(mode_text)
-        if mode is None:
-            await self._sync_fail(stream, "bad mode")
-            return False
-        chunks: list[bytes] = []
-        while True:
-            ident, size = struct.unpack("<4sI", await incoming.read_exactly(8))
-            if ident == b"DATA":
-                if size > SYNC_DATA_MAX:
-                    await self._sync_fail(stream, "oversize data message")
-                    return False
-                chunks.append(await incoming.read_exactly(size))
-            elif ident == b"DONE":
-                mtime = size
-                break
-            else:
-                await self._sync_fail(stream, "invalid data message")
-                return False
-        try:
-            await self.adbd.behaviour.push(path, b"".join(chunks), mode, mtime)
-        except OSError as exc:
-            await self._sync_fail(stream, exc.strerror or str(exc) or "couldn't create file")
-            return False
-        except Exception as exc:  # noqa: BLE001 — the client gets a FAIL, the log the trace
-            log.exception("%s: push to %r failed", self.name, path)
-            await self._sync_fail(stream, f"couldn't create file: {exc}")
-            return False
-        await stream.write(b"OKAY" + bytes(4))
-        return True
-
-    async def _sync_recv(self, stream: _Stream, path: str) -> bool:
-        try:
-            data = await self.adbd.behaviour.pull(path)
-        except OSError as exc:
-            await self._sync_fail(stream, f"open failed: {exc.strerror or exc}")
-            return False
-        if data is None:
-            await self._sync_fail(stream, "open failed: No such file or directory")
-            return False
-        reply = bytearray()
-        view = memoryview(data)
-        for offset in range(0, len(view), SYNC_DATA_MAX):
-            chunk = view[offset:offset + SYNC_DATA_MAX]
-            reply += b"DATA" + struct.pack("<I", len(chunk))
-            reply += chunk
-        reply += b"DONE" + bytes(4)
-        await stream.write(bytes(reply))
-        return True
-
-    async def _sync_fail(self, stream: _Stream, message: str) -> None:
-        text = message.encode("utf-8", "replace")
-        log.info("%s: sync FAIL %s", self.name, message)
-        with contextlib.suppress(BrokenPipeError):
-            await stream.write(b"FAIL" + struct.pack("<I", len(text)) + text)
-
 
 class VirtualAdbd:
     """A virtual phone's adbd: an asyncio TCP server speaking the device side of ADB.
