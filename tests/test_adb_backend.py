@@ -2,7 +2,7 @@
 
 Everything between the backend and the phone is real: adbutils talks to the
 real ``adb`` server (the binary the adbutils wheel ships, on a private
-loopback port — tests/adb_server.py), which connects over TCP to virtual
+loopback port — tests/adb_fixtures.py), which connects over TCP to virtual
 phones (phone_agent.simulator.virtual: VirtualAdbd speaking the device side of ADB,
 VirtualHandset answering as an Android 10–14 handset with the sim backend's
 seeded voters and agent handsets). The backend dials, follows the call
@@ -30,7 +30,7 @@ from phone_agent.telephony.base import (ACTIVE, AGENT, ALERTING, DIALING, DISCON
 from phone_agent.simulator.sim import SimAgentDesk
 from phone_agent.simulator.virtual.device import PROFILES, VirtualHandset
 from phone_agent.simulator.voter import AgentModel, VoterModel
-from tests.adb_server import adb_server, virtual_phones  # noqa: F401  (fixtures)
+from tests.adb_fixtures import adb_server, virtual_phones  # noqa: F401  (fixtures)
 from tests.test_call_script import INTRO, NEVER, InMemoryServer, campaign
 from tests.test_call_script import assets  # noqa: F401  (fixture: the intro and promise WAVs)
 

@@ -21,7 +21,7 @@ import pytest
 from phone_agent.simulator.fleet import Fleet
 from server import db, sample
 
-from .adb_server import adb_server  # noqa: F401  (fixture)
+from .adb_fixtures import adb_server  # noqa: F401  (fixture)
 from .calling import Console, wait_until
 from .conftest import LiveServer
 

@@ -16,7 +16,7 @@ from phone_agent.simulator.virtual.rack import VirtualRack
 from server import db
 from server.cli import _enrol_key_for_router_phones
 from server.phones.api import ENROL_KEY_SETTING
-from tests.adb_server import adb_server  # noqa: F401  (fixture)
+from tests.adb_fixtures import adb_server  # noqa: F401  (fixture)
 
 from .calling import wait_until
 from .conftest import free_port as free_server_port

@@ -3,7 +3,7 @@ answers and runs a campaign through the real adb server.
 
 The phones are virtual handsets (phone_agent.simulator.virtual) on 127.0.0.2-4 at one
 port — handset-like addresses for a scan range — behind the private adb
-server of tests/adb_server.py; the server is a real ``ars serve``. Also the
+server of tests/adb_fixtures.py; the server is a real ``ars serve``. Also the
 scan-range parser, the token cache, and the refusals of the two commands.
 """
 
@@ -25,7 +25,7 @@ from phone_agent.simulator.virtual.rack import VirtualRack
 from phone_agent.simulator.virtual.serve import scan_hint, virtual_addresses
 from server import db
 from server.cli import cli
-from tests.adb_server import adb_server  # noqa: F401  (fixture)
+from tests.adb_fixtures import adb_server  # noqa: F401  (fixture)
 
 from .calling import Console
 from .test_campaign_fleet import (ENROL_KEY, assert_each_contact_dialled_once, campaign_server,

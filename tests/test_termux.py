@@ -14,8 +14,9 @@ import pytest
 from phone_agent import protocol, termux
 from phone_agent.runner import Runner
 from phone_agent.script import ScriptConfig
+from phone_agent.simulator.virtual.adb_server import free_port
 from phone_agent.telephony.adb import AdbTelephony
-from tests.adb_server import adb_server, free_port  # noqa: F401  (fixture)
+from tests.adb_fixtures import adb_server  # noqa: F401  (fixture)
 from tests.test_call_script import LINES, InMemoryServer, campaign
 
 BATTERY = ('{"health": "GOOD", "percentage": 64, "plugged": "PLUGGED_AC", "status": "CHARGING", '

@@ -22,12 +22,13 @@ import adbutils
 import pytest
 
 import phone_agent.simulator.virtual as virtual
-from phone_agent.simulator.virtual import (DeviceBehaviour, EchoDevice, LoopThread, ShellIO, VirtualAdbd,
-                                 VirtualPhoneSet)
-from phone_agent.simulator.virtual.adbd import (A_AUTH, A_CLSE, A_CNXN, A_OKAY, A_OPEN, A_VERSION, A_WRTE,
-                                      HEADER, MAX_PAYLOAD, pack_message)
-from tests.adb_server import adb_client, adb_server, virtual_phones  # noqa: F401 — fixtures
-from tests.adb_server import expect_adb_error, free_port
+from phone_agent.simulator.virtual import (DeviceBehaviour, EchoDevice, LoopThread, ShellIO,
+                                           VirtualAdbd, VirtualPhoneSet)
+from phone_agent.simulator.virtual.adb_server import free_port
+from phone_agent.simulator.virtual.adbd import (A_AUTH, A_CLSE, A_CNXN, A_OKAY, A_OPEN, A_VERSION,
+                                                A_WRTE, HEADER, MAX_PAYLOAD, pack_message)
+from tests.adb_fixtures import adb_client, adb_server, virtual_phones  # noqa: F401 — fixtures
+from tests.adb_fixtures import expect_adb_error
 
 NAMES = {A_CNXN: "CNXN", A_AUTH: "AUTH", A_OPEN: "OPEN", A_OKAY: "OKAY", A_CLSE: "CLSE",
          A_WRTE: "WRTE"}

@@ -1,22 +1,17 @@
-"""The real adb server on a private loopback port, for tests that drive phones
-through adb (the virtual phones of :mod:`phone_agent.simulator.virtual`).
+"""Pytest fixtures over the simulator's private adb server
+(:mod:`phone_agent.simulator.virtual.adb_server`, which also says how it is
+isolated), for tests that drive phones through adb.
 
 Use the fixtures by importing them into a test module (``conftest.py`` stays
 untouched)::
 
-    from tests.adb_server import adb_server, adb_client, virtual_phones  # noqa: F401
+    from tests.adb_fixtures import adb_server, adb_client, virtual_phones  # noqa: F401
 
     def test_echo(adb_client, virtual_phones):
         phones = virtual_phones(2)                  # EchoDevice phones, connected
         device = adb_client.device(phones.serials[0])
         assert device.shell("echo hi") == "hi"
 
-or use :class:`AdbServer` (phone_agent.simulator.virtual.adb_server) directly.
-
-Isolation: the server listens on a free port of 127.0.0.1 — never the
-default 5037, never a non-loopback address — with its own ``HOME`` (keys in
-a temporary ``.android``) and ``TMPDIR`` (its log), no USB, no emulator scan
-and no mDNS, so it never meets a developer's devices or the office LAN.
 The binary is the one the adbutils wheel ships (adb 36 here).
 """
 
@@ -34,10 +29,9 @@ import adbutils
 import pytest
 
 from phone_agent.simulator.virtual import EchoDevice, VirtualPhoneSet
-from phone_agent.simulator.virtual.adb_server import ADB, LOOPBACK, AdbServer, DeviceTracker, free_port
+from phone_agent.simulator.virtual.adb_server import LOOPBACK, AdbServer
 
-__all__ = ["ADB", "AdbServer", "DeviceTracker", "expect_adb_error", "free_port", "adb_server",
-           "adb_client", "virtual_phones"]
+__all__ = ["expect_adb_error", "adb_server", "adb_client", "virtual_phones"]
 
 
 def expect_adb_error(call: Callable[[], object], match: str = "") -> str:
