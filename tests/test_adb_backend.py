@@ -28,7 +28,7 @@ from phone_agent.telephony.adb import ASSET_DIR, AdbTelephony
 from phone_agent.telephony.base import (ACTIVE, AGENT, ALERTING, DIALING, DISCONNECTED, INCOMING,
                                         VOTER, DeviceUnavailable, NoActiveCall, Telephony)
 from phone_agent.simulator.sim import SimAgentDesk
-from phone_agent.simulator.virtual.device import PROFILES, VirtualHandset
+from phone_agent.simulator.virtual.handset import PROFILES, VirtualHandset
 from phone_agent.simulator.voter import AgentModel, VoterModel
 from tests.adb_fixtures import adb_server, virtual_phones  # noqa: F401  (fixtures)
 from tests.test_call_script import INTRO, NEVER, InMemoryServer, campaign

@@ -1,4 +1,4 @@
-"""The virtual Android handset (phone_agent.simulator.virtual.device), driven through
+"""The virtual Android handset (phone_agent.simulator.virtual.handset), driven through
 its DeviceBehaviour interface with an in-memory ShellIO — what the virtual
 adbd would carry. Its dumps are read with the real parsers, its call audio
 with the real DTMF detector, and its people are the sim backend's."""
@@ -21,7 +21,7 @@ from phone_agent.telephony import dumpsys as d
 from phone_agent.telephony.adb import find_button
 from phone_agent.simulator.sim import SimAgentDesk, SimTelephony
 from phone_agent.simulator.virtual.behaviour import DeviceBehaviour
-from phone_agent.simulator.virtual.device import AUDIO_HELPER_JAR, PROFILES, VirtualHandset
+from phone_agent.simulator.virtual.handset import AUDIO_HELPER_JAR, PROFILES, VirtualHandset
 from phone_agent.simulator.voter import AgentModel, VoterModel
 
 FIXTURES = Path(d.__file__).parent / "fixtures"

@@ -27,7 +27,7 @@ import adbutils
 from ..sim import SimAgentDesk
 from ..voter import AgentModel, VoterModel
 from .adbd import VirtualPhoneSet
-from .device import PROFILES, VirtualHandset
+from .handset import PROFILES, VirtualHandset
 
 __all__ = ["VirtualRack", "ALL_PROFILES"]
 
