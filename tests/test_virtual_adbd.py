@@ -25,8 +25,9 @@ import phone_agent.simulator.virtual as virtual
 from phone_agent.simulator.virtual import (DeviceBehaviour, EchoDevice, LoopThread, ShellIO,
                                            VirtualAdbd, VirtualPhoneSet)
 from phone_agent.simulator.virtual.adb_server import free_port
-from phone_agent.simulator.virtual.adbd import (A_AUTH, A_CLSE, A_CNXN, A_OKAY, A_OPEN, A_VERSION,
-                                                A_WRTE, HEADER, MAX_PAYLOAD, pack_message)
+from phone_agent.simulator.virtual.connection import (A_AUTH, A_CLSE, A_CNXN, A_OKAY, A_OPEN,
+                                                      A_VERSION, A_WRTE, HEADER, MAX_PAYLOAD,
+                                                      pack_message)
 from tests.adb_fixtures import adb_client, adb_server, virtual_phones  # noqa: F401 — fixtures
 from tests.adb_fixtures import expect_adb_error
 
@@ -320,7 +321,7 @@ def test_sync_v2_stat_list_and_failures(raw):
 def test_failing_behaviour_closes_only_its_stream(raw, caplog):
     raw.connect()
     ours, theirs = raw.open("shell:boom")
-    with caplog.at_level(logging.ERROR, logger="phone_agent.simulator.virtual.adbd"):
+    with caplog.at_level(logging.ERROR, logger="phone_agent.simulator.virtual.connection"):
         assert raw.wait_closed(ours) == b""
     assert "service 'shell:boom' failed" in caplog.text
     ours, theirs = raw.open("shell:echo alive")
@@ -335,7 +336,7 @@ def test_failing_behaviour_closes_only_its_stream(raw, caplog):
 ])
 def test_malformed_message_closes_the_connection_not_the_phone(raw, phone, caplog, garbage):
     raw.connect()
-    with caplog.at_level(logging.WARNING, logger="phone_agent.simulator.virtual.adbd"):
+    with caplog.at_level(logging.WARNING, logger="phone_agent.simulator.virtual.connection"):
         raw.sock.sendall(garbage)
         with pytest.raises(EOFError):
             raw.recv()
@@ -351,7 +352,7 @@ def test_malformed_message_closes_the_connection_not_the_phone(raw, phone, caplo
 def test_a_host_ignoring_flow_control_is_disconnected(raw, caplog):
     raw.connect()
     ours, theirs = raw.open("shell:hold")              # never reads, so never acks
-    with caplog.at_level(logging.WARNING, logger="phone_agent.simulator.virtual.adbd"):
+    with caplog.at_level(logging.WARNING, logger="phone_agent.simulator.virtual.connection"):
         with pytest.raises((EOFError, ConnectionError)):
             for _ in range(100):
                 raw.send(A_WRTE, ours, theirs, b"flood")

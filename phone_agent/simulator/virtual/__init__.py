@@ -1,8 +1,8 @@
 """Virtual phones: a device-side ADB implementation that the real ``adb``
 binary connects to, so the adb telephony backend is tested without handsets.
 
-``adbd`` speaks the wire (:class:`VirtualAdbd`, :class:`VirtualPhoneSet`),
-``sync`` its file sub-protocol; ``behaviour`` is what a phone answers
+``adbd`` serves phones (:class:`VirtualAdbd`, :class:`VirtualPhoneSet`),
+``connection`` speaks the wire, ``sync`` its file sub-protocol; ``behaviour`` is what a phone answers
 (:class:`DeviceBehaviour`, :class:`ShellIO`, and the trivial
 :class:`EchoDevice`). ``handset`` is the virtual Android phone the adb
 backend drives, made of ``shell``, ``telecom``, ``screen``, ``audio`` and
@@ -10,8 +10,9 @@ backend drives, made of ``shell``, ``telecom``, ``screen``, ``audio`` and
 virtual-phones``, ``adb_server`` a private adb server in front of them.
 """
 
-from .adbd import LoopThread, ProtocolError, VirtualAdbd, VirtualPhoneSet
+from .adbd import LoopThread, VirtualAdbd, VirtualPhoneSet
 from .behaviour import DeviceBehaviour, EchoDevice, ShellIO
+from .connection import ProtocolError
 
 __all__ = ["DeviceBehaviour", "EchoDevice", "LoopThread", "ProtocolError", "ShellIO",
            "VirtualAdbd", "VirtualPhoneSet"]
