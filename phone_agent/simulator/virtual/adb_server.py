@@ -45,6 +45,16 @@ def free_port(host: str = LOOPBACK) -> int:
             return port
 
 
+def _device_states(listing: str) -> dict[str, str]:
+    """serial → state from the server's device list (a "SERIAL<tab>STATE" line each)."""
+    states = {}
+    for line in listing.splitlines():
+        serial, _, state = line.partition("\t")
+        if serial:
+            states[serial] = state
+    return states
+
+
 class AdbServer:
     """A private adb server: ``start()``, ``client()``, ``adb(*args)``, ``stop()``."""
 
@@ -110,13 +120,7 @@ class AdbServer:
         with self.client().make_connection(timeout=5) as conn:
             conn.send_command("host:devices")
             conn.check_okay()
-            listing = conn.read_string_block()
-        states = {}
-        for line in listing.splitlines():
-            serial, _, state = line.partition("\t")
-            if serial:
-                states[serial] = state
-        return states
+            return _device_states(conn.read_string_block())
 
     def wait_for(self, serial: str, state: str | None, timeout: float = 10) -> str | None:
         """Wait until ``serial`` shows ``state`` (``None``: not listed); the last state seen."""
@@ -181,12 +185,7 @@ class DeviceTracker:
     def _follow(self) -> None:
         try:
             while True:
-                listing = self._read(int(self._read(4), 16)).decode()
-                states = {}
-                for line in listing.splitlines():
-                    serial, _, state = line.partition("\t")
-                    if serial:
-                        states[serial] = state
+                states = _device_states(self._read(int(self._read(4), 16)).decode())
                 with self._cond:
                     for serial, state in states.items():
                         if self._states.get(serial) != state:
