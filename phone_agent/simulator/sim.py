@@ -43,7 +43,7 @@ import numpy as np
 from ..telephony.base import (ACTIVE, AGENT, ALERTING, DIALING, DISCONNECTED, INCOMING, VOTER,
                               AudioError, CallFailed, CallStateChange, InvalidNumber, NoActiveCall,
                               Telephony)
-from .sounds import RATE, echo, hello, key_press, noise_bank, wav_audio
+from .sounds import RATE, echo, hello, key_press, mix, noise_bank, wav_audio
 from .voter import (AGENT_SETUP_S, INCOMING_HANG_UP_S, INTRO_WAIT_S, AgentModel, AgentPlan,
                     VoterModel, VoterPlan)
 
@@ -405,13 +405,8 @@ class SimTelephony(Telephony):
                 sources.append((s0, a))
         if not sources:
             return bank[off:off + n].tobytes()
-        x = bank[off:off + n].astype(np.int32)
-        for s0, audio in sources:
-            a, b = max(start, s0), min(end, s0 + len(audio))
-            x[a - start:b - start] += audio[a - s0:b - s0]
         leg.sounds = [(s0, a) for s0, a in leg.sounds if s0 + len(a) > end]
-        np.clip(x, -32768, 32767, out=x)
-        return x.astype("<i2").tobytes()
+        return mix(bank[off:off + n], start, sources)
 
     # ---------------------------------------------------------------- device
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..audio import tones
 
-__all__ = ["RATE", "echo", "hello", "key_press", "noise_bank", "wav_audio"]
+__all__ = ["RATE", "echo", "hello", "key_press", "mix", "noise_bank", "wav_audio"]
 
 RATE = 8000
 
@@ -48,6 +48,19 @@ def key_press(key: str, duration_s: float, level_dbfs: float, snr_db: float,
     tone = tones.dtmf_tone(key, duration_s, level_dbfs=level_dbfs, rng=g)
     noise = tones.white_noise(duration_s, tones.rms_dbfs(tone) - snr_db, g)
     return tones.mix(tone, noise)
+
+
+def mix(noise: np.ndarray, start: int, sources: list[tuple[int, np.ndarray]]) -> bytes:
+    """``noise`` (the line from sample ``start`` on) with each ``(start
+    sample, audio)`` of ``sources`` added where it overlaps; PCM16LE bytes."""
+    end = start + len(noise)
+    x = noise.astype(np.int32)
+    for s0, audio in sources:
+        a, b = max(start, s0), min(end, s0 + len(audio))
+        if a < b:
+            x[a - start:b - start] += audio[a - s0:b - s0]
+    np.clip(x, -32768, 32767, out=x)
+    return x.astype("<i2").tobytes()
 
 
 def echo(samples: np.ndarray, gain_db: float) -> np.ndarray:

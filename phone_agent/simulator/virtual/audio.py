@@ -25,7 +25,7 @@ from typing import Awaitable, Callable
 
 import numpy as np
 
-from ..sounds import RATE, echo, noise_bank, wav_audio
+from ..sounds import RATE, echo, mix, noise_bank, wav_audio
 from ..voter import VoterModel
 from .shell import Storage
 from .telecom import Call, Clock, Telecom
@@ -119,17 +119,11 @@ class AudioHelper:
         if n > len(bank):
             bank = np.resize(bank, n)
         off = (start * 7919) % (len(bank) - n + 1)
-        x = bank[off:off + n].astype(np.int32)
         telecom = self.telecom
         telecom.sounds = [s for s in telecom.sounds if s[0] + len(s[1]) > start - RATE]
         self._plays = [s for s in self._plays if s[0] + len(s[1]) > start - RATE]
-        for s0, audio, call in telecom.sounds + self._plays:
-            if not self._audible(call) or s0 >= end or s0 + len(audio) <= start:
-                continue
-            a, b = max(start, s0), min(end, s0 + len(audio))
-            x[a - start:b - start] += audio[a - s0:b - s0]
-        np.clip(x, -32768, 32767, out=x)
-        return x.astype("<i2").tobytes()
+        return mix(bank[off:off + n], start, [(s0, audio) for s0, audio, call in telecom.sounds + self._plays
+                                             if self._audible(call)])
 
     @staticmethod
     def _audible(call: Call) -> bool:
