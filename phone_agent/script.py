@@ -27,7 +27,7 @@ with ``not_dialled`` set; the runner releases it.
 
 Every step is reported as a protocol ``call`` event with ``at`` (time.time())
 and a per-call ``seq`` from 1. The script replays each event through
-:func:`phone_agent.call_states.advance` *before* reporting it — the same
+:func:`phone_agent.protocol.call_states.advance` *before* reporting it — the same
 check the server makes — so it cannot report an impossible call.
 
 Its dependencies are injected: a :class:`~phone_agent.telephony.base.Telephony`
@@ -52,7 +52,7 @@ from typing import Awaitable, Callable, Protocol
 
 from . import protocol
 from .audio.dtmf import DtmfDetector
-from .call_states import CallProgress, RESULT_FROM, TransitionError, advance
+from .protocol.call_states import CallProgress, RESULT_FROM, TransitionError, advance
 from .telephony.base import (ACTIVE, ALERTING, DISCONNECTED, INCOMING, VOTER, AudioError,
                              CallFailed, CallStateChange, DeviceUnavailable, Telephony, TelephonyError)
 
