@@ -56,6 +56,7 @@ import aiohttp
 import socketio
 
 from . import __version__, protocol
+from .backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +330,7 @@ class Link:
         self._ready.clear()
 
     async def _supervise(self) -> None:
-        delay, failures = 0.5, 0
+        backoff, failures = Backoff(0.5, 10.0, jitter=0.5), 0
         while not self._closing:
             self._connect_refusal = None
             self._down.clear()
@@ -349,15 +350,14 @@ class Link:
                 level = logging.WARNING if refusal and not failures else logging.INFO
                 log.log(level, "%s: cannot connect (%s); trying again", self.name, refusal or exc)
                 failures += 1
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 10.0)
+                await asyncio.sleep(backoff.next())
                 continue
             if not await self._hello():
                 await self._disconnect_quietly()
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 10.0)
+                await asyncio.sleep(backoff.next())
                 continue
-            delay, failures = 0.5, 0
+            backoff.reset()
+            failures = 0
             self.last_refusal = None
             self._ready.set()
             await self._down.wait()
@@ -574,7 +574,7 @@ class Link:
                 del self._chains[chain]
 
     async def _deliver_one(self, item: _Item) -> None:
-        delay = 0.2
+        backoff = Backoff(0.2, 5.0)
         while True:
             await self._ready.wait()
             try:
@@ -593,8 +593,7 @@ class Link:
                     if code != protocol.NOT_HELLO:
                         log.info("%s: %s %s not taken now (%s); sending again", self.name, item.event,
                                  _describe(item.payload), code)
-                    await asyncio.sleep(delay)
-                    delay = min(2 * delay, 5.0)
+                    await asyncio.sleep(backoff.next())
                     continue
                 self.refused_events += 1
                 log.warning("%s: server refused %s %s: %s", self.name, item.event,

@@ -60,6 +60,7 @@ from typing import Iterable
 import adbutils
 import aiohttp
 
+from .backoff import Backoff
 from .link import AssetStore, EnrolmentError, Link, LinkRefused, enrol
 from .runner import Runner
 from .script import ScriptConfig
@@ -228,8 +229,13 @@ class TokenCache:
 class _Address:
     """Scan bookkeeping of one address."""
 
-    failures: int = 0
+    backoff: Backoff  # how long after a failed connect it is tried again
     next_try: float = 0.0  # monotonic time of the next connect attempt
+
+    @property
+    def failures(self) -> int:
+        """Connects failed in a row."""
+        return self.backoff.failures
 
 
 @dataclass
@@ -271,7 +277,8 @@ class AdbSupervisor:
                  backend_options: dict | None = None):
         self.server = server.rstrip("/")
         self.client = client
-        self.addresses = {address: _Address() for address in addresses}
+        self.addresses = {address: _Address(Backoff(scan_every_s, max_backoff_s))
+                          for address in addresses}
         self.enrol_key = enrol_key
         self.tokens = TokenCache(state_file, self.server)
         self.cache_dir = Path(cache_dir)
@@ -437,8 +444,7 @@ class AdbSupervisor:
     async def _phone_main(self, phone: _Phone) -> None:
         """Start the phone and run it; after a failure, start it again with
         backoff (sooner when adb shows it ``device`` again)."""
-        first, longest = START_RETRY_S
-        delay = first
+        backoff = Backoff(*START_RETRY_S)
         while not self._stopping:
             try:
                 await self._start_phone(phone)
@@ -456,13 +462,12 @@ class AdbSupervisor:
                 problem = f"{type(exc).__name__}: {exc}"
             if problem != phone.problem:
                 log.warning("%s: cannot start: %s (trying again, backing off up to %.0f s)",
-                            phone.serial, problem, longest)
+                            phone.serial, problem, backoff.longest)
             phone.stage, phone.problem = "retrying", problem
             await self._teardown(phone)
             phone.wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(phone.wake.wait(), delay)
-            delay = min(longest, delay * 2)
+                await asyncio.wait_for(phone.wake.wait(), backoff.next())
 
     async def _start_phone(self, phone: _Phone) -> None:
         """Open the phone, get its token (joining if need be), connect its
@@ -565,11 +570,9 @@ class AdbSupervisor:
             answer = f"{type(exc).__name__}: {exc}"
         ok = answer.startswith(("connected to", "already connected"))
         if ok:
-            entry.failures = 0
+            entry.backoff.reset()
         else:
-            entry.failures += 1
-            backoff = min(self.max_backoff_s, self.scan_every_s * 2 ** (entry.failures - 1))
-            entry.next_try = time.monotonic() + backoff
+            entry.next_try = time.monotonic() + entry.backoff.next()
             log.debug("%s: %s", address, answer)  # a phone that asks for authorisation is listed
         return ok
 
@@ -630,7 +633,7 @@ class _DeviceTracker:
         self._thread.join(timeout=5)
 
     def _main(self) -> None:
-        delay = 1.0
+        backoff = Backoff(1.0, 10.0)
         while not self._stopped.is_set():
             try:
                 self._follow()
@@ -638,9 +641,8 @@ class _DeviceTracker:
                 if not self._stopped.is_set():
                     self.report(None, f"cannot follow devices: {type(exc).__name__}: {exc}")
             self.tracking = False
-            if self._stopped.wait(delay):
+            if self._stopped.wait(backoff.next()):
                 return
-            delay = min(10.0, delay * 2)
 
     def _follow(self) -> None:
         conn = self.client.make_connection(timeout=10)
