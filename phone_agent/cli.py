@@ -142,14 +142,15 @@ async def _until_signal(work) -> int:
 
 
 async def _enrol(args) -> int:
-    from .link import enrol
+    from .enrol import enrol
     answer = await enrol(args.server, args.name, enrol_key=args.enrol_key, mode=args.mode)
     print(json.dumps({"phone_id": answer.get("phone_id"), "token": answer["token"]}))
     return 0
 
 
 async def _run(args) -> int:
-    from .link import AssetStore, Link, LinkRefused, enrol
+    from .enrol import enrol
+    from .link import AssetStore, Link, LinkRefused
     from .runner import Runner
     from .script import ScriptConfig
     from .telephony import create

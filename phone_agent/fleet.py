@@ -67,7 +67,8 @@ from pathlib import Path
 
 import aiohttp
 
-from .link import AssetStore, EnrolmentError, Link, LinkRefused, enrol
+from .enrol import EnrolmentError, enrol
+from .link import AssetStore, Link, LinkRefused
 from .runner import PhoneMetrics, Runner
 from .script import ScriptConfig
 from .telephony.sim import SimAgentDesk, SimTelephony

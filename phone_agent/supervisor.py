@@ -61,7 +61,8 @@ import adbutils
 import aiohttp
 
 from .backoff import Backoff
-from .link import AssetStore, EnrolmentError, Link, LinkRefused, enrol
+from .enrol import EnrolmentError, enrol
+from .link import AssetStore, Link, LinkRefused
 from .runner import Runner
 from .script import ScriptConfig
 from .telephony.adb import AdbTelephony
