@@ -46,9 +46,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import ipaddress
-import json
 import logging
-import os
 import socket
 import subprocess
 import threading
@@ -61,7 +59,7 @@ import adbutils
 import aiohttp
 
 from .backoff import Backoff
-from .enrol import EnrolmentError, enrol
+from .enrol import EnrolmentError, TokenStore, enrol, ready_or_rejoin, token_for
 from .link import AssetStore, Link, LinkRefused
 from .runner import Runner
 from .script import ScriptConfig
@@ -70,7 +68,7 @@ from .telephony.base import DeviceUnavailable
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AdbSupervisor", "ScanSpecError", "TokenCache", "parse_scan", "phone_name",
+__all__ = ["AdbSupervisor", "ScanSpecError", "parse_scan", "phone_name",
            "DEFAULT_ADB_PORT", "MAX_SCAN"]
 
 DEFAULT_ADB_PORT = 5555  # what `adb tcpip 5555` opens on a phone
@@ -177,53 +175,6 @@ def phone_name(serial: str) -> str:
     return f"router-{serial}"[:60]
 
 
-# -- tokens ----------------------------------------------------------------------------------
-
-class TokenCache:
-    """Phone tokens in a JSON file, per server URL and key — the sim fleet's
-    layout (``{"servers": {url: {key: {"token", "phone_id", …}}}}``). The file
-    holds secrets: it is written atomically and readable by its owner only.
-    ``path=None`` keeps nothing (every run joins again)."""
-
-    def __init__(self, path: str | Path | None, server: str):
-        self.path = Path(path) if path else None
-        self.server = server.rstrip("/")
-
-    def get(self, key: str) -> dict | None:
-        entry = self._load().get("servers", {}).get(self.server, {}).get(key)
-        return entry if isinstance(entry, dict) and entry.get("token") else None
-
-    def put(self, key: str, entry: dict) -> None:
-        state = self._load()
-        state.setdefault("servers", {}).setdefault(self.server, {})[key] = entry
-        self._save(state)
-
-    def drop(self, key: str) -> None:
-        state = self._load()
-        if state.get("servers", {}).get(self.server, {}).pop(key, None) is not None:
-            self._save(state)
-
-    def _load(self) -> dict:
-        if self.path is None or not self.path.exists():
-            return {}
-        try:
-            state = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            log.warning("token file %s unreadable (%s); phones join anew", self.path, exc)
-            return {}
-        return state if isinstance(state, dict) else {}
-
-    def _save(self, state: dict) -> None:
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
-
-
 # -- the supervisor --------------------------------------------------------------------------
 
 @dataclass
@@ -281,7 +232,7 @@ class AdbSupervisor:
         self.addresses = {address: _Address(Backoff(scan_every_s, max_backoff_s))
                           for address in addresses}
         self.enrol_key = enrol_key
-        self.tokens = TokenCache(state_file, self.server)
+        self.tokens = TokenStore(state_file, self.server)
         self.cache_dir = Path(cache_dir)
         self.script_config = script_config or ScriptConfig()
         self.prefetch = prefetch
@@ -478,20 +429,15 @@ class AdbSupervisor:
         await phone.backend.open()
         device = await phone.backend.device()
         phone.name = phone_name(phone.serial)
-        token = await self._token(phone, device)
-        await self._connect(phone, token, device)
+        await self._connect(phone, await self._token(phone, device), device)
         phone.stage = "connecting"
-        try:
-            await phone.link.wait_ready()
-        except LinkRefused as exc:
-            if exc.code != "bad_token":
-                raise
-            log.warning("%s: the server refused the phone's token; joining again", phone.serial)
+
+        async def rejoin() -> Link:
             self.tokens.drop(phone.serial)
-            await phone.link.close()
-            token = await self._token(phone, device)
-            await self._connect(phone, token, device)
-            await phone.link.wait_ready()
+            await self._connect(phone, await self._token(phone, device), device)
+            return phone.link
+
+        await ready_or_rejoin(phone.link, rejoin)
 
     async def _connect(self, phone: _Phone, token: str, device: dict) -> None:
         phone.link = Link(self.server, token, assets=self.assets, mode="router", backend="adb",
@@ -501,22 +447,22 @@ class AdbSupervisor:
         await phone.link.start()
 
     async def _token(self, phone: _Phone, device: dict) -> str:
-        """The cached token, or a new one from joining the server."""
-        cached = self.tokens.get(phone.serial)
-        if cached is not None:
-            phone.phone_id = cached.get("phone_id")
-            return cached["token"]
-        phone.stage = "joining"
-        if self.enrol_key is None:
-            log.warning("%s: asking to join as %s: approve it on the console (폰 등록)",
-                        phone.serial, phone.name)
-        answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key, mode="router",
-                             device=device)
-        phone.phone_id = answer.get("phone_id")
-        self.tokens.put(phone.serial, {"token": answer["token"], "phone_id": phone.phone_id,
-                                       "name": phone.name})
-        log.info("%s: joined the server as %s (phone %s)", phone.serial, phone.name, phone.phone_id)
-        return answer["token"]
+        """The kept token, or a new one from joining the server."""
+
+        async def join() -> dict:
+            phone.stage = "joining"
+            if self.enrol_key is None:
+                log.warning("%s: asking to join as %s: approve it on the console (폰 등록)",
+                            phone.serial, phone.name)
+            answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key, mode="router",
+                                 device=device)
+            log.info("%s: joined the server as %s (phone %s)", phone.serial, phone.name,
+                     answer.get("phone_id"))
+            return answer
+
+        entry = await token_for(self.tokens, phone.serial, join, name=phone.name)
+        phone.phone_id = entry.get("phone_id")
+        return entry["token"]
 
     @staticmethod
     async def _teardown(phone: _Phone) -> None:
