@@ -138,10 +138,10 @@ from typing import AsyncIterator, Callable, Iterable
 
 import adbutils
 
-from .base import (ACTIVE, AGENT, ALERTING, DIALING, DISCONNECTED, INCOMING, VOTER, AudioError,
+from ..base import (ACTIVE, AGENT, ALERTING, DIALING, DISCONNECTED, INCOMING, VOTER, AudioError,
                    CallFailed, CallStateChange, DeviceUnavailable, InvalidNumber, NoActiveCall,
                    Telephony, TelephonyError)
-from .dumpsys import (DumpsysFormatError, SlotState, TelecomCall, network_kind, parse_battery,
+from ..dumpsys import (DumpsysFormatError, SlotState, TelecomCall, network_kind, parse_battery,
                       parse_getprop, parse_network_types, parse_sim_states,
                       parse_telecom_calls, parse_telephony_registry)
 
