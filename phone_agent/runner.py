@@ -39,7 +39,7 @@ from typing import Awaitable, Callable, Protocol
 
 from .backoff import Backoff
 from .script import CallRecord, CallScript, ScriptConfig
-from .telephony.base import DeviceUnavailable, Telephony, TelephonyError
+from .telephony.base import Telephony, TelephonyError
 
 log = logging.getLogger(__name__)
 
@@ -296,9 +296,9 @@ class Runner:
         if record.dtmf_to_agent_ack_s is not None:
             m.dtmf_to_agent_ack.append(record.dtmf_to_agent_ack_s)
         self.records.append(record)
-        if (record.reason or "").startswith(DeviceUnavailable.__name__):
+        if record.device_lost is not None:
             # The phone itself is gone: do not burn the leased calls on it.
-            self._went_down(record.reason.partition(": ")[2] or "unavailable")
+            self._went_down(record.device_lost)
         log.info("%s: call %s: %s%s", self.name, record.call_id, record.result,
                  f" ({record.reason})" if record.reason else "")
         self._gap_from = record.finished
