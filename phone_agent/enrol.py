@@ -42,7 +42,12 @@ THIS_PHONE = "phone"  # the key of the one phone of ``python -m phone_agent run`
 
 
 class EnrolmentError(RuntimeError):
-    """The server did not let the phone join (refused, rejected, not approved in time)."""
+    """The server did not let the phone join (refused, rejected, not approved
+    in time). ``status``: the HTTP status of a refused join request."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 async def enrol(server: str, name: str, *, enrol_key: str | None = None, mode: str = "sim",
@@ -63,7 +68,7 @@ async def enrol(server: str, name: str, *, enrol_key: str | None = None, mode: s
             if r.status == 201 and answer.get("status") == "approved":
                 return answer
             if r.status != 202 or answer.get("status") != "pending":
-                raise EnrolmentError(f"POST {url}: HTTP {r.status} {answer}")
+                raise EnrolmentError(f"POST {url}: HTTP {r.status} {answer}", r.status)
         request_id, secret = answer["request_id"], answer["poll_secret"]
         deadline = None if timeout is None else time.monotonic() + timeout
         while deadline is None or time.monotonic() < deadline:

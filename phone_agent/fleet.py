@@ -370,7 +370,7 @@ class Fleet:
             answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key,
                                  mode=self.join_mode, device=device, session=self._session)
         except EnrolmentError as exc:
-            if self.join_mode == "sim" and "HTTP 400" in str(exc):
+            if self.join_mode == "sim" and exc.status == 400:
                 # docs/protocol.md lists only router|internet for joining; a
                 # sim phone connects out like an internet-mode phone.
                 log.warning("%s: join with mode 'sim' refused; joining as 'internet'", phone.name)
