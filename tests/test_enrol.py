@@ -63,17 +63,26 @@ def test_the_fleet_and_supervisor_layout_is_the_one_layout(tmp_path):
     assert tokens.get("sim-001") == {"token": "c", "phone_id": 3}
 
 
-def run_phone(server, tmp_path, state, *extra) -> subprocess.Popen:
-    """``python -m phone_agent run`` (sim backend) with its log in run.log."""
-    with open(tmp_path / "run.log", "wb") as log:
-        return subprocess.Popen(
+def run_until_connected(server, tmp_path, state, *extra) -> None:
+    """``python -m phone_agent run`` (sim backend) until it says it is
+    connected; AssertionError with its log if it stops first."""
+    log_path = tmp_path / "run.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
             [sys.executable, "-m", "phone_agent", "run", "--server", server.url, "--backend", "sim",
              "--state", str(state), "--cache", str(tmp_path / "cache"), "--name", "rack-07", *extra],
             stdout=subprocess.DEVNULL, stderr=log, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
 
+    def connected() -> bool:
+        return "connected to" in log_path.read_text(errors="replace")
 
-def connected(tmp_path) -> bool:
-    return "connected to" in (tmp_path / "run.log").read_text(errors="replace")
+    try:
+        wait_until(lambda: connected() or process.poll() is not None, timeout=60,
+                   message="the phone connected")
+        assert connected(), log_path.read_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def phones(server) -> list[str]:
@@ -93,26 +102,12 @@ def test_an_installed_phone_keeps_its_token_and_a_refused_one_joins_again(tmp_pa
         before = phones(server)
         # Installed before the one layout: the command line kept {server_url: token}.
         state.write_text(json.dumps({server.url: joined["token"]}))
-        process = run_phone(server, tmp_path, state)  # no enrolment key: the kept token must do
-        try:
-            wait_until(lambda: connected(tmp_path) or process.poll() is not None, timeout=60,
-                       message="the phone connected")
-            assert connected(tmp_path), (tmp_path / "run.log").read_text()
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+        run_until_connected(server, tmp_path, state)  # no enrolment key: the kept token must do
         assert phones(server) == before  # the same phone, not a new one
 
         # A token the server does not know (the phone was deleted): it joins again.
         state.write_text(json.dumps({server.url: "not-a-token"}))
-        process = run_phone(server, tmp_path, state, "--enrol-key", ENROL_KEY)
-        try:
-            wait_until(lambda: connected(tmp_path) or process.poll() is not None, timeout=60,
-                       message="the phone joined again and connected")
-            assert connected(tmp_path), (tmp_path / "run.log").read_text()
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+        run_until_connected(server, tmp_path, state, "--enrol-key", ENROL_KEY)
         kept = json.loads(state.read_text())["servers"][server.url][THIS_PHONE]
         assert kept["token"] not in ("not-a-token", joined["token"])
         assert len(phones(server)) == len(before) + 1
