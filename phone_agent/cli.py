@@ -142,14 +142,15 @@ async def _until_signal(work) -> int:
 
 
 async def _enrol(args) -> int:
-    from .link import enrol
+    from .enrol import enrol
     answer = await enrol(args.server, args.name, enrol_key=args.enrol_key, mode=args.mode)
     print(json.dumps({"phone_id": answer.get("phone_id"), "token": answer["token"]}))
     return 0
 
 
 async def _run(args) -> int:
-    from .link import AssetStore, Link, LinkRefused, enrol
+    from .enrol import THIS_PHONE, TokenStore, enrol, ready_or_rejoin, token_for
+    from .link import AssetStore, Link, LinkRefused
     from .runner import Runner
     from .script import ScriptConfig
     from .telephony import create
@@ -174,40 +175,46 @@ async def _run(args) -> int:
         # Keep going: the runner reports the phone unavailable and retries with backoff.
         print(f"the phone is not reachable yet: {exc}", file=sys.stderr)
         device = {"serial": args.serial}
-    token = args.token
-    if token is None and args.state and args.state.exists():
-        token = json.loads(args.state.read_text(encoding="utf-8")).get(args.server)
-    if token is None:
-        if not args.enrol_key:
-            print("give --token, or --enrol-key to join", file=sys.stderr)
-            return 2
-        name = args.name or os.uname().nodename
-        answer = await enrol(args.server, name, enrol_key=args.enrol_key,
-                             mode=mode, device=device)
-        token = answer["token"]
-        if args.state:
-            state = json.loads(args.state.read_text(encoding="utf-8")) if args.state.exists() else {}
-            state[args.server] = token
-            args.state.parent.mkdir(parents=True, exist_ok=True)
-            args.state.write_text(json.dumps(state, indent=1), encoding="utf-8")
-    link = Link(args.server, token, assets=AssetStore(args.cache or DEFAULT_CACHE), mode=mode,
-                backend=backend.name, device=device, name=args.name or "phone")
+    tokens = TokenStore(args.state, args.server)
+    if args.token is None and tokens.get(THIS_PHONE) is None and not args.enrol_key:
+        print("give --token, or --enrol-key to join", file=sys.stderr)
+        return 2
+
+    async def join() -> dict:
+        return await enrol(args.server, args.name or os.uname().nodename, enrol_key=args.enrol_key,
+                           mode=mode, device=device)
+
+    assets = AssetStore(args.cache or DEFAULT_CACHE)
     from . import termux
     fallback = termux.health if args.backend == "adb" and termux.available() else None
-    runner = Runner(link, backend, config=ScriptConfig(speed=args.speed), prefetch=args.prefetch,
-                    name=args.name or "phone", fallback_health=fallback)
-    await link.start()
+
+    def connect(token: str) -> Runner:
+        link = Link(args.server, token, assets=assets, mode=mode, backend=backend.name,
+                    device=device, name=args.name or "phone")
+        return Runner(link, backend, config=ScriptConfig(speed=args.speed), prefetch=args.prefetch,
+                      name=args.name or "phone", fallback_health=fallback)
+
+    async def rejoin() -> Link:
+        """The kept token is one the server no longer knows: join again with the key."""
+        nonlocal runner
+        tokens.drop(THIS_PHONE)
+        runner = connect((await token_for(tokens, THIS_PHONE, join))["token"])
+        await runner.link.start()
+        return runner.link
+
+    runner = connect(args.token or (await token_for(tokens, THIS_PHONE, join))["token"])
+    await runner.link.start()
     try:
         try:
-            await link.wait_ready()
+            await ready_or_rejoin(runner.link, rejoin if args.token is None and args.enrol_key else None)
         except LinkRefused as exc:
             print(f"the server refused this phone: {exc}", file=sys.stderr)
             return 3
-        log.warning("connected to %s as %s", args.server, link.phone)
+        log.warning("connected to %s as %s", args.server, runner.link.phone)
         await runner.run()
     finally:
         runner.stop()
-        await link.close(flush_s=2.0)
+        await runner.link.close(flush_s=2.0)
         await backend.close()
     return 0
 

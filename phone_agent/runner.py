@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable, Protocol
 
+from .backoff import Backoff
 from .script import CallRecord, CallScript, ScriptConfig
-from .telephony.base import DeviceUnavailable, Telephony, TelephonyError
+from .telephony.base import Telephony, TelephonyError
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,8 @@ class Runner:
         self._tasks: list[asyncio.Task] = []
         self._device_down = True  # until backend.ready() says otherwise
         self.problem: str | None = "not checked yet"  # why the phone cannot call, while down
-        self._device_wait = 0.0  # the next backoff wait while down
+        self._device_wait = 0.0  # how long to wait before the next readiness check
+        self._device_backoff = Backoff(*DEVICE_RETRY_S)
         self._beat_now = asyncio.Event()  # the device went down or came back: tell the server now
 
     # -------------------------------------------------------- link listener
@@ -211,6 +213,7 @@ class Runner:
         adb's device list): check it now rather than at the end of the backoff."""
         if self._device_down:
             self._device_wait = 0.0
+            self._device_backoff.reset()
             self._changed.set()
 
     def stop(self) -> None:
@@ -293,9 +296,9 @@ class Runner:
         if record.dtmf_to_agent_ack_s is not None:
             m.dtmf_to_agent_ack.append(record.dtmf_to_agent_ack_s)
         self.records.append(record)
-        if (record.reason or "").startswith(DeviceUnavailable.__name__):
+        if record.device_lost is not None:
             # The phone itself is gone: do not burn the leased calls on it.
-            self._went_down(record.reason.partition(": ")[2] or "unavailable")
+            self._went_down(record.device_lost)
         log.info("%s: call %s: %s%s", self.name, record.call_id, record.result,
                  f" ({record.reason})" if record.reason else "")
         self._gap_from = record.finished
@@ -309,6 +312,7 @@ class Runner:
         self._device_down = True
         self.problem = problem
         self._device_wait = 0.0
+        self._device_backoff.reset()
         self._beat_now.set()
         self._release(list(self.queue), "device unavailable")
 
@@ -322,18 +326,18 @@ class Runner:
         try:
             await self.backend.ready()
         except TelephonyError as exc:
-            first, longest = DEVICE_RETRY_S
-            self._device_wait = min(longest, max(first, self._device_wait * 2))
+            self._device_wait = self._device_backoff.next()
             problem = str(exc)
             if problem != self.problem:
                 log.warning("%s: phone not ready: %s (checking again with backoff up to %.0f s)",
-                            self.name, problem, longest)
+                            self.name, problem, self._device_backoff.longest)
             self.problem = problem
             return
         came_back = self.problem != "not checked yet"
         self._device_down = False
         self.problem = None
         self._device_wait = 0.0
+        self._device_backoff.reset()
         if came_back:
             log.warning("%s: phone ready again", self.name)
             # The server refuses leases while it thinks the phone is down:

@@ -27,7 +27,7 @@ with ``not_dialled`` set; the runner releases it.
 
 Every step is reported as a protocol ``call`` event with ``at`` (time.time())
 and a per-call ``seq`` from 1. The script replays each event through
-:func:`phone_agent.call_states.advance` *before* reporting it — the same
+:func:`phone_agent.protocol.call_states.advance` *before* reporting it — the same
 check the server makes — so it cannot report an impossible call.
 
 Its dependencies are injected: a :class:`~phone_agent.telephony.base.Telephony`
@@ -52,7 +52,7 @@ from typing import Awaitable, Callable, Protocol
 
 from . import protocol
 from .audio.dtmf import DtmfDetector
-from .call_states import CallProgress, RESULT_FROM, TransitionError, advance
+from .protocol.call_states import CallProgress, RESULT_FROM, TransitionError, advance
 from .telephony.base import (ACTIVE, ALERTING, DISCONNECTED, INCOMING, VOTER, AudioError,
                              CallFailed, CallStateChange, DeviceUnavailable, Telephony, TelephonyError)
 
@@ -115,6 +115,7 @@ class CallRecord:
     pressed_one_at: float | None = None  # ``at`` of the dtmf "1" event
     lines: list[int] = field(default_factory=list)  # agent lines rung
     not_dialled: str | None = None  # why the call was not dialled (claim refused or unanswered)
+    device_lost: str | None = None  # the call failed because the phone itself went away: why
 
     @property
     def seq(self) -> int:
@@ -146,6 +147,7 @@ class _Ctx:
         self.abort_reason = "aborted"
         self.detector: asyncio.Task | None = None
         self.refuse_key = ""  # the 수신거부 key of the campaign ("" = none)
+        self.device_lost: str | None = None  # the backend lost the phone during the call: why
 
 
 class _Hangup(Exception):
@@ -242,14 +244,18 @@ class CallScript:
         except _Abort:
             result, reason = "failed", ctx.abort_reason
         except TelephonyError as exc:
-            result, reason = "failed", f"{type(exc).__name__}: {exc}"
+            # Every kind of unavailability is reported as DeviceUnavailable.
+            kind = DeviceUnavailable if isinstance(exc, DeviceUnavailable) else type(exc)
+            result, reason = "failed", f"{kind.__name__}: {exc}"
+            if isinstance(exc, DeviceUnavailable):
+                ctx.device_lost = str(exc) or "unavailable"
             # An operation that raced the voter hanging up (ring_agent just as
             # the voter left) is a hang-up, not a failure.
             if ctx.voter_seen and not ctx.voter_ended.is_set():
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(ctx.voter_ended.wait(), 0.2)
             if ctx.voter_ended.is_set() and ctx.voter_cause == "remote_hangup":
-                result, reason = "hung_up", None
+                result, reason, ctx.device_lost = "hung_up", None, None
         except asyncio.CancelledError:
             await self._finish(ctx, rec, "failed", "phone_agent_stopped")
             raise
@@ -283,6 +289,7 @@ class CallScript:
             data["reason"] = reason[:120]
         self._report(rec, "ended", data)
         rec.result, rec.reason = result, reason
+        rec.device_lost = ctx.device_lost if result == "failed" else None
         rec.finished = time.monotonic()
         self._ctx = None
 
@@ -336,7 +343,8 @@ class CallScript:
     def _dropped(self, what: str) -> str:
         """Why a call failed under us: the phone itself, when the backend lost it."""
         if self.backend.available is False:
-            return f"{DeviceUnavailable.__name__}: {self.backend.unavailable_reason or 'unavailable'}"
+            self._ctx.device_lost = self.backend.unavailable_reason or "unavailable"
+            return f"{DeviceUnavailable.__name__}: {self._ctx.device_lost}"
         return what
 
     async def _answered(self, ctx: _Ctx, rec: CallRecord, campaign: dict) -> tuple[str, str | None]:

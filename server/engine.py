@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from phone_agent import protocol as p
-from phone_agent.call_states import (AGENT_RINGING, BRIDGED, DIALING, QUEUED, RETRYABLE, RINGING,
+from phone_agent.protocol.call_states import (AGENT_RINGING, BRIDGED, DIALING, QUEUED, RETRYABLE, RINGING,
                                      CallProgress, TransitionError, advance)
 
 from . import db, operating

@@ -26,7 +26,8 @@ from phone_agent.script import CallScript, ScriptConfig
 from phone_agent.telephony import create
 from phone_agent.telephony.adb import ASSET_DIR, AdbTelephony
 from phone_agent.telephony.base import (ACTIVE, AGENT, ALERTING, DIALING, DISCONNECTED, INCOMING,
-                                        VOTER, DeviceUnavailable, NoActiveCall, Telephony)
+                                        VOTER, ConnectionLost, DeviceOffline, DeviceUnauthorized,
+                                        DeviceUnavailable, NoActiveCall, Telephony)
 from phone_agent.simulator.sim import SimAgentDesk
 from phone_agent.simulator.virtual.handset import PROFILES, VirtualHandset
 from phone_agent.simulator.voter import AgentModel, VoterModel
@@ -282,9 +283,9 @@ def test_a_dropped_connection_mid_call_fails_the_call_and_the_phone_comes_back(p
         phones[0].drop()  # the TCP connection resets mid-call
         lost = await changes(t, ended(), timeout=10)
         assert not t.available and t.unavailable_reason.startswith("connection lost")
-        with pytest.raises(DeviceUnavailable):
+        with pytest.raises(ConnectionLost):
             await t.hang_up()
-        with pytest.raises(DeviceUnavailable):
+        with pytest.raises(ConnectionLost):
             await t.dial("01012349996")
         await asyncio.get_running_loop().run_in_executor(None, adb_server.wait_for, serial, "device")
         t.retry_s = 0.0
@@ -335,7 +336,7 @@ def test_an_offline_phone_is_unavailable_with_the_reason(phone, adb_server):
     adb_server.wait_for(serial, "offline", timeout=15)
 
     async def main():
-        with pytest.raises(DeviceUnavailable) as caught:
+        with pytest.raises(DeviceOffline) as caught:
             await backend().health()
         return str(caught.value)
 
@@ -352,7 +353,7 @@ def test_an_unauthorized_phone_says_so(phone, adb_server):
 
     async def main():
         t = backend()
-        with pytest.raises(DeviceUnavailable) as caught:
+        with pytest.raises(DeviceUnauthorized) as caught:
             await t.device()
         return str(caught.value), t.available, t.unavailable_reason
 

@@ -22,7 +22,7 @@ import pytest
 
 from phone_agent import protocol
 from phone_agent.audio import tones
-from phone_agent.call_states import CallProgress, TransitionError, advance
+from phone_agent.protocol.call_states import CallProgress, TransitionError, advance
 from phone_agent.runner import Runner
 from phone_agent.script import CallScript, ScriptConfig
 from phone_agent.simulator.sim import SimAgentDesk, SimTelephony

@@ -2,7 +2,7 @@
 
 import pytest
 
-from phone_agent.call_states import CallProgress, TransitionError, advance
+from phone_agent.protocol.call_states import CallProgress, TransitionError, advance
 
 
 def run(*events) -> CallProgress:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from phone_agent.telephony import dumpsys as d
-from phone_agent.telephony.adb import POLL_REGISTRY, POLL_TELECOM, classify_disconnect, find_button, own_number
+from phone_agent.telephony.adb import POLL_REGISTRY, POLL_TELECOM, find_button, own_number
 
 FIXTURES = Path(d.__file__).parent / "fixtures"
 
@@ -222,26 +222,7 @@ def test_getprop_and_the_per_slot_properties():
         d.parse_getprop("no properties here\n")
 
 
-# -- what the backend makes of causes, screens and SIM rows -------------------------------------
-
-@pytest.mark.parametrize("cause, precise, answered, local, expected", [
-    (4, 17, False, False, "busy"),
-    (4, 21, False, False, "rejected"),  # a network that says "call rejected"
-    (2, 19, False, False, "no_answer"),
-    (2, 18, False, False, "no_answer"),
-    (25, 1, False, False, "invalid_number"),
-    (7, -1, False, False, "invalid_number"),
-    (2, 16, True, False, "remote_hangup"),
-    (2, 16, False, False, "rejected"),  # ended while ringing by the far end
-    (3, 16, True, True, "local_hangup"),
-    (-1, -1, True, True, "local_hangup"),
-    (-1, -1, True, False, "remote_hangup"),
-    (14, -1, True, False, "failed"),  # lost signal
-    (18, -1, False, False, "failed"),  # out of service
-])
-def test_disconnect_causes_map_to_call_causes(cause, precise, answered, local, expected):
-    assert classify_disconnect(cause, precise, answered=answered, local=local) == expected
-
+# -- what the backend makes of screens and SIM rows -----------------------------------------------
 
 def test_a_button_is_found_on_the_screen_by_its_label_in_english_or_korean():
     xml = ("UI hierchary dumped to: /sdcard/window_dump.xml\n<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>"

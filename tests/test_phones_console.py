@@ -137,7 +137,7 @@ def test_the_served_package_holds_only_what_a_phone_runs(client, tmp_path):
     command = re.search(r"pip install (\S+)", page_text(client.get("/phone-agent/"))).group(1)
     package = tarfile.open(fileobj=io.BytesIO(client.get(command.replace("http://localhost", "")).data))
     modules = sorted(n.split("/", 1)[1] for n in package.getnames() if n.endswith(".py"))
-    assert "phone_agent/telephony/adb.py" in modules and "phone_agent/link.py" in modules
+    assert "phone_agent/telephony/adb/backend.py" in modules and "phone_agent/link/client.py" in modules
     assert [n for n in package.getnames() if "simulator" in n] == []  # no file, no folder
     package.extractall(tmp_path / "phone", filter="data")
     (root,) = (tmp_path / "phone").iterdir()

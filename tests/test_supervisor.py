@@ -4,7 +4,7 @@ answers and runs a campaign through the real adb server.
 The phones are virtual handsets (phone_agent.simulator.virtual) on 127.0.0.2-4 at one
 port — handset-like addresses for a scan range — behind the private adb
 server of tests/adb_fixtures.py; the server is a real ``ars serve``. Also the
-scan-range parser, the token cache, and the refusals of the two commands.
+scan-range parser and the refusals of the two commands.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import stat
 import time
 
 import pytest
 from click.testing import CliRunner
 
 from phone_agent.script import ScriptConfig
-from phone_agent.supervisor import AdbSupervisor, ScanSpecError, TokenCache, parse_scan, phone_name
+from phone_agent.enrol import TokenStore
+from phone_agent.supervisor import AdbSupervisor, ScanSpecError, parse_scan, phone_name
 from phone_agent.simulator.virtual.adb_server import free_port
 from phone_agent.simulator.virtual.rack import VirtualRack
 from phone_agent.simulator.virtual.serve import scan_hint, virtual_addresses
@@ -86,22 +86,6 @@ def test_phone_names():
     assert phone_name("127.0.0.23:5555") == "router-127.0.0.23"
     assert phone_name("127.0.0.23:5556") == "router-127.0.0.23:5556"
     assert phone_name("R3CR40ABCDE") == "router-R3CR40ABCDE"
-
-
-def test_token_cache_keeps_tokens_per_server_privately(tmp_path):
-    path = tmp_path / "state" / "tokens.json"
-    mine, other = TokenCache(path, "http://127.0.0.1:8000/"), TokenCache(path, "http://127.0.0.1:9000")
-    assert mine.get("127.0.0.2:5555") is None
-    mine.put("127.0.0.2:5555", {"token": "t1", "phone_id": 1})
-    other.put("127.0.0.2:5555", {"token": "t2", "phone_id": 7})
-    assert mine.get("127.0.0.2:5555") == {"token": "t1", "phone_id": 1}
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    mine.drop("127.0.0.2:5555")
-    assert mine.get("127.0.0.2:5555") is None
-    assert other.get("127.0.0.2:5555")["token"] == "t2"
-    path.write_text("{not json")
-    assert mine.get("127.0.0.2:5555") is None  # unreadable: the phones join anew
-    assert TokenCache(None, "http://127.0.0.1:8000").get("x") is None
 
 
 # -- virtual phones' addresses ------------------------------------------------------------------
@@ -258,7 +242,7 @@ def test_a_phone_whose_token_the_server_refuses_joins_again(tmp_path, adb_server
     rack = VirtualRack(1, seed=5, host="127.0.0.2", base_port=port, vary="host")
     serial = rack.serials[0]
     state_file = tmp_path / "adb-phones.json"
-    TokenCache(state_file, server.url).put(serial, {"token": "not-a-token", "phone_id": 999})
+    TokenStore(state_file, server.url).put(serial, {"token": "not-a-token", "phone_id": 999})
     client = adb_server.client()
 
     async def scenario():
@@ -275,7 +259,7 @@ def test_a_phone_whose_token_the_server_refuses_joins_again(tmp_path, adb_server
     try:
         with rack.in_thread():
             asyncio.run(scenario())
-        entry = TokenCache(state_file, server.url).get(serial)
+        entry = TokenStore(state_file, server.url).get(serial)
         assert entry["token"] != "not-a-token"
         assert entry["phone_id"] == router_phones(server)[phone_name(serial)]["id"]
     finally:

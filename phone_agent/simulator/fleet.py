@@ -67,7 +67,8 @@ from pathlib import Path
 
 import aiohttp
 
-from ..link import AssetStore, EnrolmentError, Link, LinkRefused, enrol
+from ..enrol import EnrolmentError, TokenStore, enrol, ready_or_rejoin
+from ..link import AssetStore, Link
 from ..runner import PhoneMetrics, Runner
 from ..script import ScriptConfig
 from ..telephony.base import Telephony
@@ -247,18 +248,14 @@ class Fleet:
             self._remember_attempts(phone)
 
     async def _ready(self, phone: FleetPhone, timeout: float) -> None:
-        try:
-            await phone.link.wait_ready(timeout)
-        except LinkRefused as exc:
-            if exc.code != "bad_token" or not self.enrol_key:
-                raise
-            log.info("%s: token refused; enrolling again", phone.name)
-            await phone.link.close()
+        async def rejoin() -> Link:
             await self._enrol(phone)
             self._save_state()
             self._build(phone)
             await phone.link.start()
-            await phone.link.wait_ready(timeout)
+            return phone.link
+
+        await ready_or_rejoin(phone.link, rejoin if self.enrol_key else None, timeout)
 
     # ------------------------------------------------------------ dial log
 
@@ -345,8 +342,7 @@ class Fleet:
     # --------------------------------------------------------------- tokens
 
     async def _tokens(self) -> None:
-        state = self._load_state()
-        known = state.get("servers", {}).get(self.server, {})
+        known = TokenStore(self.state_file, self.server).all()
         todo = []
         for phone in self.phones:
             entry = known.get(phone.name)
@@ -372,7 +368,7 @@ class Fleet:
             answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key,
                                  mode=self.join_mode, device=device, session=self._session)
         except EnrolmentError as exc:
-            if self.join_mode == "sim" and "HTTP 400" in str(exc):
+            if self.join_mode == "sim" and exc.status == 400:
                 # docs/protocol.md lists only router|internet for joining; a
                 # sim phone connects out like an internet-mode phone.
                 log.warning("%s: join with mode 'sim' refused; joining as 'internet'", phone.name)
@@ -383,26 +379,9 @@ class Fleet:
                 raise
         phone.token, phone.phone_id = answer["token"], answer.get("phone_id")
 
-    def _load_state(self) -> dict:
-        if self.state_file is None or not self.state_file.exists():
-            return {}
-        try:
-            return json.loads(self.state_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            log.warning("fleet state %s unreadable (%s); enrolling anew", self.state_file, exc)
-            return {}
-
     def _save_state(self) -> None:
-        if self.state_file is None:
-            return
-        state = self._load_state()
-        servers = state.setdefault("servers", {})
-        servers[self.server] = {p.name: {"token": p.token, "phone_id": p.phone_id}
-                                for p in self.phones if p.token}
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_name(self.state_file.name + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.state_file)
+        TokenStore(self.state_file, self.server).update(
+            {p.name: {"token": p.token, "phone_id": p.phone_id} for p in self.phones if p.token})
 
     # -------------------------------------------------------------- metrics
 

@@ -37,7 +37,12 @@ Errors are backend independent::
 
     TelephonyError                 anything the phone could not do
      ├── DeviceUnavailable         phone not reachable or not ready (adb offline,
-     │                             no SIM, closed); says nothing about the voter
+     │    │                        no SIM, closed); says nothing about the voter
+     │    ├── DeviceOffline        known, but not answering its link (adb: offline)
+     │    ├── DeviceUnauthorized   refuses us until someone accepts a prompt on it
+     │    ├── DeviceNotConnected   not connected at all (adb lists no such phone)
+     │    ├── DeviceNotAnswering   a request to it timed out
+     │    └── ConnectionLost       the open connection to it broke
      ├── CallFailed                a call could not be placed or was lost;
      │    │                        ``cause`` is one of CAUSES
      │    └── InvalidNumber        the number cannot be dialled at all
@@ -64,7 +69,8 @@ from typing import AsyncIterator
 __all__ = [
     "AGENT", "VOTER", "LEGS", "DIALING", "ALERTING", "ACTIVE", "DISCONNECTED", "INCOMING",
     "STATES", "CAUSES", "CallStateChange", "Telephony", "TelephonyError", "DeviceUnavailable",
-    "CallFailed", "InvalidNumber", "NoActiveCall", "AudioError",
+    "DeviceOffline", "DeviceUnauthorized", "DeviceNotConnected", "DeviceNotAnswering",
+    "ConnectionLost", "CallFailed", "InvalidNumber", "NoActiveCall", "AudioError",
 ]
 
 VOTER, AGENT = "voter", "agent"
@@ -88,6 +94,26 @@ class TelephonyError(Exception):
 
 class DeviceUnavailable(TelephonyError):
     """The phone cannot be reached or is not ready."""
+
+
+class DeviceOffline(DeviceUnavailable):
+    """The phone is known but does not answer its link (adb lists it offline)."""
+
+
+class DeviceUnauthorized(DeviceUnavailable):
+    """The phone refuses us until someone accepts the debugging prompt on it."""
+
+
+class DeviceNotConnected(DeviceUnavailable):
+    """The phone is not connected at all (adb does not list it)."""
+
+
+class DeviceNotAnswering(DeviceUnavailable):
+    """A request to the phone timed out."""
+
+
+class ConnectionLost(DeviceUnavailable):
+    """The open connection to the phone broke."""
 
 
 class CallFailed(TelephonyError):

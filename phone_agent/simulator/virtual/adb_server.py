@@ -1,7 +1,7 @@
 """A private adb server: the real ``adb`` binary the adbutils wheel ships,
 listening on a free loopback port with its own ``HOME``.
 
-Used by the tests (tests/adb_server.py wraps it in fixtures), by
+Used by the tests (tests/adb_fixtures.py wraps it in fixtures), by
 ``scripts/bench fleet --backend adb`` and by ``python -m phone_agent fleet
 --backend adb``, which put virtual phones behind it.
 

@@ -45,13 +45,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import ipaddress
-import json
 import logging
-import os
-import socket
-import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,166 +54,21 @@ from typing import Iterable
 import adbutils
 import aiohttp
 
-from .link import AssetStore, EnrolmentError, Link, LinkRefused, enrol
-from .runner import Runner
-from .script import ScriptConfig
-from .telephony.adb import AdbTelephony
-from .telephony.base import DeviceUnavailable
+from ..backoff import Backoff
+from ..enrol import EnrolmentError, TokenStore, enrol, ready_or_rejoin, token_for
+from ..link import AssetStore, Link, LinkRefused
+from ..runner import Runner
+from ..script import ScriptConfig
+from ..telephony.adb import AdbTelephony
+from ..telephony.base import DeviceUnavailable
+from .scan import ADB_ERRORS, DeviceTracker, list_devices, phone_name
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AdbSupervisor", "ScanSpecError", "TokenCache", "parse_scan", "phone_name",
-           "DEFAULT_ADB_PORT", "MAX_SCAN"]
+__all__ = ["AdbSupervisor"]
 
-DEFAULT_ADB_PORT = 5555  # what `adb tcpip 5555` opens on a phone
-MAX_SCAN = 1024  # addresses one supervisor scans at most (a /22)
 GONE = "gone"  # status of a serial the adb server no longer lists
 START_RETRY_S = (2.0, 60.0)  # backoff of a phone that could not start: first wait, longest
-# What reaching the adb server can raise (adbutils starts a server when none answers).
-_ADB_ERRORS = (adbutils.AdbError, OSError, subprocess.SubprocessError)
-
-
-# -- the scan list ---------------------------------------------------------------------------
-
-class ScanSpecError(ValueError):
-    """A scan range that cannot be read; the message names the part and why."""
-
-
-def parse_scan(spec: str, default_port: int = DEFAULT_ADB_PORT, limit: int = MAX_SCAN) -> list[str]:
-    """``host:port`` addresses from a scan spec, in order, without repeats.
-
-    Comma-separated parts, each an IPv4 address, a range or a network, with
-    an optional ``:port`` (``default_port`` otherwise)::
-
-        172.16.0.23               one phone
-        172.16.0.20-172.16.0.99   a range (may cross a /24)
-        172.16.0.20-99            the same range, last octet only
-        172.16.0.0/28             a network's host addresses (.1-.14)
-        172.16.0.20-29:5556       any of the above on another port
-
-    More than ``limit`` addresses in all is refused (a scan that large is a
-    typo: the router's phones sit in one /24)."""
-    if not 1 <= default_port <= 65535:
-        raise ScanSpecError(f"port {default_port} is not a TCP port (1-65535)")
-    parts = [part.strip() for part in spec.split(",")]
-    if not any(parts):
-        raise ScanSpecError("no address given: e.g. 172.16.0.20-99")
-    addresses: dict[str, None] = {}
-    for part in parts:
-        if not part:
-            raise ScanSpecError(f"{spec!r}: an empty part between commas")
-        first, last, port = _scan_part(part, default_port)
-        if len(addresses) + (last - first + 1) > limit:
-            raise ScanSpecError(f"{spec!r} covers more than {limit} addresses: scan a smaller range "
-                                "(the router's phones sit in one /24)")
-        for value in range(first, last + 1):
-            addresses[f"{ipaddress.IPv4Address(value)}:{port}"] = None
-    return list(addresses)
-
-
-def _scan_part(part: str, default_port: int) -> tuple[int, int, int]:
-    """(first address, last address, port) of one part of a scan spec."""
-    text, port = _split_port(part, default_port)
-    if "/" in text:
-        try:
-            network = ipaddress.IPv4Network(text, strict=True)
-        except ValueError as exc:
-            raise ScanSpecError(f"{part!r}: not an IPv4 network ({exc})") from None
-        first, last = int(network.network_address), int(network.broadcast_address)
-        if network.prefixlen < 31:  # leave out the network and broadcast addresses
-            first, last = first + 1, last - 1
-        return first, last, port
-    start_text, dash, end_text = text.partition("-")
-    try:
-        start = int(ipaddress.IPv4Address(start_text.strip()))
-    except ValueError:
-        raise ScanSpecError(f"{part!r} is not an IPv4 address, range (a-b) or network (a/n)") from None
-    if not dash:
-        return start, start, port
-    end_text = end_text.strip()
-    if "." in end_text:
-        end = _ipv4(end_text, part)
-    elif end_text.isdigit() and int(end_text) <= 255:
-        end = (start & ~0xFF) | int(end_text)
-    else:
-        raise ScanSpecError(f"{part!r}: the range must end in an address or a last octet 0-255")
-    if end < start:
-        raise ScanSpecError(f"{part!r}: the range ends before it starts")
-    return start, end, port
-
-
-def _split_port(part: str, default_port: int) -> tuple[str, int]:
-    if part.count(":") > 1:
-        raise ScanSpecError(f"{part!r}: only IPv4 addresses can be scanned")
-    text, colon, port_text = part.partition(":")
-    if not colon:
-        return text.strip(), default_port
-    if not port_text.strip().isdigit() or not 1 <= int(port_text) <= 65535:
-        raise ScanSpecError(f"{part!r}: {port_text!r} is not a TCP port (1-65535)")
-    return text.strip(), int(port_text)
-
-
-def _ipv4(text: str, part: str) -> int:
-    try:
-        return int(ipaddress.IPv4Address(text.strip()))
-    except ValueError:
-        raise ScanSpecError(f"{part!r}: {text.strip()!r} is not an IPv4 address") from None
-
-
-def phone_name(serial: str) -> str:
-    """The name a phone joins with: ``router-172.16.0.23`` (port 5555),
-    ``router-172.16.0.23:5556``, ``router-<USB serial>``."""
-    host, _, port = serial.rpartition(":")
-    if host and port == str(DEFAULT_ADB_PORT):
-        return f"router-{host}"
-    return f"router-{serial}"[:60]
-
-
-# -- tokens ----------------------------------------------------------------------------------
-
-class TokenCache:
-    """Phone tokens in a JSON file, per server URL and key — the sim fleet's
-    layout (``{"servers": {url: {key: {"token", "phone_id", …}}}}``). The file
-    holds secrets: it is written atomically and readable by its owner only.
-    ``path=None`` keeps nothing (every run joins again)."""
-
-    def __init__(self, path: str | Path | None, server: str):
-        self.path = Path(path) if path else None
-        self.server = server.rstrip("/")
-
-    def get(self, key: str) -> dict | None:
-        entry = self._load().get("servers", {}).get(self.server, {}).get(key)
-        return entry if isinstance(entry, dict) and entry.get("token") else None
-
-    def put(self, key: str, entry: dict) -> None:
-        state = self._load()
-        state.setdefault("servers", {}).setdefault(self.server, {})[key] = entry
-        self._save(state)
-
-    def drop(self, key: str) -> None:
-        state = self._load()
-        if state.get("servers", {}).get(self.server, {}).pop(key, None) is not None:
-            self._save(state)
-
-    def _load(self) -> dict:
-        if self.path is None or not self.path.exists():
-            return {}
-        try:
-            state = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            log.warning("token file %s unreadable (%s); phones join anew", self.path, exc)
-            return {}
-        return state if isinstance(state, dict) else {}
-
-    def _save(self, state: dict) -> None:
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
 
 
 # -- the supervisor --------------------------------------------------------------------------
@@ -228,8 +77,13 @@ class TokenCache:
 class _Address:
     """Scan bookkeeping of one address."""
 
-    failures: int = 0
+    backoff: Backoff  # how long after a failed connect it is tried again
     next_try: float = 0.0  # monotonic time of the next connect attempt
+
+    @property
+    def failures(self) -> int:
+        """Connects failed in a row."""
+        return self.backoff.failures
 
 
 @dataclass
@@ -271,9 +125,10 @@ class AdbSupervisor:
                  backend_options: dict | None = None):
         self.server = server.rstrip("/")
         self.client = client
-        self.addresses = {address: _Address() for address in addresses}
+        self.addresses = {address: _Address(Backoff(scan_every_s, max_backoff_s))
+                          for address in addresses}
         self.enrol_key = enrol_key
-        self.tokens = TokenCache(state_file, self.server)
+        self.tokens = TokenStore(state_file, self.server)
         self.cache_dir = Path(cache_dir)
         self.script_config = script_config or ScriptConfig()
         self.prefetch = prefetch
@@ -287,7 +142,7 @@ class AdbSupervisor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._scan_task: asyncio.Task | None = None
-        self._tracker: _DeviceTracker | None = None
+        self._tracker: DeviceTracker | None = None
         self._adb_error: str | None = None  # the adb server's last failure, logged once
         self._stopping = False
 
@@ -299,7 +154,7 @@ class AdbSupervisor:
         self.assets = AssetStore(self.cache_dir)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=self.scan_workers, thread_name_prefix="adb-scan")
-        self._tracker = _DeviceTracker(self.client, self._from_thread)
+        self._tracker = DeviceTracker(self.client, self._from_thread)
         self._tracker.start()
         self._scan_task = asyncio.create_task(self._scan_loop(), name="adb-scan")
         log.info("router phones: scanning %d address(es) every %.0f s for %s",
@@ -437,8 +292,7 @@ class AdbSupervisor:
     async def _phone_main(self, phone: _Phone) -> None:
         """Start the phone and run it; after a failure, start it again with
         backoff (sooner when adb shows it ``device`` again)."""
-        first, longest = START_RETRY_S
-        delay = first
+        backoff = Backoff(*START_RETRY_S)
         while not self._stopping:
             try:
                 await self._start_phone(phone)
@@ -456,13 +310,12 @@ class AdbSupervisor:
                 problem = f"{type(exc).__name__}: {exc}"
             if problem != phone.problem:
                 log.warning("%s: cannot start: %s (trying again, backing off up to %.0f s)",
-                            phone.serial, problem, longest)
+                            phone.serial, problem, backoff.longest)
             phone.stage, phone.problem = "retrying", problem
             await self._teardown(phone)
             phone.wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(phone.wake.wait(), delay)
-            delay = min(longest, delay * 2)
+                await asyncio.wait_for(phone.wake.wait(), backoff.next())
 
     async def _start_phone(self, phone: _Phone) -> None:
         """Open the phone, get its token (joining if need be), connect its
@@ -472,20 +325,15 @@ class AdbSupervisor:
         await phone.backend.open()
         device = await phone.backend.device()
         phone.name = phone_name(phone.serial)
-        token = await self._token(phone, device)
-        await self._connect(phone, token, device)
+        await self._connect(phone, await self._token(phone, device), device)
         phone.stage = "connecting"
-        try:
-            await phone.link.wait_ready()
-        except LinkRefused as exc:
-            if exc.code != "bad_token":
-                raise
-            log.warning("%s: the server refused the phone's token; joining again", phone.serial)
+
+        async def rejoin() -> Link:
             self.tokens.drop(phone.serial)
-            await phone.link.close()
-            token = await self._token(phone, device)
-            await self._connect(phone, token, device)
-            await phone.link.wait_ready()
+            await self._connect(phone, await self._token(phone, device), device)
+            return phone.link
+
+        await ready_or_rejoin(phone.link, rejoin)
 
     async def _connect(self, phone: _Phone, token: str, device: dict) -> None:
         phone.link = Link(self.server, token, assets=self.assets, mode="router", backend="adb",
@@ -495,22 +343,22 @@ class AdbSupervisor:
         await phone.link.start()
 
     async def _token(self, phone: _Phone, device: dict) -> str:
-        """The cached token, or a new one from joining the server."""
-        cached = self.tokens.get(phone.serial)
-        if cached is not None:
-            phone.phone_id = cached.get("phone_id")
-            return cached["token"]
-        phone.stage = "joining"
-        if self.enrol_key is None:
-            log.warning("%s: asking to join as %s: approve it on the console (폰 등록)",
-                        phone.serial, phone.name)
-        answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key, mode="router",
-                             device=device)
-        phone.phone_id = answer.get("phone_id")
-        self.tokens.put(phone.serial, {"token": answer["token"], "phone_id": phone.phone_id,
-                                       "name": phone.name})
-        log.info("%s: joined the server as %s (phone %s)", phone.serial, phone.name, phone.phone_id)
-        return answer["token"]
+        """The kept token, or a new one from joining the server."""
+
+        async def join() -> dict:
+            phone.stage = "joining"
+            if self.enrol_key is None:
+                log.warning("%s: asking to join as %s: approve it on the console (폰 등록)",
+                            phone.serial, phone.name)
+            answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key, mode="router",
+                                 device=device)
+            log.info("%s: joined the server as %s (phone %s)", phone.serial, phone.name,
+                     answer.get("phone_id"))
+            return answer
+
+        entry = await token_for(self.tokens, phone.serial, join, name=phone.name)
+        phone.phone_id = entry.get("phone_id")
+        return entry["token"]
 
     @staticmethod
     async def _teardown(phone: _Phone) -> None:
@@ -535,8 +383,8 @@ class AdbSupervisor:
         address not listed whose backoff has passed."""
         loop = asyncio.get_running_loop()
         try:
-            listed = await loop.run_in_executor(self._pool, _list_devices, self.client)
-        except _ADB_ERRORS as exc:
+            listed = await loop.run_in_executor(self._pool, list_devices, self.client)
+        except ADB_ERRORS as exc:
             self._adb_down(f"{type(exc).__name__}: {exc}")
             return
         self._adb_up()
@@ -561,15 +409,13 @@ class AdbSupervisor:
         entry = self.addresses[address]
         try:
             answer = self.client.connect(address, timeout=self.connect_timeout_s).strip()
-        except _ADB_ERRORS as exc:
+        except ADB_ERRORS as exc:
             answer = f"{type(exc).__name__}: {exc}"
         ok = answer.startswith(("connected to", "already connected"))
         if ok:
-            entry.failures = 0
+            entry.backoff.reset()
         else:
-            entry.failures += 1
-            backoff = min(self.max_backoff_s, self.scan_every_s * 2 ** (entry.failures - 1))
-            entry.next_try = time.monotonic() + backoff
+            entry.next_try = time.monotonic() + entry.backoff.next()
             log.debug("%s: %s", address, answer)  # a phone that asks for authorisation is listed
         return ok
 
@@ -582,96 +428,3 @@ class AdbSupervisor:
         if self._adb_error is not None:
             log.info("adb server %s:%s answers again", self.client.host, self.client.port)
         self._adb_error = None
-
-
-# -- the adb server's device list ----------------------------------------------------------
-
-def _parse_devices(listing: str) -> dict[str, str]:
-    """``host:devices`` text → serial: state."""
-    states = {}
-    for line in listing.splitlines():
-        serial, _, state = line.partition("\t")
-        if serial.strip():
-            states[serial.strip()] = state.strip()
-    return states
-
-
-def _list_devices(client: adbutils.AdbClient) -> dict[str, str]:
-    with client.make_connection(timeout=10) as conn:
-        conn.send_command("host:devices")
-        conn.check_okay()
-        return _parse_devices(conn.read_string_block())
-
-
-class _DeviceTracker:
-    """Follows ``host:track-devices`` in a thread of its own and calls
-    ``report(states, None)`` with every new list, or ``report(None, error)``
-    when the adb server cannot be followed (then tries again, backing off
-    from 1 to 10 s). :meth:`stop` wakes the blocked read by shutting its
-    socket down."""
-
-    def __init__(self, client: adbutils.AdbClient, report):
-        self.client = client
-        self.report = report
-        self.tracking = False
-        self._conn: adbutils.AdbConnection | None = None
-        self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="adb-track-devices", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        with self._lock:
-            conn, self._conn = self._conn, None
-        _shut(conn)
-        self._thread.join(timeout=5)
-
-    def _main(self) -> None:
-        delay = 1.0
-        while not self._stopped.is_set():
-            try:
-                self._follow()
-            except _ADB_ERRORS as exc:
-                if not self._stopped.is_set():
-                    self.report(None, f"cannot follow devices: {type(exc).__name__}: {exc}")
-            self.tracking = False
-            if self._stopped.wait(delay):
-                return
-            delay = min(10.0, delay * 2)
-
-    def _follow(self) -> None:
-        conn = self.client.make_connection(timeout=10)
-        with self._lock:
-            if self._stopped.is_set():
-                _shut(conn)
-                return
-            self._conn = conn
-        try:
-            conn.send_command("host:track-devices")
-            conn.check_okay()
-            conn.conn.settimeout(None)
-            self.tracking = True
-            while not self._stopped.is_set():
-                self.report(_parse_devices(conn.read_string_block()), None)
-        finally:
-            # Whoever takes the connection out of self._conn closes it (stop() may have).
-            with self._lock:
-                mine = self._conn is conn
-                if mine:
-                    self._conn = None
-            if mine:
-                _shut(conn)
-
-
-def _shut(conn: adbutils.AdbConnection | None) -> None:
-    """Close a connection another thread may be reading: shutdown first
-    (that wakes the reader), then close."""
-    if conn is None:
-        return
-    with contextlib.suppress(Exception):
-        conn.conn.shutdown(socket.SHUT_RDWR)
-    with contextlib.suppress(Exception):
-        conn.close()

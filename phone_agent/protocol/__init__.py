@@ -15,6 +15,9 @@ a field without breaking phones already in the rack.
 The checker is a few dozen lines rather than a schema library on purpose:
 ``phone_agent`` also runs on the phone (Python on Termux), where every
 compiled dependency is a build on the phone.
+
+The call state machine both sides replay events through is
+:mod:`phone_agent.protocol.call_states`.
 """
 
 from __future__ import annotations

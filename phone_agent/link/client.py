@@ -1,5 +1,5 @@
-"""The phone's link to the server: Socket.IO client, outbox, enrolment,
-asset cache (docs/protocol.md is the contract).
+"""The phone's link to the server: the Socket.IO client (the protocol
+package is the contract in code).
 
 :class:`Link` connects to namespace ``/phone`` with
 ``auth={"token", "protocol": 1}`` and keeps reconnecting (backing off up to
@@ -9,21 +9,10 @@ raises :class:`LinkRefused`). After every (re)connect it sends ``hello``
 first — with the asset hashes held and the calls still in hand — and sends
 nothing else until ``hello`` is acknowledged.
 
-The outbox
-----------
-Every phone → server event that changes something (``call``, ``agent``,
-``release``, ``assets``) goes through the outbox and is sent again until it
-is acknowledged, after a reconnect if need be; the server deduplicates
-``call`` events by ``(call_id, seq)``. The events of one call — and its
-``agent`` requests — form a *chain*: each is sent only after the one
-before it was acknowledged, so the server always sees a call's events in
-order even if it handles events concurrently. An ack
-``{"ok": false, …}`` is final (logged and counted in
-:attr:`Link.refused_events`) except for the codes in
-``protocol.RETRY_CODES`` (``hello_first``, ``seq_gap``, ``storage``: the
-server could not take it *now*), which are sent again with backoff.
-
-A call's ``dialing`` event is the exception to the outbox: it is a claim
+Phone → server events that change something go through the outbox
+(:mod:`phone_agent.link.outbox`: sent again until acknowledged, a call's
+events in order; final refusals counted in :attr:`Link.refused_events`).
+A call's ``dialing`` event is the exception: it is a claim
 (:meth:`Link.claim`), sent once and answered at once or not at all, because
 a phone may dial only on the server's fresh yes.
 
@@ -31,43 +20,35 @@ a phone may dial only on the server's fresh yes.
 by the runner, and ``hello`` tells the server which calls the phone holds.
 
 Server → phone: ``campaign`` is acknowledged at once; the link fetches the
-campaign's missing assets, reports ``assets`` and tells its listener.
-``command`` is passed to the listener; an id seen before gets the first
-answer again without acting twice.
-
-HTTP (aiohttp): :func:`enrol` (``POST /api/phones/join``), and
-:class:`AssetStore` fetches ``GET /api/assets/<sha256>`` with the phone's
-bearer token, checks the SHA-256 and caches the file under its hash.
+campaign's missing assets (:class:`~phone_agent.link.assets.AssetStore`),
+reports ``assets`` and tells its listener. ``command`` is passed to the
+listener; an id seen before gets the first answer again without acting
+twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import os
-import random
 import time
 from collections import OrderedDict, deque
 from pathlib import Path
-from typing import Any, Awaitable, Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import socketio
 
-from . import __version__, protocol
+from .. import __version__, protocol
+from ..backoff import Backoff
+from .assets import AssetStore, campaign_assets, is_sha
+from .outbox import LinkDown, Outbox
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AssetStore", "EnrolmentError", "Link", "LinkDown", "LinkListener", "LinkRefused",
-           "enrol", "campaign_assets"]
+__all__ = ["FATAL_REFUSALS", "Link", "LinkListener", "LinkRefused"]
 
 FATAL_REFUSALS = ("bad_token", "disabled", "protocol")
 _DEVICE_KEYS = ("model", "android", "serial", "number", "manufacturer")
-
-
-class LinkDown(ConnectionError):
-    """Not connected (or the connection dropped before the ack)."""
 
 
 class LinkRefused(ConnectionError):
@@ -78,10 +59,6 @@ class LinkRefused(ConnectionError):
         self.code = code
 
 
-class EnrolmentError(RuntimeError):
-    pass
-
-
 class LinkListener(Protocol):
     """What the link tells its phone (the runner)."""
 
@@ -90,134 +67,6 @@ class LinkListener(Protocol):
     async def command(self, command: dict) -> dict: ...
 
     def held_calls(self) -> list[str]: ...
-
-
-def campaign_assets(campaign: dict | None) -> list[str]:
-    """Every asset hash a campaign needs, announcements first."""
-    if not campaign:
-        return []
-    assets = campaign.get("assets") or {}
-    out: list[str] = []
-    for kind in ("intro", "promise", "callback", "refusal"):
-        out.extend(assets.get(kind) or [])
-    for kind in ("outgoing_image", "callback_image"):
-        if assets.get(kind):
-            out.append(assets[kind])
-    return list(dict.fromkeys(out))
-
-
-# -- assets ---------------------------------------------------------------------
-
-class AssetStore:
-    """Announcements and images on disk, by SHA-256. One store may serve
-    many phones of a process (the fleet): a hash is fetched once."""
-
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._have = {p.name for p in self.root.iterdir() if _is_sha(p.name)}
-        self._fetching: dict[str, asyncio.Future] = {}
-
-    def path(self, sha: str) -> Path | None:
-        return self.root / sha if sha in self._have else None
-
-    def have(self) -> list[str]:
-        return sorted(self._have)
-
-    def add(self, data: bytes) -> str:
-        """Store bytes (tests, demos); returns their hash."""
-        sha = hashlib.sha256(data).hexdigest()
-        self._write(sha, data)
-        return sha
-
-    def _write(self, sha: str, data: bytes) -> None:
-        tmp = self.root / f".{sha}.{os.getpid()}.{random.getrandbits(32):08x}"
-        tmp.write_bytes(data)
-        os.replace(tmp, self.root / sha)
-        self._have.add(sha)
-
-    async def fetch(self, session: aiohttp.ClientSession, server: str, token: str, sha: str) -> Path:
-        """The file for ``sha``, downloaded if not yet held."""
-        if sha in self._have:
-            return self.root / sha
-        pending = self._fetching.get(sha)
-        if pending is None:
-            pending = self._fetching[sha] = asyncio.ensure_future(
-                self._download(session, server, token, sha))
-            pending.add_done_callback(lambda _f: self._fetching.pop(sha, None))
-        return await asyncio.shield(pending)
-
-    async def _download(self, session, server, token, sha) -> Path:
-        url = f"{server.rstrip('/')}/api/assets/{sha}"
-        async with session.get(url, headers={"Authorization": f"Bearer {token}"},
-                               timeout=aiohttp.ClientTimeout(total=120)) as response:
-            if response.status != 200:
-                raise OSError(f"GET {url}: HTTP {response.status}")
-            data = await response.read()
-        got = hashlib.sha256(data).hexdigest()
-        if got != sha:
-            raise OSError(f"asset {sha[:12]}…: received content hashes to {got[:12]}…")
-        await asyncio.get_running_loop().run_in_executor(None, self._write, sha, data)
-        return self.root / sha
-
-
-def _is_sha(name: str) -> bool:
-    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
-
-
-# -- enrolment ------------------------------------------------------------------
-
-async def enrol(server: str, name: str, *, enrol_key: str | None = None, mode: str = "sim",
-                device: dict | None = None, session: aiohttp.ClientSession | None = None,
-                poll_s: float = 5.0, timeout: float | None = None) -> dict:
-    """Join the server (``POST /api/phones/join``); returns
-    ``{"phone_id", "token", …}``. Without an enrolment key the request waits
-    for the manager's approval, polling every ``poll_s`` (up to ``timeout``)."""
-    own = session is None
-    session = session or aiohttp.ClientSession()
-    try:
-        body: dict[str, Any] = {"name": name, "mode": mode, "device": device or {}}
-        if enrol_key:
-            body["enrol_key"] = enrol_key
-        url = f"{server.rstrip('/')}/api/phones/join"
-        async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=30)) as r:
-            answer = await _json(r)
-            if r.status == 201 and answer.get("status") == "approved":
-                return answer
-            if r.status != 202 or answer.get("status") != "pending":
-                raise EnrolmentError(f"POST {url}: HTTP {r.status} {answer}")
-        request_id, secret = answer["request_id"], answer["poll_secret"]
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while deadline is None or time.monotonic() < deadline:
-            await asyncio.sleep(poll_s)
-            async with session.get(f"{url}/{request_id}", headers={"X-Poll-Secret": secret},
-                                   timeout=aiohttp.ClientTimeout(total=30)) as r:
-                answer = await _json(r)
-            if answer.get("status") == "approved":
-                return answer
-            if answer.get("status") == "rejected":
-                raise EnrolmentError(f"the manager rejected {name!r}")
-        raise EnrolmentError(f"{name!r} was not approved within {timeout} s")
-    finally:
-        if own:
-            await session.close()
-
-
-async def _json(response: aiohttp.ClientResponse) -> dict:
-    try:
-        answer = await response.json(content_type=None)
-    except (ValueError, aiohttp.ContentTypeError):
-        answer = {"body": (await response.text())[:200]}
-    return answer if isinstance(answer, dict) else {"body": answer}
-
-
-# -- the link -------------------------------------------------------------------
-
-class _Item:
-    __slots__ = ("event", "payload", "future", "chain")
-
-    def __init__(self, event: str, payload: dict, future: asyncio.Future, chain: str | None):
-        self.event, self.payload, self.future, self.chain = event, payload, future, chain
 
 
 class Link:
@@ -253,7 +102,6 @@ class Link:
         self.refused: LinkRefused | None = None
         self.last_refusal: dict | None = None  # why the last connection attempt failed
         self.connects = 0
-        self.refused_events = 0  # events the server answered {"ok": false}
         # emit → ack seconds, by event ("call.dtmf" for call events), the latest 2000 of each
         self.ack_s: dict[str, deque[float]] = {}
 
@@ -265,14 +113,18 @@ class Link:
         self._closing = False
         self._supervisor: asyncio.Task | None = None
         self._inflight: set[asyncio.Future] = set()
-        self._chains: dict[str, deque[_Item]] = {}
-        self._workers: set[asyncio.Task] = set()
+        self._outbox = Outbox(self._rpc, self._ready, ack_timeout=ack_timeout, name=name)
         self._commands: OrderedDict[str, asyncio.Future] = OrderedDict()
         self._connect_refusal: dict | None = None
         self._campaign_task: asyncio.Task | None = None
         self._assets_reported: tuple[str, ...] | None = None
 
     # ------------------------------------------------------------ lifecycle
+
+    @property
+    def refused_events(self) -> int:
+        """Events the server answered ``{"ok": false}`` (final refusals)."""
+        return self._outbox.refused
 
     @property
     def ready(self) -> bool:
@@ -313,12 +165,13 @@ class Link:
     async def close(self, flush_s: float = 0.0) -> None:
         """Disconnect; with ``flush_s``, first give the outbox that long to
         deliver what it holds."""
-        if flush_s > 0 and self.ready and self._workers:
-            await asyncio.wait(set(self._workers), timeout=flush_s)
+        if flush_s > 0 and self.ready:
+            await self._outbox.flush(flush_s)
         self._closing = True
-        for task in [self._supervisor, self._campaign_task, *self._workers]:
+        for task in [self._supervisor, self._campaign_task]:
             if task is not None:
                 task.cancel()
+        self._outbox.cancel()
         if self._sio is not None and self._sio.connected:
             try:
                 await self._sio.disconnect()
@@ -329,7 +182,7 @@ class Link:
         self._ready.clear()
 
     async def _supervise(self) -> None:
-        delay, failures = 0.5, 0
+        backoff, failures = Backoff(0.5, 10.0, jitter=0.5), 0
         while not self._closing:
             self._connect_refusal = None
             self._down.clear()
@@ -349,15 +202,14 @@ class Link:
                 level = logging.WARNING if refusal and not failures else logging.INFO
                 log.log(level, "%s: cannot connect (%s); trying again", self.name, refusal or exc)
                 failures += 1
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 10.0)
+                await asyncio.sleep(backoff.next())
                 continue
             if not await self._hello():
                 await self._disconnect_quietly()
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 10.0)
+                await asyncio.sleep(backoff.next())
                 continue
-            delay, failures = 0.5, 0
+            backoff.reset()
+            failures = 0
             self.last_refusal = None
             self._ready.set()
             await self._down.wait()
@@ -382,7 +234,7 @@ class Link:
             pass
 
     async def _hello(self) -> bool:
-        held = set(self.listener.held_calls() if self.listener else []) | set(self._chains)
+        held = set(self.listener.held_calls() if self.listener else []) | set(self._outbox.chains)
         payload = {"agent": __version__, "mode": self.mode, "backend": self.backend,
                    "device": self.device, "assets": self.assets.have()[:500],
                    "calls": sorted(held)[:500]}
@@ -441,7 +293,7 @@ class Link:
         try:
             if kind == "apply_images":
                 args = command.get("args") or {}
-                wanted = [v for v in args.values() if isinstance(v, str) and _is_sha(v)]
+                wanted = [v for v in args.values() if isinstance(v, str) and is_sha(v)]
                 images = [(self.campaign or {}).get("assets", {}).get(kind)
                           for kind in ("outgoing_image", "callback_image")]
                 missing = await self.fetch_assets(wanted + [sha for sha in images if sha])
@@ -496,13 +348,13 @@ class Link:
     async def report_assets(self) -> dict:
         have = self.assets.have()[:500]
         self._assets_reported = tuple(have)
-        return await self._outbox(protocol.ASSETS, {"have": have}, None)
+        return await self._outbox.put(protocol.ASSETS, {"have": have}, None)
 
     # ------------------------------------------------------ phone -> server
 
     def report(self, event: dict) -> asyncio.Future:
         """Queue a ``call`` event (in its call's chain); resolves with the ack."""
-        return self._outbox(protocol.CALL, event, event["call_id"])
+        return self._outbox.put(protocol.CALL, event, event["call_id"])
 
     async def claim(self, event: dict, timeout: float | None = None) -> dict:
         """Send a call's ``dialing`` event now, outside the outbox; the ack.
@@ -515,10 +367,10 @@ class Link:
     def ask_agent(self, request: dict) -> asyncio.Future:
         """Queue an ``agent`` request after its call's events; resolves with
         the ack (``line`` or null)."""
-        return self._outbox(protocol.AGENT, request, request["call_id"])
+        return self._outbox.put(protocol.AGENT, request, request["call_id"])
 
     def release(self, call_ids: list[str]) -> asyncio.Future:
-        return self._outbox(protocol.RELEASE, {"call_ids": list(call_ids)[:500]}, None)
+        return self._outbox.put(protocol.RELEASE, {"call_ids": list(call_ids)[:500]}, None)
 
     async def lease(self, want: int, timeout: float | None = None) -> dict:
         """Ask for a contact batch; LinkDown / asyncio.TimeoutError if the
@@ -542,66 +394,9 @@ class Link:
 
     def pending_calls(self) -> list[str]:
         """Calls with events not yet acknowledged."""
-        return list(self._chains)
+        return list(self._outbox.chains)
 
-    # ---------------------------------------------------------------- outbox
-
-    def _outbox(self, event: str, payload: dict, chain: str | None) -> asyncio.Future:
-        future = asyncio.get_running_loop().create_future()
-        item = _Item(event, payload, future, chain)
-        if chain is None:
-            self._spawn(self._deliver_one(item))
-        else:
-            queue = self._chains.get(chain)
-            if queue is None:
-                queue = self._chains[chain] = deque()
-                self._spawn(self._deliver_chain(chain, queue))
-            queue.append(item)
-        return future
-
-    def _spawn(self, coro: Awaitable) -> None:
-        task = asyncio.ensure_future(coro)
-        self._workers.add(task)
-        task.add_done_callback(self._workers.discard)
-
-    async def _deliver_chain(self, chain: str, queue: deque[_Item]) -> None:
-        try:
-            while queue:
-                await self._deliver_one(queue[0])
-                queue.popleft()
-        finally:
-            if self._chains.get(chain) is queue and not queue:
-                del self._chains[chain]
-
-    async def _deliver_one(self, item: _Item) -> None:
-        delay = 0.2
-        while True:
-            await self._ready.wait()
-            try:
-                ack = await self._rpc(item.event, item.payload, self.ack_timeout)
-            except LinkDown:
-                continue
-            except asyncio.TimeoutError:
-                log.warning("%s: no ack for %s within %.0f s; sending again", self.name, item.event,
-                            self.ack_timeout)
-                continue
-            if not isinstance(ack, dict):
-                ack = protocol.error_ack("bad_ack", f"unexpected ack {ack!r}"[:200])
-            if not ack.get("ok"):
-                code = (ack.get("error") or {}).get("code")
-                if code in protocol.RETRY_CODES:
-                    if code != protocol.NOT_HELLO:
-                        log.info("%s: %s %s not taken now (%s); sending again", self.name, item.event,
-                                 _describe(item.payload), code)
-                    await asyncio.sleep(delay)
-                    delay = min(2 * delay, 5.0)
-                    continue
-                self.refused_events += 1
-                log.warning("%s: server refused %s %s: %s", self.name, item.event,
-                            _describe(item.payload), ack.get("error"))
-            if not item.future.done():
-                item.future.set_result(ack)
-            return
+    # ------------------------------------------------------------------ emit
 
     async def _rpc(self, event: str, payload: dict, timeout: float) -> Any:
         """Emit with an ack; the ack's data. LinkDown if the connection
@@ -637,9 +432,3 @@ class Link:
             self._inflight.discard(future)
 
 
-def _describe(payload: dict) -> str:
-    if "event" in payload and "call_id" in payload:
-        return f"{payload['call_id']}#{payload.get('seq')} {payload['event']}"
-    if "call_id" in payload:
-        return f"{payload['call_id']} attempt {payload.get('attempt')}"
-    return ""
