@@ -12,7 +12,8 @@ import pytest
 
 from phone_agent import protocol as p
 from server import create_app, db, sample
-from server.engine import EngineError, token_sha256
+from server.calling.engine import EngineError
+from server.security import token_sha256
 from server.operating import SEOUL
 
 

@@ -9,7 +9,7 @@ import re
 import tarfile
 
 from server import db, sample
-from server.engine import token_sha256
+from server.security import token_sha256
 
 from .conftest import PIN, page_text
 

@@ -9,7 +9,7 @@ import pytest
 
 from phone_agent import protocol as p
 from server import sample
-from server.engine import EngineError
+from server.calling.engine import EngineError
 
 from .test_engine_rules import Phone
 

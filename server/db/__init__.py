@@ -24,7 +24,7 @@ import click
 from flask import current_app, g
 from sqlite_utils import Database
 
-from ..migrations import migrations
+from .migrations import migrations
 
 
 class NotFound(LookupError):

@@ -1,4 +1,4 @@
-"""Socket.IO namespaces: ``/phone`` (phones) and ``/manager`` (live dashboard).
+"""The ``/phone`` Socket.IO namespace: one connection per phone.
 
 Every phone message is checked against ``phone_agent.protocol`` here, at the
 boundary, before the engine sees it. A refused message gets an error ack, a
@@ -11,12 +11,13 @@ import logging
 import time
 from collections import defaultdict
 
-from flask import request, session
-from flask_socketio import ConnectionRefusedError, Namespace, disconnect, join_room
+from flask import request
+from flask_socketio import Namespace, disconnect, join_room
 
 from phone_agent import protocol as p
 
-from ..engine import CallingEngine, EngineError
+from ..calling.engine import CallingEngine, EngineError
+from ..extensions import connection_refused
 from . import wire_json
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,6 @@ PHONE_EVENTS = {
     p.HELLO: "hello", p.HEARTBEAT: "heartbeat", p.ASSETS: "assets", p.LEASE: "lease",
     p.CALL: "call_event", p.AGENT: "agent", p.RELEASE: "release",
 }
-
-MANAGERS_ROOM = "managers"
-
 
 class PhoneNamespace(Namespace):
     """/phone: one connection per phone, authenticated by its token."""
@@ -45,7 +43,7 @@ class PhoneNamespace(Namespace):
             phone = self.engine.authenticate(auth)
         except EngineError as exc:
             log.warning("phone connection refused from %s: %s", request.remote_addr, exc.code)
-            raise _refusal(exc.code, exc.message) from None
+            raise connection_refused(exc.code, exc.message) from None
         older = self.engine.connected(phone, request.sid)
         self.phone_of_sid[request.sid] = phone.id
         join_room(f"phone:{phone.id}")
@@ -149,25 +147,3 @@ class PhoneNamespace(Namespace):
                 error = answer.get("error")
                 self.engine.images_applied(_phone, ok, str(error)[:200] if error else None)
         self.socketio.emit(event, payload, namespace=self.namespace, to=phone.sid, callback=callback)
-
-
-def _refusal(code: str, message: str) -> ConnectionRefusedError:
-    """A refused connection whose ``connect_error`` payload is exactly
-    ``{"code", "message"}`` (given a dict, python-socketio would send its
-    ``str()`` as the message and the client could not read the code)."""
-    refusal = ConnectionRefusedError(message)
-    refusal.error_args = {"code": code, "message": message}
-    return refusal
-
-
-class ManagerNamespace(Namespace):
-    """/manager: the live dashboard of a logged-in manager (read-only)."""
-
-    def __init__(self):
-        super().__init__("/manager")
-
-    def on_connect(self, auth=None):
-        """Refused unless the browser's console session is logged in."""
-        if not session.get("manager_id"):
-            raise _refusal("login", "log in to the console first")
-        join_room(MANAGERS_ROOM)

@@ -12,7 +12,8 @@ from .. import contacts_import, db
 from ..contacts.phone_numbers import InvalidNumber, format_display, mask, normalize
 from ..disk import DiskFull
 from ..i18n import _
-from . import disk, jobs, page_args, upload_size, uploads
+from ..storage import uploads
+from . import disk, jobs, page_args, upload_size
 from .auth import audit, check_admin_pin, current_manager, login_required
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 import secrets
 import sqlite3
@@ -37,20 +36,13 @@ from phone_agent import protocol as p
 from phone_agent.call_states import (AGENT_RINGING, BRIDGED, DIALING, QUEUED, RETRYABLE, RINGING,
                                      CallProgress, TransitionError, advance)
 
-from . import db, operating
-from .contacts.phone_numbers import mask
-from .jobs import Writer
+from .. import db, operating
+from ..contacts.phone_numbers import mask
+from ..jobs import Writer
+from ..security import token_sha256
 from .routing import AgentRouter
 
 log = logging.getLogger(__name__)
-
-
-def token_sha256(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def new_call_ids():

@@ -9,10 +9,10 @@ import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import db
-from ..engine import new_token, token_sha256
 from ..i18n import _
-from ..views.auth import audit, check_admin_pin, login_required
-from .api import ENROL_KEY_SETTING, install_command
+from ..phones.api import ENROL_KEY_SETTING, install_command
+from ..security import new_token, token_sha256
+from .auth import audit, check_admin_pin, login_required
 
 bp = Blueprint("phones", __name__, url_prefix="/phones")
 

@@ -11,7 +11,8 @@ from .. import db
 from ..i18n import _
 from ..jobs import run_blocking
 from ..media import audio
-from . import no_room_for, uploads
+from ..storage import uploads
+from . import no_room_for
 from .auth import audit, check_admin_pin, login_required
 
 bp = Blueprint("ments", __name__, url_prefix="/ments")

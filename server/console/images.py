@@ -12,7 +12,8 @@ from .. import db
 from ..i18n import _
 from ..jobs import run_blocking
 from ..media import images as imaging
-from . import no_room_for, uploads
+from ..storage import uploads
+from . import no_room_for
 from .auth import audit, check_admin_pin, login_required
 
 bp = Blueprint("images", __name__, url_prefix="/images")

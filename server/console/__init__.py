@@ -1,4 +1,6 @@
-"""The manager console: one blueprint per concern."""
+"""The manager console: one blueprint per concern, and the live dashboard's
+Socket.IO namespace (``dashboard``). Logged-in managers only; the HTTP and
+Socket.IO endpoints phones use live in ``server/phones``."""
 
 from __future__ import annotations
 
@@ -7,22 +9,17 @@ from flask_wtf.csrf import CSRFError
 
 from ..i18n import _
 from ..jobs import JobRegistry
-from ..storage import UploadStore
 
 
-def register_views(app) -> None:
-    from ..phones import api as phone_api
-    from ..phones import views as phones
-    from . import audit_log, auth, campaigns, contacts, home, images, ments, operations, settings
+def register_console(app) -> None:
+    from . import audit_log, auth, campaigns, contacts, home, images, ments, operations, phones, settings
 
     app.extensions["ars_jobs"] = JobRegistry()
-    app.extensions["ars_uploads"] = UploadStore(app.config["UPLOADS"])
 
     console = (auth, home, contacts, ments, images, settings, audit_log, phones, campaigns, operations)
     for module in console:
         app.register_blueprint(module.bp)
     console_blueprints = {module.bp.name for module in console}
-    app.register_blueprint(phone_api.bp)
 
     @app.before_request
     def guard():
@@ -51,11 +48,6 @@ def register_views(app) -> None:
     @app.route("/")
     def root():
         return redirect(url_for("home.index"))
-
-
-def uploads() -> UploadStore:
-    from flask import current_app
-    return current_app.extensions["ars_uploads"]
 
 
 def disk():
