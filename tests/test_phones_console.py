@@ -220,7 +220,7 @@ def test_call_records_dashboard_and_call_detail_pages(app, logged_in, client, st
     engine.reload_phone(phone_id)
     engine.set_campaign_state(seeded["campaign_id"], "running")
     phone = engine.authenticate({"token": token, "protocol": 1})
-    engine.connected(phone, "sid-1")
+    engine.roster.connected(phone, "sid-1")
     assets = seeded["assets"]
     engine.hello(phone_id, {"agent": "t", "mode": "sim", "backend": "sim",
                             "assets": [*assets["intro"], *assets["promise"], *assets["callback"],

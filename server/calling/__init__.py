@@ -8,3 +8,12 @@
   dashboard shows them.
 - ``routing``: which agent line a voter who pressed 1 gets.
 """
+
+
+class EngineError(Exception):
+    """A phone message the engine refuses: ``code`` (``phone_agent.protocol``)
+    and ``message`` go back to the phone in its acknowledgement."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message

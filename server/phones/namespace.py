@@ -16,7 +16,8 @@ from flask_socketio import Namespace, disconnect, join_room
 
 from phone_agent import protocol as p
 
-from ..calling.engine import CallingEngine, EngineError
+from ..calling import EngineError
+from ..calling.engine import CallingEngine
 from ..extensions import connection_refused
 from . import wire_json
 
@@ -44,7 +45,7 @@ class PhoneNamespace(Namespace):
         except EngineError as exc:
             log.warning("phone connection refused from %s: %s", request.remote_addr, exc.code)
             raise connection_refused(exc.code, exc.message) from None
-        older = self.engine.connected(phone, request.sid)
+        older = self.engine.roster.connected(phone, request.sid)
         self.phone_of_sid[request.sid] = phone.id
         join_room(f"phone:{phone.id}")
         if older:
@@ -55,7 +56,7 @@ class PhoneNamespace(Namespace):
     def on_disconnect(self, reason=None):
         phone_id = self.phone_of_sid.pop(request.sid, None)
         if phone_id is not None:
-            self.engine.disconnected(phone_id, request.sid)
+            self.engine.roster.disconnected(phone_id, request.sid)
             log.info("phone %s disconnected", phone_id)
 
     def disconnect_phone(self, sid: str) -> None:
@@ -105,7 +106,7 @@ class PhoneNamespace(Namespace):
         phone_id = self.phone_of_sid.get(sid)
         if phone_id is None:
             return p.error_ack(p.NOT_CONNECTED, "connect with a token first")
-        if not self.engine.connection_valid(phone_id, sid):
+        if not self.engine.roster.connection_valid(phone_id, sid):
             # Revoked, or replaced by a newer connection of the same phone.
             self.disconnect_phone(sid)
             return p.error_ack(p.REVOKED, "this connection is no longer valid; connect again")
@@ -128,8 +129,9 @@ class PhoneNamespace(Namespace):
             log.exception("phone %s: %s failed", phone_id, event)
             return p.error_ack(p.INTERNAL, "the server could not handle this message")
 
-    def notify(self, phone_id: int | None, event: str, payload: dict) -> None:
-        """Engine -> phones. Commands go to one phone and their ack is read."""
+    def notify(self, phone_id: int | None, event: str, payload: dict, on_reply=None) -> None:
+        """Engine -> phones. ``on_reply(ok, error)`` is called with a command's
+        reply, once it is checked against the protocol."""
         if phone_id is None:
             self.socketio.emit(event, payload, namespace=self.namespace)
             return
@@ -137,13 +139,12 @@ class PhoneNamespace(Namespace):
         if phone is None or phone.sid is None:
             return
         callback = None
-        if event == p.COMMAND and payload.get("type") == "apply_images":
-            def callback(answer=None, _phone=phone_id):
+        if on_reply is not None:
+            def callback(answer=None):
                 try:
                     answer = p.PHONE_REPLY(answer, "command reply")
                 except p.ProtocolError as exc:
                     answer = {"ok": False, "error": exc.message}
-                ok = answer["ok"] is True
                 error = answer.get("error")
-                self.engine.images_applied(_phone, ok, str(error)[:200] if error else None)
+                on_reply(answer["ok"] is True, str(error)[:200] if error else None)
         self.socketio.emit(event, payload, namespace=self.namespace, to=phone.sid, callback=callback)
