@@ -8,7 +8,8 @@ from pathlib import Path
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    send_file, url_for)
 
-from .. import contacts_import, db
+from .. import db
+from ..contacts import importer
 from ..contacts.phone_numbers import InvalidNumber, format_display, mask, normalize
 from ..disk import DiskFull
 from ..i18n import _
@@ -49,7 +50,7 @@ def index():
     store = db.get_db()
     return render_template("contacts/index.html", lists=db.contact_lists(store),
                            totals=db.contact_totals(store),
-                           accept=",".join(contacts_import.ALLOWED_EXTENSIONS))
+                           accept=",".join(importer.ALLOWED_EXTENSIONS))
 
 
 def _wants_json() -> bool:
@@ -80,9 +81,9 @@ def upload():
     if file is None or not file.filename:
         return _upload_error(_("파일을 선택하세요."))
     try:
-        name = contacts_import.check_list_name(store, request.form.get("name", ""))
-        ext = contacts_import.check_extension(file.filename)
-    except contacts_import.CallListError as exc:
+        name = importer.check_list_name(store, request.form.get("name", ""))
+        ext = importer.check_extension(file.filename)
+    except importer.CallListError as exc:
         return _upload_error(str(exc))
     try:
         disk().check_room(upload_size(file))
@@ -98,7 +99,7 @@ def upload():
         job.data.update(name=name, filename=filename, sha256=sha256)
         own = db.connect(db_path)
         try:
-            return contacts_import.prepare(own, path, filename, progress=job.progress)
+            return importer.prepare(own, path, filename, progress=job.progress)
         finally:
             own.conn.close()
 
@@ -169,7 +170,7 @@ def commit(job_id: str):
         own = db.connect(db_path)
         try:
             job.progress("store", 0.0)
-            result = contacts_import.commit(own, store_files, plan, name=job.data["name"],
+            result = importer.commit(own, store_files, plan, name=job.data["name"],
                                             filename=job.data["filename"],
                                             source_sha256=job.data["sha256"],
                                             progress=job.progress)
@@ -222,7 +223,7 @@ def rejects(list_id: int):
     if not (contact_list["invalid"] + contact_list["duplicates"] + contact_list["do_not_call"]):
         abort(404)
     audit("export", target=f"rejects of call list {contact_list['name']}")
-    data = contacts_import.rejects_xlsx(store, list_id)
+    data = importer.rejects_xlsx(store, list_id)
     return send_file(io.BytesIO(data), as_attachment=True,
                      download_name=f"rejects-{list_id}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -4,11 +4,13 @@ A real SQLite file in WAL mode, opened through sqlite-utils. Connections are
 in autocommit mode; every write that touches more than one row runs in
 ``transaction(db)`` (``BEGIN IMMEDIATE``, so two writers queue on the lock
 instead of deadlocking on an upgrade). Views and commands call the named
-functions here; SQL strings do not leave this module (the contact importer's
-bulk insert is the one exception, and it is handed this module's connection).
+functions here; SQL strings do not leave this package.
 
-``console`` holds what the manager console reads and writes, ``calling``
-what the calling engine does (phones, campaigns, leases, call records).
+``console`` holds what the manager console reads and writes (managers,
+log-in, audit, announcements, images, settings, agent lines), ``contacts``
+the call lists and the do-not-call list (and the import's bulk insert),
+``calling`` what the calling engine does (phones, campaigns, leases, call
+records), ``migrations`` the schema.
 """
 
 from __future__ import annotations
@@ -122,4 +124,5 @@ def _one(cursor) -> dict | None:
 
 
 from .console import *  # noqa: E402,F401,F403
+from .contacts import *  # noqa: E402,F401,F403
 from .calling import *  # noqa: E402,F401,F403

@@ -12,7 +12,7 @@ import sqlite3
 from sqlite_utils import Database
 
 from . import Conflict, NotFound, _one, _rows, transaction, utcnow
-from .console import add_do_not_call
+from .contacts import add_do_not_call
 
 _JSON_PHONE_FIELDS = ("device", "health", "assets", "images")
 
