@@ -18,6 +18,7 @@ from ..i18n import _
 from ..operating import SEOUL
 from ..security import (LockoutPolicy, address_allowed, hash_secret, parse_networks,
                         verify_secret)
+from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
 
@@ -108,11 +109,10 @@ def login():
             return redirect(url_for("home.index"))
         return render_template("login.html", next=request.args.get("next", ""))
 
-    login_id = request.form.get("login_id", "").strip()
-    password = request.form.get("password", "")
-    pin = request.form.get("pin", "")
-    next_url = request.form.get("next", "")
-    if not (login_id and password and pin):
+    form = LoginForm()
+    login_id, password, pin = form.login_id.data or "", form.password.data or "", form.pin.data or ""
+    next_url = form.next.data or ""
+    if not form.validate():
         flash(_("세 항목을 모두 입력하세요."), "error")
         return render_template("login.html", next=next_url, login_id=login_id), 400
 
