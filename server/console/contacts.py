@@ -15,7 +15,7 @@ from ..disk import DiskFull
 from ..i18n import _
 from ..storage import uploads
 from . import disk, jobs, page_args, upload_size
-from .auth import audit, check_admin_pin, current_manager, login_required
+from .auth import audit, current_manager, login_required, pin_refused
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -233,9 +233,7 @@ def rejects(list_id: int):
 @login_required
 def delete(list_id: int):
     store = db.get_db()
-    if not check_admin_pin(request.form.get("pin")):
-        audit("delete", target=f"call list {list_id}", ok=False, detail={"reason": "wrong PIN"})
-        flash(_("관리자비번이 올바르지 않습니다."), "error")
+    if pin_refused(f"call list {list_id}"):
         return redirect(url_for("contacts.detail", list_id=list_id))
     try:
         row = db.delete_contact_list(store, list_id)

@@ -9,11 +9,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 
 from .. import db
 from ..i18n import _
-from ..jobs import run_blocking
 from ..media import audio
 from ..storage import uploads
-from . import no_room_for
-from .auth import audit, check_admin_pin, login_required
+from . import MediaUpload, receive_media
+from .auth import audit, login_required, pin_refused
 
 bp = Blueprint("ments", __name__, url_prefix="/ments")
 
@@ -38,23 +37,11 @@ def index():
 @bp.route("/upload", methods=["POST"])
 @login_required
 def upload():
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        flash(_("파일을 선택하세요."), "error")
-        return redirect(url_for("ments.index"))
-    data = file.stream.read(MAX_BYTES + 1)
-    filename = Path(file.filename).name
-    if len(data) > MAX_BYTES:
-        flash(f"{filename}: the file is larger than {MAX_BYTES // (1024 * 1024)} MB", "error")
-        return redirect(url_for("ments.index"))
-    if no_room_for(len(data), filename, f"announcement {filename}"):
-        return index(), 507
-    try:
-        converted = run_blocking(audio.convert_announcement, data, filename)
-    except audio.AudioError as exc:
-        audit("upload", target=f"announcement {filename}", ok=False, detail={"error": exc.code})
-        flash(f"{filename}: {exc.message}", "error")
-        return redirect(url_for("ments.index"))
+    got = receive_media(audio.convert_announcement, audio.AudioError, max_bytes=MAX_BYTES,
+                        what="announcement", back="ments.index", page=index)
+    if not isinstance(got, MediaUpload):
+        return got
+    filename, converted = got.filename, got.converted
     sha256 = uploads().put(converted.wav, ".wav")
     title = (request.form.get("title") or "").strip()[:80] or Path(filename).stem
     ment_id = db.add_ment(db.get_db(), sha256=sha256, original_name=filename, title=title,
@@ -109,9 +96,7 @@ def set_role(ment_id: int):
 @bp.route("/<int:ment_id>/delete", methods=["POST"])
 @login_required
 def delete(ment_id: int):
-    if not check_admin_pin(request.form.get("pin")):
-        audit("delete", target=f"announcement {ment_id}", ok=False, detail={"reason": "wrong PIN"})
-        flash(_("관리자비번이 올바르지 않습니다."), "error")
+    if pin_refused(f"announcement {ment_id}"):
         return redirect(url_for("ments.index"))
     store = db.get_db()
     try:

@@ -12,7 +12,7 @@ from .. import db
 from ..i18n import _
 from ..phones.api import ENROL_KEY_SETTING, install_command
 from ..security import new_token, token_sha256
-from .auth import audit, check_admin_pin, login_required
+from .auth import audit, login_required, pin_refused
 
 bp = Blueprint("phones", __name__, url_prefix="/phones")
 
@@ -109,8 +109,7 @@ def update(phone_id: int):
 @bp.route("/<int:phone_id>/delete", methods=["POST"])
 @login_required
 def delete(phone_id: int):
-    if not check_admin_pin(request.form.get("pin")):
-        flash(_("관리자비번이 올바르지 않습니다."), "error")
+    if pin_refused():
         return redirect(url_for("phones.index"))
     try:
         row = db.delete_phone(db.get_db(), phone_id)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import phone_numbers
-from .reader import ColumnMap, ReadError, column_labels, detect_columns, read_table
+from .reader import ColumnMap, column_labels, detect_columns, read_table
 
 __all__ = [
     "ImportPlan",
@@ -28,7 +28,6 @@ __all__ = [
     "REJECT_LABELS_KO",
     "prepare_import",
     "write_rejects_xlsx",
-    "ReadError",
 ]
 
 Progress = Callable[[str, float], None]

@@ -149,19 +149,21 @@ def add_ment(db: Database, *, sha256: str, original_name: str, title: str, durat
              json.dumps(changes, ensure_ascii=False), utcnow()]).lastrowid
 
 
+def _with_changes(row: dict) -> dict:
+    """An announcement or image row with its list of conversion changes decoded."""
+    row["changes"] = json.loads(row["changes"] or "[]")
+    return row
+
+
 def ments(db: Database) -> list[dict]:
-    rows = _rows(db.execute("SELECT * FROM ment ORDER BY position, id"))
-    for row in rows:
-        row["changes"] = json.loads(row["changes"] or "[]")
-    return rows
+    return [_with_changes(row) for row in _rows(db.execute("SELECT * FROM ment ORDER BY position, id"))]
 
 
 def ment(db: Database, ment_id: int) -> dict:
     row = _one(db.execute("SELECT * FROM ment WHERE id = ?", [ment_id]))
     if row is None:
         raise NotFound(f"no announcement {ment_id}")
-    row["changes"] = json.loads(row["changes"] or "[]")
-    return row
+    return _with_changes(row)
 
 
 def set_ment_role(db: Database, ment_id: int, kind: str | None, position: int) -> None:
@@ -204,18 +206,14 @@ def images(db: Database, kind: str | None = None) -> list[dict]:
         cursor = db.execute("SELECT * FROM image WHERE kind = ? ORDER BY id DESC", [kind])
     else:
         cursor = db.execute("SELECT * FROM image ORDER BY kind, id DESC")
-    rows = _rows(cursor)
-    for row in rows:
-        row["changes"] = json.loads(row["changes"] or "[]")
-    return rows
+    return [_with_changes(row) for row in _rows(cursor)]
 
 
 def image(db: Database, image_id: int) -> dict:
     row = _one(db.execute("SELECT * FROM image WHERE id = ?", [image_id]))
     if row is None:
         raise NotFound(f"no image {image_id}")
-    row["changes"] = json.loads(row["changes"] or "[]")
-    return row
+    return _with_changes(row)
 
 
 def activate_image(db: Database, image_id: int) -> None:
