@@ -48,6 +48,13 @@ def test_phone_rename_group_disable_and_delete(logged_in, store):
     logged_in.post(f"/phones/{phone_id}", {"name": "rack-99", "group": "B"})
     phone = db.phone(store, phone_id)
     assert (phone["name"], phone["group_name"], phone["enabled"]) == ("rack-99", "B", 0)
+    nameless = logged_in.post(f"/phones/{phone_id}", {"name": "  ", "group": "C", "enabled": "1"},
+                              follow_redirects=True)
+    assert "a phone needs a name of 1-60 characters" in page_text(nameless)
+    assert db.phone(store, phone_id)["group_name"] == "B"          # nothing changed
+    logged_in.post(f"/phones/{phone_id}", {"name": " rack-98 ", "group": "", "enabled": ""})
+    phone = db.phone(store, phone_id)
+    assert (phone["name"], phone["group_name"], phone["enabled"]) == ("rack-98", None, 1)
     wrong = logged_in.post(f"/phones/{phone_id}/delete", {"pin": "0000"}, follow_redirects=True)
     assert "관리자비번이 올바르지 않습니다." in page_text(wrong)
     logged_in.post(f"/phones/{phone_id}/delete", {"pin": PIN})

@@ -59,7 +59,7 @@ def index():
                 flash(str(exc), "error")
                 status = 400
             else:
-                detail = {"created": request.form.get("name"), "kind": kind}
+                detail = {"created": form.name.data, "kind": kind}
                 if kind == "election":
                     detail["rules_confirmed"] = True
                 audit("settings", target=f"campaign {campaign_id}", detail=detail)

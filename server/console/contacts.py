@@ -10,12 +10,13 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 
 from .. import db
 from ..contacts import importer
-from ..contacts.phone_numbers import InvalidNumber, format_display, mask, normalize
+from ..contacts.phone_numbers import format_display, mask
 from ..disk import DiskFull
 from ..i18n import _
 from ..storage import uploads
 from . import disk, jobs, page_args, upload_size
 from .auth import audit, current_manager, login_required, pin_refused
+from .forms import DoNotCallForm
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -254,20 +255,14 @@ def delete(list_id: int):
 def do_not_call():
     store = db.get_db()
     if request.method == "POST":
-        lines = [line.strip() for line in request.form.get("numbers", "").splitlines() if line.strip()]
-        note = request.form.get("note", "").strip()[:200] or None
-        good, bad = [], []
-        for line in lines:
-            try:
-                good.append(normalize(line))
-            except InvalidNumber as exc:
-                bad.append(f"{line}: {exc.message}")
-        if bad:
-            for problem in bad[:20]:
+        form = DoNotCallForm()
+        note = form.note_text
+        if not form.validate():
+            for problem in form.error_list():
                 flash(problem, "error")
-            return render_template("contacts/do_not_call.html", numbers=request.form.get("numbers", ""),
+            return render_template("contacts/do_not_call.html", numbers=form.numbers.data,
                                    note=note or "", **_dnc_page(store)), 400
-        added = db.add_do_not_call(store, good, note)
+        added = db.add_do_not_call(store, form.normalised, note)
         audit("settings", target="do-not-call", detail={"added": added})
         flash(f"{_('추가')}: {added}", "info")
         return redirect(url_for("contacts.do_not_call"))

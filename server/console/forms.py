@@ -14,9 +14,11 @@ import re
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, InputRequired, ValidationError
+from wtforms.validators import DataRequired, InputRequired, StopValidation, ValidationError
 
 from .. import operating
+from ..contacts.phone_numbers import InvalidNumber, normalize
+from ..security import parse_networks
 
 
 class ConsoleForm(FlaskForm):
@@ -176,3 +178,73 @@ class CampaignForm(ConsoleForm):
     def validate_rules_confirmed(self, field):
         if self.campaign_kind == "election" and not field.data:
             raise ValidationError(RULES_NOT_CONFIRMED)
+
+
+# -- 폰 등록 -------------------------------------------------------------------------
+
+MODES = (("router", "공유기접속"), ("internet", "인터넷연결"), ("sim", "시뮬레이터"))
+
+
+class PhoneForm(ConsoleForm):
+    """A phone's name (1-60 characters), group and whether it may work."""
+
+    name = StringField(filters=[_strip], default="")
+    group = StringField(filters=[_strip], default="")
+    enabled = Present()
+
+    @property
+    def group_name(self) -> str | None:
+        return (self.group.data or "")[:40] or None
+
+    def validate_name(self, field):
+        if not 1 <= len(field.data or "") <= 60:
+            raise ValidationError("a phone needs a name of 1-60 characters")
+
+
+class NewPhoneForm(PhoneForm):
+    """A phone registered on the console: also its connection mode."""
+
+    mode = StringField(default="router")
+
+    def validate_mode(self, field):
+        if field.data not in dict(MODES):
+            raise ValidationError(f"unknown phone mode '{field.data}'")
+
+
+# -- 접근관리 and 수신거부 --------------------------------------------------------------
+
+class AccessForm(ConsoleForm):
+    """The console's allow-list: one network (or address) a line."""
+
+    networks = StringField(default="")
+
+    def validate_networks(self, field):
+        try:
+            self.parsed = parse_networks(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class DoNotCallForm(ConsoleForm):
+    """Numbers to put on 수신거부, one a line (any format), with a note."""
+
+    numbers = StringField(default="")
+    note = StringField(filters=[_strip], default="")
+
+    def validate_numbers(self, field):
+        """Every line must be a number; each bad one is an error (the first 20 are kept)."""
+        self.normalised, bad = [], []
+        for line in (line.strip() for line in (field.data or "").splitlines()):
+            if not line:
+                continue
+            try:
+                self.normalised.append(normalize(line))
+            except InvalidNumber as exc:
+                bad.append(f"{line}: {exc.message}")
+        if bad:
+            field.errors.extend(bad[:20])
+            raise StopValidation()
+
+    @property
+    def note_text(self) -> str | None:
+        return (self.note.data or "")[:200] or None

@@ -6,9 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from .. import db, operating
 from ..i18n import _, current_language
-from ..security import parse_networks
 from .auth import audit, client_address, login_required, now, seoul_time
-from .forms import AgentLineForm, OperatingSettingsForm
+from .forms import AccessForm, AgentLineForm, OperatingSettingsForm
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -102,14 +101,13 @@ def access():
     text = db.get_setting(store, "console_allow_networks", "")
     status = 200
     if request.method == "POST":
-        text = request.form.get("networks", "")
-        try:
-            networks = parse_networks(text)
-        except ValueError as exc:
-            flash(str(exc), "error")
+        form = AccessForm()
+        text = form.networks.data
+        if not form.validate():
+            flash(form.error_list()[0], "error")
             status = 400
         else:
-            normalised = "\n".join(str(n) for n in networks)
+            normalised = "\n".join(str(n) for n in form.parsed)
             db.put_setting(store, "console_allow_networks", normalised)
             audit("settings", target="console allow-list", detail={"networks": normalised})
             flash(_("저장했습니다."), "info")
