@@ -27,7 +27,8 @@ STORAGE_PAUSE_S = 5.0  # after a failed write, no new leases for this long
 class GuardedStore:
     def __init__(self, database: str, *, disk=None, on_change: Callable[[], None] = lambda: None,
                  on_recovered: Callable[[], None] = lambda: None):
-        self.writer = Writer(lambda: db.connect(database), inline=True)
+        # inline: no thread hop per statement, and no waiting on the file lock
+        self.writer = Writer(lambda: db.connect(database, lock_wait_s=0), inline=True)
         self.disk = disk                      # server.disk.DiskGuard, or None (no check)
         self.on_change = on_change            # the dashboard's picture changed
         self.on_recovered = on_recovered      # writes work again after a failure

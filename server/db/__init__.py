@@ -43,17 +43,19 @@ def utcnow() -> str:
 
 # -- connections -----------------------------------------------------------
 
-def connect(path: str | Path) -> Database:
-    """Open the database file (creating its folder), with the project's pragmas."""
+def connect(path: str | Path, *, lock_wait_s: float = 30.0) -> Database:
+    """Open the database file (creating its folder), with the project's pragmas.
+    A statement that finds the file locked waits up to ``lock_wait_s``
+    seconds (0: fails at once, for a caller that retries on its own)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
-                           timeout=30)
+                           timeout=30)   # the pragmas below may wait; then lock_wait_s holds
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={int(lock_wait_s * 1000)}")
     return Database(conn)
 
 
