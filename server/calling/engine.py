@@ -67,7 +67,7 @@ class CallingEngine:
         self.disconnect = disconnect or (lambda sid: None)   # close one phone connection
         # Phones could not record their calls' progress while writes failed:
         # their silence is not theirs, so no lease runs out for it.
-        self._db = self.storage = GuardedStore(
+        self.storage = GuardedStore(
             database, disk=disk, on_change=self._changed,
             on_recovered=lambda: self._extend_all_leases(self.clock() + self._lease_s()))
         self.writer = self.storage.writer     # reads at start-up and from the console, unguarded
@@ -171,7 +171,7 @@ class CallingEngine:
         phone.backend = msg["backend"]
         phone.device = msg.get("device", {})
         phone.assets = set(msg.get("assets", []))
-        self._db(db.record_phone_hello, phone_id, device=phone.device, assets=sorted(phone.assets),
+        self.storage(db.record_phone_hello, phone_id, device=phone.device, assets=sorted(phone.assets),
                  at=phone.last_seen)
         phone.said_hello = True
         # Calls the server thinks this phone holds but the phone does not: give them back.
@@ -198,7 +198,7 @@ class CallingEngine:
             if open_call is not None and open_call.progress.state != QUEUED:
                 open_call.lease_expires = max(open_call.lease_expires, until)
         if policy.health_worth_storing(before, msg, phone.health_stored_at, phone.last_seen):
-            self._db(db.record_phone_health, phone_id, msg, phone.last_seen)
+            self.storage(db.record_phone_health, phone_id, msg, phone.last_seen)
             phone.health_stored_at = phone.last_seen
         self.version += 1
         return p.ok_ack()
@@ -206,7 +206,7 @@ class CallingEngine:
     def assets(self, phone_id: int, msg: dict) -> dict:
         phone = self.roster.working(phone_id)
         phone.assets = set(msg["have"])
-        self._db(db.record_phone_assets, phone_id, sorted(phone.assets))
+        self.storage(db.record_phone_assets, phone_id, sorted(phone.assets))
         self._maybe_apply_images(phone)
         return p.ok_ack(missing=sorted(self.campaign_assets() - phone.assets))
 
@@ -229,7 +229,7 @@ class CallingEngine:
         want = decision.size
         batch_id = secrets.token_urlsafe(9)
         lease_s = self._lease_s(want)
-        claimed = self._db(db.claim_contacts, campaign_id=self.campaign["id"], phone_id=phone_id,
+        claimed = self.storage(db.claim_contacts, campaign_id=self.campaign["id"], phone_id=phone_id,
                            want=want, now=now, lease_s=lease_s, batch_id=batch_id,
                            call_ids=new_call_ids())
         if not claimed:
@@ -251,8 +251,8 @@ class CallingEngine:
         return policy.calling_refusal(self.campaign, self.settings, now)
 
     def _nothing_due(self, now: float) -> dict:
-        next_at = self._db(db.next_due_at, self.campaign["id"])
-        if next_at is None and not self._db(db.has_unfinished, self.campaign["id"]):
+        next_at = self.storage(db.next_due_at, self.campaign["id"])
+        if next_at is None and not self.storage(db.has_unfinished, self.campaign["id"]):
             self._finish_campaign()
         reason, retry_s = policy.nothing_due(next_at, now)
         return p.ok_ack(batch=None, retry_s=retry_s, reason=reason)
@@ -269,7 +269,7 @@ class CallingEngine:
     def _late_event(self, phone_id: int, msg: dict) -> dict:
         """An event for a call that is not open: a resend of one stored before
         (acknowledged as a duplicate), or refused with the reason."""
-        row = self._db(db.call, msg["call_id"])
+        row = self.storage(db.call, msg["call_id"])
         if row is None or row["phone_id"] != phone_id:
             raise EngineError(p.UNKNOWN_CALL, "no such call for this phone (released, expired or "
                                               "never leased to it); do not dial it")
@@ -287,14 +287,14 @@ class CallingEngine:
         """The phone of a call closed as lost reports on: it was alive all
         along (frozen, or cut off past its lease). Open the call again, so
         its outcome is recorded and its voter not called again for it."""
-        reopened = self._db(db.reopen_lost_call, row["id"], phone_id=row["phone_id"],
+        reopened = self.storage(db.reopen_lost_call, row["id"], phone_id=row["phone_id"],
                             lease_expires=self.clock() + self._lease_s())
         if reopened is None:
             return None
         voided = self.calls.get(reopened["voided"]) if reopened["voided"] else None
         if voided is not None:
             self._forget(voided)
-        self._restore_call(self._db(db.call, row["id"]))
+        self._restore_call(self.storage(db.call, row["id"]))
         log.warning("call %s: its phone reported again after the call was closed as lost; open again%s",
                     row["id"], f" (the contact's new lease {reopened['voided']} is void)" if reopened["voided"] else "")
         self.version += 1
@@ -302,7 +302,7 @@ class CallingEngine:
 
     def _resent(self, msg: dict) -> dict:
         """An event whose seq was applied before: a duplicate only if it is the same event."""
-        stored = self._db(db.call_event_name, msg["call_id"], msg["seq"])
+        stored = self.storage(db.call_event_name, msg["call_id"], msg["seq"])
         if stored == msg["event"]:
             return p.ok_ack(duplicate=True)
         raise EngineError(p.SEQ_CONFLICT, f"event {msg['seq']} of this call was '{stored}', not "
@@ -333,7 +333,7 @@ class CallingEngine:
         refusal = policy.keypad_refusal(event, data, progress, open_call.number,
                                         self.settings.refuse_key if ours else "",
                                         self.campaign["name"] if ours else "")
-        stored = self._db(db.record_call_event, call_id=open_call.call_id,
+        stored = self.storage(db.record_call_event, call_id=open_call.call_id,
                           campaign_contact_id=open_call.campaign_contact_id, seq=seq, event=event,
                           at=at, data=data, received_at=now, call_updates=updates, finish=finish,
                           do_not_call=refusal)
@@ -356,13 +356,13 @@ class CallingEngine:
         call is given back (or closed as skipped, for 수신거부)."""
         refusal = policy.claim_refusal(self.campaign, open_call.campaign_id, self.settings, now)
         if refusal is not None:
-            self._db(db.release_call, open_call.call_id)
+            self.storage(db.release_call, open_call.call_id)
             self._forget(open_call)
             raise EngineError(*refusal)
         if self.storage_blocked():
             raise EngineError(p.STORAGE, "the server cannot store calls now (disk); do not dial")
-        if self._db(db.on_do_not_call, open_call.number):
-            self._db(db.skip_do_not_call, open_call.call_id)
+        if self.storage(db.on_do_not_call, open_call.number):
+            self.storage(db.skip_do_not_call, open_call.call_id)
             self._forget(open_call)
             log.info("call %s skipped: the number is on 수신거부 (%s)", open_call.call_id,
                      mask(open_call.number))
@@ -437,7 +437,7 @@ class CallingEngine:
                     continue
                 state = open_call.progress.state
                 if state == QUEUED or (state == DIALING and open_call.last_seq == 1):
-                    if self._db(db.release_call, call_id, undo_claim=True):
+                    if self.storage(db.release_call, call_id, undo_claim=True):
                         if state == DIALING:
                             phone = self.phones.get(phone_id)
                             if phone is not None:
@@ -462,12 +462,12 @@ class CallingEngine:
                         mono - self._last_sweep)
             self._extend_all_leases(now + self._lease_s())
             with contextlib.suppress(EngineError):
-                self._db(db.extend_open_leases, now + self._lease_s())
+                self.storage(db.extend_open_leases, now + self._lease_s())
         self._last_sweep = mono
         if self.storage.error is not None:
             if self.storage.paused_for() <= 0:
                 with contextlib.suppress(EngineError):   # a write that works clears the error
-                    self._db(db.extend_open_leases, now + self._lease_s())
+                    self.storage(db.extend_open_leases, now + self._lease_s())
             if self.storage.error is not None:
                 return   # nothing can be closed or given back now; phones cannot record either
         try:
@@ -510,12 +510,12 @@ class CallingEngine:
         now = self.clock()
         state = open_call.progress.state
         if state == QUEUED:
-            if self._db(db.release_call, call_id):
+            if self.storage(db.release_call, call_id):
                 log.info("call %s returned to the pool (%s)", call_id, reason)
         else:
             finish = policy.lost_finish(state, open_call.attempt, open_call.progress.pressed_one,
                                         self.settings, now)
-            if self._db(db.close_lost_call, call_id, state=state, ended_at=now, finish=finish,
+            if self.storage(db.close_lost_call, call_id, state=state, ended_at=now, finish=finish,
                         reason="call_too_long" if reason == "too_long" else "phone_lost"):
                 log.info("call %s ended as failed: phone lost in state %s (%s)%s", call_id, state, reason,
                          "; it will be tried again" if finish["contact_status"] == "pending" else "")
@@ -553,7 +553,7 @@ class CallingEngine:
     def _finish_campaign(self) -> None:
         campaign = self.campaign
         try:
-            self._db(db.set_campaign_state, campaign["id"], "finished", from_states=("running", "paused"))
+            self.storage(db.set_campaign_state, campaign["id"], "finished", from_states=("running", "paused"))
         except db.Conflict:
             return
         log.info("campaign %s finished", campaign["id"])
@@ -569,7 +569,7 @@ class CallingEngine:
         if wanted is None:
             return
         phone.images = dict(wanted, status="sent", at=self.clock())
-        self._db(db.record_phone_images, phone.id, phone.images)
+        self.storage(db.record_phone_images, phone.id, phone.images)
 
         def on_reply(ok: bool, error: str | None, phone_id: int = phone.id) -> None:
             self.images_applied(phone_id, ok, error)
@@ -582,7 +582,7 @@ class CallingEngine:
             return
         phone.images = dict(phone.images, status="applied" if ok else "failed", error=error,
                             at=self.clock())
-        self._db(db.record_phone_images, phone_id, phone.images)
+        self.storage(db.record_phone_images, phone_id, phone.images)
         self.version += 1
 
     # -- the dashboard's picture ---------------------------------------------------
