@@ -96,7 +96,8 @@ class PhoneNamespace(Namespace):
             if not samples:
                 continue
             # The recent samples are the whole population: inclusive quantiles
-            # stay within the fastest and the slowest one.
+            # stay within the fastest and the slowest one. quantiles() wants
+            # two points; a single sample is every percentile of itself.
             cuts = statistics.quantiles(samples * 2 if len(samples) == 1 else samples, n=100,
                                         method="inclusive")
             out[event] = {"n": len(samples), "p50_ms": round(1000 * cuts[49], 2),
