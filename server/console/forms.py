@@ -17,6 +17,7 @@ from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, InputRequired, StopValidation, ValidationError
 
 from .. import operating
+from ..i18n import _
 from ..contacts.phone_numbers import InvalidNumber, normalize
 from ..security import parse_networks
 
@@ -99,6 +100,32 @@ class OperatingSettingsForm(ConsoleForm):
 
     def field_errors(self) -> dict[str, str]:
         return {field.name: field.errors[0] for field in self if field.errors}
+
+
+# -- 안내멘트 ------------------------------------------------------------------------
+
+MENT_KINDS = (("intro", "상품소개 안내멘트"), ("promise", "빠른시간내 전화약속"), ("callback", "콜백멘트"),
+              ("refusal", "수신거부 안내멘트"))   # refusal: optional, played after a keypad refusal
+
+
+class MentRoleForm(ConsoleForm):
+    """An announcement's kind (none: not used) and its place in the play order (1-99)."""
+
+    kind = StringField()
+    position = StringField(default="1")
+
+    def validate_kind(self, field):
+        field.data = field.data or None
+        if field.data is not None and field.data not in dict(MENT_KINDS):
+            raise StopValidation(f"unknown announcement kind '{field.data}'")
+
+    def validate_position(self, field):
+        try:
+            field.data = int(field.data)
+        except (TypeError, ValueError):
+            field.data = 0
+        if not 1 <= field.data <= 99:
+            raise ValidationError(_("안내순서") + ": 1-99")
 
 
 # -- 상담원 (agent lines) -----------------------------------------------------------

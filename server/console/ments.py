@@ -13,11 +13,11 @@ from ..media import audio
 from ..storage import uploads
 from . import MediaUpload, receive_media
 from .auth import audit, login_required, pin_refused
+from .forms import MENT_KINDS, MentRoleForm
 
 bp = Blueprint("ments", __name__, url_prefix="/ments")
 
-KINDS = (("intro", "상품소개 안내멘트"), ("promise", "빠른시간내 전화약속"), ("callback", "콜백멘트"),
-         ("refusal", "수신거부 안내멘트"))   # refusal: optional, played after a keypad refusal
+KINDS = MENT_KINDS
 KIND_LABELS = dict(KINDS)
 MAX_BYTES = 100 * 1024 * 1024
 
@@ -73,17 +73,11 @@ def play(ment_id: int):
 @bp.route("/<int:ment_id>/role", methods=["POST"])
 @login_required
 def set_role(ment_id: int):
-    kind = request.form.get("kind") or None
-    if kind is not None and kind not in KIND_LABELS:
-        flash(f"unknown announcement kind '{kind}'", "error")
+    form = MentRoleForm()
+    if not form.validate():
+        flash(form.error_list()[0], "error")
         return redirect(url_for("ments.index"))
-    try:
-        position = int(request.form.get("position", "1"))
-        if not 1 <= position <= 99:
-            raise ValueError
-    except ValueError:
-        flash(_("안내순서") + ": 1-99", "error")
-        return redirect(url_for("ments.index"))
+    kind, position = form.kind.data, form.position.data
     try:
         db.set_ment_role(db.get_db(), ment_id, kind, position)
     except db.NotFound:
