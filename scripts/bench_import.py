@@ -29,7 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server import contacts_import, db  # noqa: E402
+from server import db  # noqa: E402
+from server.contacts import importer  # noqa: E402
 from server.storage import UploadStore  # noqa: E402
 
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진나지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감음빈동온호범좌"
@@ -117,7 +118,7 @@ def run_one(path: Path, workdir: Path) -> dict:
 
     gc.collect()
     t0 = time.perf_counter()
-    result = contacts_import.import_file(store, uploads, path, name=path.stem, progress=progress)
+    result = importer.import_file(store, uploads, path, name=path.stem, progress=progress)
     t1 = time.perf_counter()
     if last["stage"] is not None:
         stages[last["stage"]] = stages.get(last["stage"], 0.0) + t1 - last["at"]

@@ -54,18 +54,23 @@ def create_app(config: dict | None = None):
     socketio = SocketIO(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], json=wire_json)
 
     from . import i18n
-    from .views import register_views
+    from .console import register_console
+    from .phones import register_phone_api
+    from .storage import UploadStore
+    app.extensions["ars_uploads"] = UploadStore(app.config["UPLOADS"])
     i18n.init_app(app)
-    register_views(app)
+    register_console(app)
+    register_phone_api(app)
     _start_engine(app, socketio)
     return app
 
 
 def _start_engine(app, socketio) -> None:
     """The calling engine, its Socket.IO namespaces and background loops."""
-    from .engine import CallingEngine
-    from .phones.live import Live
-    from .phones.namespace import ManagerNamespace, PhoneNamespace
+    from .background import Live
+    from .calling.engine import CallingEngine
+    from .console.dashboard import ManagerNamespace
+    from .phones.namespace import PhoneNamespace
 
     cfg = app.config
     engine = CallingEngine(cfg["DATABASE"], clock=cfg["CLOCK"], lease_base_s=cfg["LEASE_BASE_S"],

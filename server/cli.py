@@ -119,7 +119,8 @@ def import_contacts(settings, file, list_name):
     (min_free_disk_mb)."""
     from pathlib import Path
 
-    from . import config, contacts_import, db
+    from . import config, db
+    from .contacts import importer
     from .disk import DiskFull, DiskGuard
     from .storage import UploadStore
     guard = DiskGuard(Path(settings["db"]).parent, config.app_config(settings)["MIN_FREE_DISK_BYTES"],
@@ -139,10 +140,10 @@ def import_contacts(settings, file, list_name):
 
     started = time.perf_counter()
     try:
-        result = contacts_import.import_file(store, UploadStore(settings["uploads"]), file,
+        result = importer.import_file(store, UploadStore(settings["uploads"]), file,
                                              name=list_name, progress=progress)
         db.audit(store, "import", actor="cli", target=f"call list {result.name}", detail=result.summary())
-    except contacts_import.CallListError as exc:
+    except importer.CallListError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         store.conn.close()

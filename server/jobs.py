@@ -58,7 +58,8 @@ class Writer:
     waits on SQLite's file lock (a million-row import holds it for seconds),
     the connection does not wait either (busy_timeout 0): a write that finds
     the database locked is retried after a short sleep, which yields to the
-    other green threads under eventlet.
+    other green threads under eventlet. ``connect`` must then give such a
+    connection (``db.connect(path, lock_wait_s=0)``).
 
     ``inline=False`` (slow reads, e.g. dashboard counters over a big
     campaign) runs ``fn`` in a real thread via ``run_blocking``.
@@ -92,8 +93,6 @@ class Writer:
         with self._lock:
             if self._conn is None:
                 self._conn = self._connect()
-                if self.inline:
-                    self._conn.execute("PRAGMA busy_timeout = 0")
             return fn(self._conn, *args, **kwargs)
 
     def close(self) -> None:

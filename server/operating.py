@@ -42,7 +42,7 @@ class OperatingSettings:
 
 
 # (field, minimum, maximum) for the whole-number settings
-_RANGES = {
+RANGES = {
     "agent_ring_repeats": (1, 20),
     "agent_ring_cycle_s": (2, 30),
     "press1_wait_s": (0, 60),
@@ -52,51 +52,70 @@ _RANGES = {
     "busy_retry_delay_min": (1, 7 * 24 * 60),
     "daily_cap_per_phone": (1, 5000),
 }
+TIME_FIELDS = ("call_hours_start", "call_hours_end")
+TRUE_TEXTS = ("1", "on", "true", "yes")
 
 
 def _parse_time(text: str) -> dt.time:
     return dt.time.fromisoformat(text)
 
 
+# One check per kind of setting: the submitted text in, the value out, or
+# ValueError with the message the manager sees (the console's form uses them).
+
+def whole_number(field: str, raw) -> int:
+    low, high = RANGES[field]
+    raw = str(raw).strip()
+    try:
+        number = int(raw)
+    except ValueError:
+        raise ValueError(f"must be a whole number from {low} to {high}, not '{raw}'") from None
+    if not low <= number <= high:
+        raise ValueError(f"must be from {low} to {high}, not {number}")
+    return number
+
+
+def time_of_day(raw) -> str:
+    raw = str(raw).strip()
+    try:
+        return _parse_time(raw).strftime("%H:%M")
+    except ValueError:
+        raise ValueError(f"must be a time like 09:00, not '{raw}'") from None
+
+
+def refuse_key(raw) -> str:
+    raw = str(raw).strip()
+    if raw not in REFUSE_KEYS:
+        raise ValueError(f"must be one key of 0, 2-9, * or #, or empty (off), not '{raw}'")
+    return raw
+
+
+def hours_in_order(start: str, end: str) -> None:
+    if _parse_time(start) >= _parse_time(end):
+        raise ValueError("the end of calling hours must be after the start")
+
+
 def parse(form, base: OperatingSettings | None = None) -> tuple[OperatingSettings | None, dict[str, str]]:
-    """Validate submitted values. Returns (settings, {}) or (None, {field: error})."""
+    """Validate submitted values. Returns (settings, {}) or (None, {field: error}).
+    A field left out keeps its value from ``base``."""
     base = base or OperatingSettings()
     values = base.as_dict()
     errors: dict[str, str] = {}
     if "connect_agent_after_intro" in form or form.get("_checkboxes"):
-        values["connect_agent_after_intro"] = str(form.get("connect_agent_after_intro", "")).lower() in (
-            "1", "on", "true", "yes")
-    for field, (low, high) in _RANGES.items():
-        if field not in form:
-            continue
-        raw = str(form[field]).strip()
+        values["connect_agent_after_intro"] = str(form.get("connect_agent_after_intro", "")).lower() in TRUE_TEXTS
+    checks = {**{field: lambda raw, f=field: whole_number(f, raw) for field in RANGES},
+              "refuse_key": refuse_key, **{field: time_of_day for field in TIME_FIELDS}}
+    for field, check in checks.items():
+        if field in form:
+            try:
+                values[field] = check(form[field])
+            except ValueError as exc:
+                errors[field] = str(exc)
+    if not errors:
         try:
-            number = int(raw)
-        except ValueError:
-            errors[field] = f"must be a whole number from {low} to {high}, not '{raw}'"
-            continue
-        if not low <= number <= high:
-            errors[field] = f"must be from {low} to {high}, not {number}"
-            continue
-        values[field] = number
-    if "refuse_key" in form:
-        raw = str(form["refuse_key"]).strip()
-        if raw not in REFUSE_KEYS:
-            errors["refuse_key"] = f"must be one key of 0, 2-9, * or #, or empty (off), not '{raw}'"
-        else:
-            values["refuse_key"] = raw
-    for field in ("call_hours_start", "call_hours_end"):
-        if field not in form:
-            continue
-        raw = str(form[field]).strip()
-        try:
-            parsed = _parse_time(raw)
-        except ValueError:
-            errors[field] = f"must be a time like 09:00, not '{raw}'"
-            continue
-        values[field] = parsed.strftime("%H:%M")
-    if not errors and _parse_time(values["call_hours_start"]) >= _parse_time(values["call_hours_end"]):
-        errors["call_hours_end"] = "the end of calling hours must be after the start"
+            hours_in_order(values["call_hours_start"], values["call_hours_end"])
+        except ValueError as exc:
+            errors["call_hours_end"] = str(exc)
     if errors:
         return None, errors
     return OperatingSettings(**values), {}

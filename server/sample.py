@@ -12,7 +12,8 @@ import numpy as np
 import soundfile as sf
 from PIL import Image, ImageDraw
 
-from . import campaigns, contacts_import, db, operating
+from . import campaigns, db, operating
+from .contacts import importer
 from .media import audio, images
 from .storage import UploadStore
 
@@ -105,7 +106,7 @@ def seed_campaign(db_path: str | Path, uploads_dir: str | Path, *, contacts: int
         work = Path(uploads_dir) / "sample-source"
         work.mkdir(parents=True, exist_ok=True)
         csv = voters_csv(work / "유권자_명단.csv", contacts, seed=seed, bad_every=bad_every, numbers=numbers)
-        result = contacts_import.import_file(store, files, csv, name=f"{name} 명단")
+        result = importer.import_file(store, files, csv, name=f"{name} 명단")
         add_media(store, files, intro_s=intro_s, promise_s=promise_s)
         if settings:
             current = operating.from_stored(db.get_setting(store, operating.SETTINGS_KEY)).as_dict()

@@ -1,4 +1,4 @@
-"""Password and PIN hashing, the login lock-out rule, and the console allow-list.
+"""Password and PIN hashing, phone tokens, the login lock-out rule, and the console allow-list.
 
 Pure logic: no Flask and no database here, so the rules are tested with
 plain values and an injected clock.
@@ -6,7 +6,9 @@ plain values and an injected clock.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -33,6 +35,15 @@ def verify_secret(stored_hash: str, secret: str) -> bool:
         return _hasher.verify(stored_hash, secret)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def new_token() -> str:
+    """A phone's secret token (shown once; only its SHA-256 is stored)."""
+    return secrets.token_urlsafe(32)
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def validate_new_credentials(login_id: str, password: str, pin: str) -> list[str]:

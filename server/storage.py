@@ -76,3 +76,9 @@ class UploadStore:
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
+
+
+def uploads() -> UploadStore:
+    """The running app's store (set up by ``create_app``)."""
+    from flask import current_app
+    return current_app.extensions["ars_uploads"]

@@ -11,7 +11,7 @@ import socketio
 
 from phone_agent import protocol as p
 from server import db, sample
-from server.engine import new_token, token_sha256
+from server.security import new_token, token_sha256
 
 from .conftest import MANAGER_ID, PASSWORD, PIN
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from server import campaigns, contacts_import, db, operating, sample
+from server import campaigns, db, operating, sample
+from server.contacts import importer
 from server.storage import UploadStore
 
 from .conftest import page_text
@@ -22,7 +23,7 @@ def call_list(app, store, tmp_path):
     """A call list of 10 voters and the announcements and images a campaign needs."""
     files = UploadStore(app.config["UPLOADS"])
     csv = sample.voters_csv(tmp_path / "voters.csv", 10)
-    result = contacts_import.import_file(store, files, csv, name="세종 명단")
+    result = importer.import_file(store, files, csv, name="세종 명단")
     sample.add_media(store, files, intro_s=0.5, promise_s=0.3)
     return result.list_id
 

@@ -15,7 +15,7 @@ def ars(*args, check=True):
 def test_init_db_and_create_manager(tmp_path):
     database = str(tmp_path / "a.db")
     out = ars("init-db", "--db", database).stdout
-    from server.migrations import migrations
+    from server.db.migrations import migrations
     assert f"applied {len(migrations._migrations)} migration(s)" in out
     assert "applied 0 migration(s)" in ars("init-db", "--db", database).stdout
     ars("create-manager", "--db", database, "--id", "boss", "--password", "longpassword", "--pin", "1234")

@@ -9,14 +9,14 @@ import sqlite3
 import openpyxl
 import pytest
 
-from server.contacts.importer import (
+from server import db
+from server.contacts.plan import (
     REJECT_COLUMNS,
     VALID_COLUMNS,
     prepare_import,
-    store_contacts,
     write_rejects_xlsx,
 )
-from server import db
+from server.db import store_contacts
 from server.contacts.reader import ReadError
 
 # Row numbers as the manager sees them in the spreadsheet (header = row 1).
@@ -239,7 +239,7 @@ def big_plan(tmp_path, n=1200):
 def test_store_contacts(tmp_path, mixed_plan, isolation_level):
     conn = open_db(tmp_path / "ars.db", isolation_level)
     stages = []
-    n = store_contacts(conn, 1, mixed_plan.valid, progress=lambda s, f: stages.append((s, f)))
+    n = store_contacts(conn, 1, mixed_plan.contact_columns(), progress=lambda s, f: stages.append((s, f)))
     assert n == 4
     assert not conn.in_transaction
     rows = conn.execute(
@@ -257,7 +257,7 @@ def test_store_many_chunks_in_file_order(tmp_path):
     plan = big_plan(tmp_path)
     conn = open_db(tmp_path / "ars.db")
     cache_before = conn.execute("PRAGMA cache_size").fetchone()[0]
-    assert store_contacts(conn, 1, plan.valid, chunk_size=100) == 1200
+    assert store_contacts(conn, 1, plan.contact_columns(), chunk_size=100) == 1200
     assert conn.execute("SELECT count(*), min(row_number), max(row_number) FROM contact").fetchone() == (1200, 2, 1201)
     ids = [r[0] for r in conn.execute("SELECT row_number FROM contact ORDER BY id")]
     assert ids == sorted(ids)
@@ -269,11 +269,11 @@ def test_store_is_all_or_nothing_when_a_row_fails_in_the_last_chunk(tmp_path):
     conn = open_db(tmp_path / "ars.db")
     refuse_number(conn, plan.valid["phone"].iloc[-1])
     with pytest.raises(sqlite3.IntegrityError, match="refused by test trigger"):
-        store_contacts(conn, 1, plan.valid, chunk_size=100)
+        store_contacts(conn, 1, plan.contact_columns(), chunk_size=100)
     assert not conn.in_transaction
     assert conn.execute("SELECT count(*) FROM contact").fetchone()[0] == 0
     conn.execute("DROP TRIGGER refuse")
-    assert store_contacts(conn, 2, plan.valid, chunk_size=100) == 1200
+    assert store_contacts(conn, 2, plan.contact_columns(), chunk_size=100) == 1200
 
 
 def test_store_is_all_or_nothing_on_schema_error(tmp_path):
@@ -281,7 +281,7 @@ def test_store_is_all_or_nothing_on_schema_error(tmp_path):
     conn.execute("CREATE TABLE contact (id INTEGER PRIMARY KEY, list_id INTEGER, row_number INTEGER, "
                  "phone TEXT, name TEXT, address TEXT)")   # an old layout without 'extra'
     with pytest.raises(sqlite3.OperationalError, match="extra"):
-        store_contacts(conn, 1, big_plan(tmp_path).valid, chunk_size=100)
+        store_contacts(conn, 1, big_plan(tmp_path).contact_columns(), chunk_size=100)
     assert conn.execute("SELECT count(*) FROM contact").fetchone()[0] == 0
 
 
@@ -293,12 +293,12 @@ def test_store_inside_the_callers_transaction(tmp_path):
     conn.execute("INSERT INTO contact_list (id, name, created_at) VALUES (3, 'new', 'now')")
     conn.execute("INSERT INTO contact (list_id, row_number, phone) VALUES (3, 1, '01000000000')")
     with pytest.raises(sqlite3.IntegrityError):
-        store_contacts(conn, 3, plan.valid, chunk_size=50)
+        store_contacts(conn, 3, plan.contact_columns(), chunk_size=50)
     # only the importer's part was undone; the caller still decides
     assert conn.in_transaction
     assert conn.execute("SELECT count(*) FROM contact WHERE list_id = 3").fetchone()[0] == 1
     conn.execute("DROP TRIGGER refuse")
-    assert store_contacts(conn, 3, plan.valid, chunk_size=50) == 300
+    assert store_contacts(conn, 3, plan.contact_columns(), chunk_size=50) == 300
     assert conn.in_transaction  # not committed by the importer
     conn.execute("ROLLBACK")
     assert conn.execute("SELECT count(*) FROM contact WHERE list_id = 3").fetchone()[0] == 0
@@ -306,7 +306,7 @@ def test_store_inside_the_callers_transaction(tmp_path):
 
 def test_store_nothing(tmp_path, mixed_plan):
     conn = open_db(tmp_path / "ars.db")
-    assert store_contacts(conn, 1, mixed_plan.valid.iloc[0:0]) == 0
+    assert store_contacts(conn, 1, [[], [], [], [], []]) == 0
     assert conn.execute("SELECT count(*) FROM contact").fetchone()[0] == 0
 
 

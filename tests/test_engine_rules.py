@@ -12,7 +12,8 @@ import pytest
 
 from phone_agent import protocol as p
 from server import create_app, db, sample
-from server.engine import EngineError, token_sha256
+from server.calling import EngineError
+from server.security import token_sha256
 from server.operating import SEOUL
 
 
@@ -28,7 +29,7 @@ class Phone:
         token = name.ljust(43, "x")
         self.id = db.create_phone(store, name=name, mode="sim", token_sha256=token_sha256(token))
         self.engine.reload_phone(self.id)
-        self.engine.connected(self.engine.authenticate({"token": token, "protocol": 1}), f"sid-{name}")
+        self.engine.roster.connected(self.engine.authenticate({"token": token, "protocol": 1}), f"sid-{name}")
         assets = seeded["assets"]
         self.engine.hello(self.id, {"agent": "t", "mode": "sim", "backend": "sim",
                                     "assets": [*assets["intro"], *assets["promise"], *assets["callback"],
@@ -120,7 +121,7 @@ def test_a_full_disk_refuses_retryably_and_calling_resumes_by_itself(small_disk,
     store = db.connect(app.config["DATABASE"])
     try:
         phone = Phone(app, store, seeded)
-        engine.storage_pause_s = 0.0                   # no wait after space returns (tests only)
+        engine.storage.pause_s = 0.0                   # no wait after space returns (tests only)
         first, second = phone.lease(2)["batch"]["calls"]
         assert phone.event(first["call_id"], "dialing")["ok"]
         # Empty the write-ahead log into the database, then fill the disk: the
@@ -136,11 +137,11 @@ def test_a_full_disk_refuses_retryably_and_calling_resumes_by_itself(small_disk,
         with pytest.raises(EngineError) as claim:
             phone.event(second["call_id"], "dialing")
         assert claim.value.code == p.STORAGE
-        engine.storage_pause_s = 60.0
+        engine.storage.pause_s = 60.0
         assert phone.lease()["reason"] == "storage"
         assert "full" in engine.snapshot()["storage"]["error"]
         (small_disk / "filler").unlink()
-        engine.storage_pause_s = 0.0
+        engine.storage.pause_s = 0.0
         # The resent events are taken, the claim too, and leases come back by themselves.
         assert phone.event(first["call_id"], "answered")["ok"]
         assert phone.event(first["call_id"], "ended", {"result": "listened"})["ok"]
@@ -155,7 +156,7 @@ def test_a_full_disk_refuses_retryably_and_calling_resumes_by_itself(small_disk,
 
 def test_low_disk_space_pauses_leases_and_space_returning_resumes_them(app, store, clock, election):
     phone = Phone(app, store, election)
-    guard = phone.engine.disk
+    guard = phone.engine.storage.disk
     guard.min_free_bytes = guard.measure() * 2          # the disk counts as nearly full
     guard.measure()
     assert phone.lease()["reason"] == "storage"

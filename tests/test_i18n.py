@@ -14,22 +14,21 @@ QUOTED_KOREAN = re.compile(r"""["']([^"'<>{}]*[가-힣][^"'<>{}]*)["']""")
 
 def texts_to_translate() -> set[str]:
     found = set()
-    for path in [*SERVER.glob("views/*.py"), *SERVER.glob("phones/views.py")]:
+    for path in SERVER.glob("console/*.py"):
         for match in CALL.finditer(path.read_text(encoding="utf-8")):
             found.add(match.group(1) or match.group(2))
     # Every Korean string in a template is shown through _() (directly or via a label).
     for path in SERVER.glob("templates/**/*.html"):
         found.update(QUOTED_KOREAN.findall(path.read_text(encoding="utf-8")))
     # Labels passed through _() indirectly (readiness checks, kinds, stages, states).
-    from server.phones import views as phones
-    from server.views import campaigns, contacts, images, ments, operations
+    from server.console import campaigns, contacts, forms, images, ments, operations, phones
     found.update(label for _code, label in ments.KINDS)
     found.update(label for _code, label in images.KINDS)
     found.update(label for _code, label in phones.MODES)
     found.update(contacts.STAGES_KO.values())
     found.update(campaigns.STATE_LABELS.values())
     found.update(campaigns.KIND_LABELS.values())
-    found.add(campaigns.RULES_NOT_CONFIRMED)
+    found.add(forms.RULES_NOT_CONFIRMED)
     found.update(operations.RESULT_LABELS.values())
     found.update(operations.CALLBACK_LABELS.values())
     return found

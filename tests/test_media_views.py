@@ -89,6 +89,12 @@ def test_kind_and_order_are_set(logged_in, store, client):
                          follow_redirects=True)
     assert "unknown announcement kind 'jingle'" in page_text(bad)
     assert db.ment(store, first["id"])["kind"] == "promise"
+    late = logged_in.post(f"/ments/{first['id']}/role", {"kind": "callback", "position": "100"},
+                          follow_redirects=True)
+    assert "안내순서: 1-99" in page_text(late)
+    assert db.ment(store, first["id"])["kind"] == "promise"
+    logged_in.post(f"/ments/{first['id']}/role", {"kind": "", "position": "3"})
+    assert (db.ment(store, first["id"])["kind"], db.ment(store, first["id"])["position"]) == (None, 3)
     home = page_text(client.get("/home"))
     assert "상품소개 안내멘트 준비됨" in home and "콜백멘트 없음" in home
 

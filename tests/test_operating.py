@@ -92,6 +92,22 @@ def test_agent_line_edit_add_and_clash(logged_in, store):
     assert len(db.agent_lines(store)) == 3
 
 
+def test_a_new_agent_line_is_dialled_at_its_extension_and_goes_last_unless_told(logged_in, store):
+    assert logged_in.post("/settings/agents", {"extension": "1005", "name": "상담원5", "position": "",
+                                               "enabled": "1"}).status_code == 302
+    added = db.agent_lines(store)[-1]
+    assert (added["extension"], added["dial_target"], added["position"]) == ("1005", "1005", len(db.agent_lines(store)))
+    assert added["enabled"]
+    off = logged_in.post("/settings/agents", {"extension": "1006", "name": "상담원6", "dial_target": "",
+                                              "position": "0"})
+    assert off.status_code == 302 and not db.agent_lines(store)[-1]["enabled"]
+    bad = logged_in.post("/settings/agents", {"extension": "1007", "name": "상담원7", "dial_target": "12x",
+                                              "position": "1000"})
+    assert bad.status_code == 400
+    assert "dial target must be a number (digits, *, #, +), not '12x'" in page_text(bad)
+    assert "order must be a number from 1 to 999, not '1000'" in page_text(bad)
+
+
 # -- the election-law bound and keypad refusal ------------------------------------
 
 def seoul(hour, minute):

@@ -9,7 +9,7 @@ import re
 import tarfile
 
 from server import db, sample
-from server.engine import token_sha256
+from server.security import token_sha256
 
 from .conftest import PIN, page_text
 
@@ -48,6 +48,13 @@ def test_phone_rename_group_disable_and_delete(logged_in, store):
     logged_in.post(f"/phones/{phone_id}", {"name": "rack-99", "group": "B"})
     phone = db.phone(store, phone_id)
     assert (phone["name"], phone["group_name"], phone["enabled"]) == ("rack-99", "B", 0)
+    nameless = logged_in.post(f"/phones/{phone_id}", {"name": "  ", "group": "C", "enabled": "1"},
+                              follow_redirects=True)
+    assert "a phone needs a name of 1-60 characters" in page_text(nameless)
+    assert db.phone(store, phone_id)["group_name"] == "B"          # nothing changed
+    logged_in.post(f"/phones/{phone_id}", {"name": " rack-98 ", "group": "", "enabled": ""})
+    phone = db.phone(store, phone_id)
+    assert (phone["name"], phone["group_name"], phone["enabled"]) == ("rack-98", None, 1)
     wrong = logged_in.post(f"/phones/{phone_id}/delete", {"pin": "0000"}, follow_redirects=True)
     assert "관리자비번이 올바르지 않습니다." in page_text(wrong)
     logged_in.post(f"/phones/{phone_id}/delete", {"pin": PIN})
@@ -230,7 +237,7 @@ def test_call_records_dashboard_and_call_detail_pages(app, logged_in, client, st
     engine.reload_phone(phone_id)
     engine.set_campaign_state(seeded["campaign_id"], "running")
     phone = engine.authenticate({"token": token, "protocol": 1})
-    engine.connected(phone, "sid-1")
+    engine.roster.connected(phone, "sid-1")
     assets = seeded["assets"]
     engine.hello(phone_id, {"agent": "t", "mode": "sim", "backend": "sim",
                             "assets": [*assets["intro"], *assets["promise"], *assets["callback"],

@@ -9,7 +9,7 @@ import pytest
 
 from phone_agent import protocol as p
 from server import sample
-from server.engine import EngineError
+from server.calling import EngineError
 
 from .test_engine_rules import Phone
 
@@ -61,7 +61,7 @@ def phone(app, store, clock):
                                   promise_s=0.3, settings={"call_hours_start": "00:00", "call_hours_end": "23:59"})
     engine = app.extensions["ars_engine"]
     sent = []
-    engine.notify = lambda phone_id, event, payload: sent.append((event, payload))
+    engine.notify = lambda phone_id, event, payload, on_reply=None: sent.append((event, payload))
     engine.set_campaign_state(seeded["campaign_id"], "running")
     made = Phone(app, store, seeded)
     made.sent = sent

@@ -1,6 +1,6 @@
 """Agent routing (pure): round robin with memory, skipping busy/ringing/away."""
 
-from server.routing import AVAILABLE, AWAY, BUSY, RING_GRACE_S, RINGING, AgentRouter
+from server.calling.routing import AVAILABLE, AWAY, BUSY, RING_GRACE_S, RINGING, AgentRouter
 
 LINES = [{"id": 1, "extension": "1001", "name": "상담원1", "dial_target": "1001", "position": 1, "enabled": 1},
          {"id": 2, "extension": "1002", "name": "상담원2", "dial_target": "1002", "position": 2, "enabled": 1}]

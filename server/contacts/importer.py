@@ -1,391 +1,117 @@
-"""Turn an uploaded call list into an import plan, and store it.
+"""Importing a call list (호출자료 올리기): the one way through, for the
+console, ``ars import-contacts`` and the sample data.
 
-:func:`prepare_import` reads the file, finds the columns, normalises every
-phone number, drops duplicates and do-not-call numbers, and returns an
-:class:`ImportPlan`: the rows to import, the rejects with the reason for each,
-and the counts. Nothing is written. :func:`store_contacts` then writes the
-valid rows into the ``contact`` table in one transaction (all or nothing), and
-:func:`write_rejects_xlsx` writes the rejects for the manager to download.
+Two steps, so the manager sees a preview before anything is stored:
+``prepare`` reads, normalises and de-duplicates the file into an ImportPlan
+(``plan.py``); ``commit`` writes the list, its contacts and its rejects in one
+transaction (all rows or none) through ``db.import_contact_list``.
+``rejects_xlsx`` makes the rejects download; ``import_file`` does both steps
+at once.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sqlite3
-import time
-from dataclasses import dataclass, field
-from itertools import islice, repeat
-from typing import Callable, Iterable
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
-import pandas as pd
+from .. import db
+from ..storage import UploadStore
+from .plan import ImportPlan, prepare_import, write_rejects_xlsx
+from .reader import ReadError
 
-from . import phone_numbers
-from .reader import ColumnMap, ReadError, column_labels, detect_columns, read_table
-
-__all__ = [
-    "ImportPlan",
-    "REJECT_MESSAGES",
-    "REJECT_LABELS_KO",
-    "prepare_import",
-    "store_contacts",
-    "write_rejects_xlsx",
-    "ReadError",
-]
-
-Progress = Callable[[str, float], None]
-
-REJECT_MESSAGES: dict[str, str] = {
-    **phone_numbers.REASONS,
-    "duplicate": "Duplicate: the same number is already on an earlier row.",
-    "do_not_call": "On the do-not-call list (수신거부): this number must not be called.",
-}
-
-# The 사유 column of the rejects workbook.
-REJECT_LABELS_KO: dict[str, str] = {
-    "empty": "번호 없음",
-    "not_a_number": "전화번호 아님",
-    "too_short": "자릿수 부족",
-    "too_long": "자릿수 초과",
-    "unknown_prefix": "알 수 없는 국번",
-    "foreign": "해외 번호",
-    "duplicate": "중복",
-    "do_not_call": "수신거부",
-}
-
-PREVIEW_ROWS = 20
-VALID_COLUMNS = ["row_number", "phone", "name", "address", "extra"]
-REJECT_COLUMNS = ["row_number", "value", "reason", "message"]
+ALLOWED_EXTENSIONS = (".txt", ".csv", ".xlsx", ".xls")
+MAX_LIST_NAME = 80
 
 
-@dataclass
-class ImportPlan:
-    """What an import would do. ``valid`` and ``rejects`` are sorted by row number."""
+class CallListError(ValueError):
+    """A call list cannot be imported; the message says why, for the manager."""
 
-    columns: ColumnMap
-    headers: list[str]
-    preview: list[dict]
+    @property
+    def user_message(self) -> str:
+        return str(self)
+
+
+def check_list_name(store: db.Database, name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise CallListError("enter a name for the call list")
+    if len(name) > MAX_LIST_NAME:
+        raise CallListError(f"the list name is longer than {MAX_LIST_NAME} characters")
+    if db.contact_list_name_taken(store, name):
+        raise CallListError(f"a call list named '{name}' already exists")
+    return name
+
+
+def check_extension(filename: str) -> str:
+    ext = Path(filename or "").suffix.lower()
+    if ext not in ALLOWED_EXTENSIONS:
+        raise CallListError(
+            f"'{filename}' is not a call list file: use .txt, .csv, .xlsx or .xls")
+    return ext
+
+
+def prepare(store: db.Database, path: Path, filename: str, progress=None) -> ImportPlan:
+    try:
+        return prepare_import(path, filename, do_not_call=db.do_not_call_numbers(store),
+                              progress=progress)
+    except ReadError as exc:
+        raise CallListError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    list_id: int
+    name: str
     rows: int
-    valid: pd.DataFrame
-    rejects: pd.DataFrame
     imported: int
     invalid: int
     duplicates: int
     do_not_call: int
-    timings: dict[str, float] = field(default_factory=dict)
 
-    def counts(self) -> dict[str, int]:
-        return {
-            "rows": self.rows,
-            "imported": self.imported,
-            "invalid": self.invalid,
-            "duplicates": self.duplicates,
-            "do_not_call": self.do_not_call,
-        }
+    def summary(self) -> dict:
+        return {"list": self.name, "rows": self.rows, "imported": self.imported,
+                "invalid": self.invalid, "duplicates": self.duplicates,
+                "do_not_call": self.do_not_call}
 
 
-def _noop(stage: str, fraction: float) -> None:
-    pass
-
-
-def _text_or_none(values: np.ndarray | None, n: int) -> np.ndarray:
-    """Stripped text as an object array, None for empty cells (all None without a column)."""
-    out = np.empty(n, dtype=object)
-    if values is not None and n:
-        out[:] = [v.strip() or None for v in values]
-    return out
-
-
-def prepare_import(
-    path: str | os.PathLike,
-    filename: str | None = None,
-    do_not_call: Iterable[str] = frozenset(),
-    progress: Progress | None = None,
-) -> ImportPlan:
-    """Read ``path`` (uploaded as ``filename``) and plan its import.
-
-    ``do_not_call``: numbers (any format) that must not be imported.
-    ``progress(stage, fraction)`` is called with stages "read", "normalise"
-    and "dedupe". Raises :class:`ReadError` for a file that cannot be used
-    at all; a partly bad file gives a plan with rejects.
-    """
-    progress = progress or _noop
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-
-    progress("read", 0.0)
-    df = read_table(path, filename)
-    columns = detect_columns(df)
-    headers = column_labels(df, columns)
-    data = columns.data_rows(df)
-    del df
-    progress("read", 1.0)
-    timings["read"] = time.perf_counter() - t0
-
-    progress("normalise", 0.0)
-    t1 = time.perf_counter()
-    phone_raw = data[columns.phone].to_numpy(dtype=object, na_value="")
-    canon, reason, keys = phone_numbers.normalize_array(phone_raw)
-
-    # A row whose cells are only spaces is a blank row, not a reject.
-    empty_rows = np.flatnonzero(reason == "empty")
-    if len(empty_rows):
-        blank = np.ones(len(empty_rows), dtype=bool)
-        for j in range(data.shape[1]):
-            cells = data.iloc[empty_rows, j].to_numpy(dtype=object, na_value="")
-            blank &= np.array([not v.strip() for v in cells], dtype=bool)
-        if blank.any():
-            keep = np.ones(len(data), dtype=bool)
-            keep[empty_rows[blank]] = False
-            data = data.iloc[keep]
-            phone_raw, canon, reason, keys = phone_raw[keep], canon[keep], reason[keep], keys[keep]
-    progress("normalise", 1.0)
-    timings["normalise"] = time.perf_counter() - t1
-
-    progress("dedupe", 0.0)
-    t2 = time.perf_counter()
-    n = len(data)
-    row_numbers = data.index.to_numpy(dtype=np.int64)
-    valid_mask = keys >= 0
-
-    # Number each distinct number in order of first appearance (int keys: fast).
-    valid_idx = np.flatnonzero(valid_mask)
-    codes, uniques = pd.factorize(keys[valid_idx])
-
-    # Do-not-call numbers, compared in canonical form.
-    dnc_mask = np.zeros(n, dtype=bool)
-    dnc_values = [str(v) for v in do_not_call if v is not None]
-    if dnc_values and len(valid_idx):
-        _, _, dnc_keys = phone_numbers.normalize_array(np.array(dnc_values, dtype=object))
-        blocked = np.isin(uniques, dnc_keys[dnc_keys >= 0])
-        dnc_mask[valid_idx[blocked[codes]]] = True
-    progress("dedupe", 0.3)
-
-    # Duplicates among the rest; the first occurrence wins.
-    dup_mask = np.zeros(n, dtype=bool)
-    first_of = np.zeros(n, dtype=np.int64)
-    rest = ~dnc_mask[valid_idx]
-    rest_idx, rest_codes = valid_idx[rest], codes[rest]
-    if len(rest_idx):
-        # Codes count up in order of first appearance (do-not-call removed
-        # whole numbers, which keeps that order): a row is the first of its
-        # number exactly when its code is larger than every code before it.
-        seen_max = np.maximum.accumulate(rest_codes)
-        is_first = np.empty(len(rest_codes), dtype=bool)
-        is_first[0] = True
-        is_first[1:] = rest_codes[1:] > seen_max[:-1]
-        if not is_first.all():
-            first_row_of_code = np.zeros(len(uniques), dtype=np.int64)
-            first_row_of_code[rest_codes[is_first]] = row_numbers[rest_idx[is_first]]
-            dups = rest_idx[~is_first]
-            dup_mask[dups] = True
-            first_of[dups] = first_row_of_code[rest_codes[~is_first]]
-    progress("dedupe", 0.6)
-
-    keep_idx = np.flatnonzero(valid_mask & ~dnc_mask & ~dup_mask)
-
-    def kept_column(j: int | None) -> np.ndarray | None:
-        if j is None:
-            return None
-        return data[j].to_numpy(dtype=object, na_value="")[keep_idx]
-
-    k = len(keep_idx)
-    valid = pd.DataFrame(
-        {
-            "row_number": row_numbers[keep_idx],
-            "phone": pd.Series(canon[keep_idx], dtype=object),
-            "name": pd.Series(_text_or_none(kept_column(columns.name), k), dtype=object),
-            "address": pd.Series(_text_or_none(kept_column(columns.address), k), dtype=object),
-            "extra": pd.Series(_extra_json([kept_column(j) for j in columns.extras], list(columns.extras.values()), k),
-                               dtype=object),
-        },
-        columns=VALID_COLUMNS,
-    )
-    rejects = _rejects(phone_raw, row_numbers, reason, dnc_mask, dup_mask, first_of)
-    progress("dedupe", 1.0)
-    timings["dedupe"] = time.perf_counter() - t2
-
-    preview = _preview(data.head(PREVIEW_ROWS), columns, canon, reason, dnc_mask, dup_mask, first_of)
-    return ImportPlan(
-        columns=columns,
-        headers=headers,
-        preview=preview,
-        rows=n,
-        valid=valid,
-        rejects=rejects,
-        imported=len(valid),
-        invalid=int(n - valid_mask.sum()),
-        duplicates=int(dup_mask.sum()),
-        do_not_call=int(dnc_mask.sum()),
-        timings=timings,
-    )
-
-
-def _extra_json(columns: list[np.ndarray], labels: list[str], n: int) -> np.ndarray:
-    """One JSON object per row of the non-empty extra fields (None when there are none)."""
-    out = np.full(n, None, dtype=object)
-    if not columns or not n:
-        return out
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
-    for i, cells in enumerate(zip(*columns)):
-        record = {label: v.strip() for label, v in zip(labels, cells) if v and not v.isspace()}
-        if record:
-            out[i] = dumps(record)
-    return out
-
-
-def _duplicate_message(first_row: int) -> str:
-    return f"Duplicate: the same number is already on row {first_row}."
-
-
-def _rejects(phone_raw, row_numbers, reason_arr, dnc_mask, dup_mask, first_of) -> pd.DataFrame:
-    reasons = np.asarray(reason_arr, dtype=object).copy()
-    reasons[dnc_mask] = "do_not_call"
-    reasons[dup_mask] = "duplicate"
-    idx = np.flatnonzero(pd.notna(reasons)) if len(reasons) else np.zeros(0, dtype=np.int64)
-    reason_sel = reasons[idx]
-    messages = pd.Series(reason_sel, dtype=object).map(REJECT_MESSAGES).to_numpy(dtype=object)
-    dup_sel = np.flatnonzero(dup_mask[idx])
-    if len(dup_sel):
-        messages[dup_sel] = [_duplicate_message(int(r)) for r in first_of[idx[dup_sel]]]
-    return pd.DataFrame(
-        {
-            "row_number": row_numbers[idx],
-            "value": phone_raw[idx],
-            "reason": reason_sel,
-            "message": messages,
-        },
-        columns=REJECT_COLUMNS,
-    )
-
-
-def _preview(head, columns, canon_arr, reason_arr, dnc_mask, dup_mask, first_of) -> list[dict]:
-    rows = []
-    for i, (row_number, cells) in enumerate(zip(head.index.tolist(), head.itertuples(index=False, name=None))):
-        reason = reason_arr[i]
-        message = REJECT_MESSAGES.get(reason) if reason else None
-        if dnc_mask[i]:
-            reason, message = "do_not_call", REJECT_MESSAGES["do_not_call"]
-        elif dup_mask[i]:
-            reason, message = "duplicate", _duplicate_message(int(first_of[i]))
-
-        def cell(j):
-            if j is None:
-                return None
-            v = str(cells[j]).strip()
-            return v or None
-
-        rows.append(
-            {
-                "row_number": int(row_number),
-                "phone_raw": cells[columns.phone],
-                "phone": canon_arr[i] if reason is None else None,
-                "name": cell(columns.name),
-                "address": cell(columns.address),
-                "extra": {label: cell(j) for j, label in columns.extras.items() if cell(j)},
-                "reason": reason,
-                "message": message,
-            }
-        )
-    return rows
-
-
-# --------------------------------------------------------------------------
-
-
-def write_rejects_xlsx(rejects: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write the rejects as a workbook: 행 번호, 값, 사유, 설명."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("제외된 번호")
-    for letter, width in zip("ABCD", (10, 24, 16, 70)):
-        ws.column_dimensions[letter].width = width
-    bold = Font(bold=True)
-    header = []
-    for title in ("행 번호", "값", "사유", "설명"):
-        c = WriteOnlyCell(ws, value=title)
-        c.font = bold
-        header.append(c)
-    ws.append(header)
-
-    def text_cell(value) -> WriteOnlyCell:
-        # Always text: never a formula (the value came from an upload), never a number.
-        c = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value)))
-        c.data_type = "s"
-        return c
-
-    for row_number, value, reason, message in rejects[REJECT_COLUMNS].itertuples(index=False, name=None):
-        ws.append([int(row_number), text_cell(value), REJECT_LABELS_KO.get(reason, reason), text_cell(message)])
-    wb.save(os.fspath(path))
-
-
-# --------------------------------------------------------------------------
-
-_INSERT = "INSERT INTO contact (list_id, row_number, phone, name, address, extra) VALUES (?, ?, ?, ?, ?, ?)"
-
-
-def store_contacts(
-    conn: sqlite3.Connection,
-    list_id: int,
-    valid: pd.DataFrame,
-    progress: Progress | None = None,
-    chunk_size: int = 50_000,
-) -> int:
-    """Insert ``valid`` (from :class:`ImportPlan`) as contacts of ``list_id``; all or nothing.
-
-    Starts and commits its own transaction when the connection has none open;
-    inside the caller's transaction it uses a savepoint, rolls back to it on
-    failure, and leaves the commit to the caller. Calls ``progress("store", f)``.
-    Returns the number of rows inserted.
-    """
-    progress = progress or _noop
-    n = len(valid)
-    if n == 0:
-        progress("store", 1.0)
-        return 0
-    columns = [
-        valid["row_number"].to_numpy(dtype=np.int64).tolist(),
-        valid["phone"].to_numpy(dtype=object, na_value=None).tolist(),
-    ] + [valid[c].to_numpy(dtype=object, na_value=None).tolist() for c in ("name", "address", "extra")]
-    rows = zip(repeat(int(list_id), n), *columns)
-
-    # A large list outgrows SQLite's default 2 MB page cache while it is
-    # written; raise the cache for this import, then put it back.
-    old_cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-    want_kib = min(1 << 20, max(2048, n * 320 // 1024))  # ~320 bytes a row (table, index, slack), at most 1 GiB
-    old_kib = -old_cache if old_cache < 0 else old_cache * _page_size(conn) // 1024
-    if want_kib > old_kib:
-        conn.execute(f"PRAGMA cache_size = -{want_kib}")
-
-    own = not conn.in_transaction
-    conn.execute("BEGIN" if own else "SAVEPOINT store_contacts")
+def commit(store: db.Database, uploads: UploadStore, plan: ImportPlan, *, name: str,
+           filename: str, source_sha256: str, progress=None) -> ImportResult:
+    rejects = list(plan.rejects[["row_number", "value", "reason", "message"]].itertuples(index=False,
+                                                                                        name=None))
+    counts = {"rows": plan.rows, "imported": plan.imported, "invalid": plan.invalid,
+              "duplicates": plan.duplicates, "do_not_call": plan.do_not_call}
+    columns = {"has_header": plan.columns.has_header, "headers": plan.headers,
+               "phone": plan.columns.phone, "name": plan.columns.name,
+               "address": plan.columns.address}
     try:
-        done = 0
-        progress("store", 0.0)
-        while done < n:
-            chunk = list(islice(rows, chunk_size))
-            conn.executemany(_INSERT, chunk)
-            done += len(chunk)
-            progress("store", done / n)
-        conn.execute("COMMIT" if own else "RELEASE store_contacts")
-    except BaseException:
-        if own:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-        else:
-            conn.execute("ROLLBACK TO store_contacts")
-            conn.execute("RELEASE store_contacts")
-        raise
-    finally:
-        if want_kib > old_kib:
-            conn.execute(f"PRAGMA cache_size = {old_cache}")
-    return n
+        list_id = db.import_contact_list(
+            store, name=name, source_filename=filename, source_sha256=source_sha256,
+            counts=counts, columns=columns, rejects=[(int(r), v, reason, m) for r, v, reason, m in rejects],
+            contacts=plan.contact_columns(), progress=progress)
+    except db.Conflict as exc:
+        raise CallListError(str(exc)) from None
+    return ImportResult(list_id=list_id, name=name, **counts)
 
 
-def _page_size(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA page_size").fetchone()[0])
+def rejects_xlsx(store: db.Database, list_id: int) -> bytes:
+    """The list's rejected rows as an .xlsx (행 번호, 값, 사유, 설명)."""
+    import pandas as pd
+    frame = pd.DataFrame(db.contact_rejects(store, list_id), columns=["row_number", "value", "reason", "message"])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rejects.xlsx"
+        write_rejects_xlsx(frame, path)
+        return path.read_bytes()
+
+
+def import_file(store: db.Database, uploads: UploadStore, path: Path, *, name: str,
+                progress=None) -> ImportResult:
+    """Both steps at once, for the command line: check, prepare, commit."""
+    path = Path(path)
+    name = check_list_name(store, name)
+    check_extension(path.name)
+    with open(path, "rb") as fh:
+        source_sha256, stored = uploads.put_stream(fh, path.suffix.lower())
+    plan = prepare(store, stored, path.name, progress=progress)
+    return commit(store, uploads, plan, name=name, filename=path.name,
+                  source_sha256=source_sha256, progress=progress)

@@ -4,19 +4,19 @@ A real SQLite file in WAL mode, opened through sqlite-utils. Connections are
 in autocommit mode; every write that touches more than one row runs in
 ``transaction(db)`` (``BEGIN IMMEDIATE``, so two writers queue on the lock
 instead of deadlocking on an upgrade). Views and commands call the named
-functions here; SQL strings do not leave this module (the contact importer's
-bulk insert is the one exception, and it is handed this module's connection).
+functions here; SQL strings do not leave this package.
 
-``console`` holds what the manager console reads and writes, ``calling``
-what the calling engine does (phones, campaigns, leases, call records).
+``console`` holds what the manager console reads and writes (managers,
+log-in, audit, announcements, images, settings, agent lines), ``contacts``
+the call lists and the do-not-call list (and the import's bulk insert),
+``calling`` what the calling engine does (phones, campaigns, leases, call
+records), ``migrations`` the schema.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
-import secrets
 import sqlite3
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import click
 from flask import current_app, g
 from sqlite_utils import Database
 
-from ..migrations import migrations
+from .migrations import migrations
 
 
 class NotFound(LookupError):
@@ -41,17 +41,19 @@ def utcnow() -> str:
 
 # -- connections -----------------------------------------------------------
 
-def connect(path: str | Path) -> Database:
-    """Open the database file (creating its folder), with the project's pragmas."""
+def connect(path: str | Path, *, lock_wait_s: float = 30.0) -> Database:
+    """Open the database file (creating its folder), with the project's pragmas.
+    A statement that finds the file locked waits up to ``lock_wait_s``
+    seconds (0: fails at once, for a caller that retries on its own)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
-                           timeout=30)
+                           timeout=30)   # the pragmas below may wait; then lock_wait_s holds
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={int(lock_wait_s * 1000)}")
     return Database(conn)
 
 
@@ -122,4 +124,5 @@ def _one(cursor) -> dict | None:
 
 
 from .console import *  # noqa: E402,F401,F403
+from .contacts import *  # noqa: E402,F401,F403
 from .calling import *  # noqa: E402,F401,F403

@@ -12,7 +12,7 @@ import sqlite3
 from sqlite_utils import Database
 
 from . import Conflict, NotFound, _one, _rows, transaction, utcnow
-from .console import add_do_not_call
+from .contacts import add_do_not_call
 
 _JSON_PHONE_FIELDS = ("device", "health", "assets", "images")
 
@@ -51,13 +51,18 @@ def phones(db: Database) -> list[dict]:
                                                     "ORDER BY id"))]
 
 
+_PHONE_UPDATE_COLUMNS = ("name", "group_name", "enabled", "mode", "token_sha256")
+
+
 def update_phone(db: Database, phone_id: int, **fields) -> None:
-    allowed = {"name", "group_name", "enabled", "mode", "token_sha256"}
-    if not fields or set(fields) - allowed:
-        raise ValueError(f"cannot update phone fields {sorted(set(fields) - allowed)}")
-    sets = ", ".join(f"{key} = ?" for key in fields)
+    """Change some of :data:`_PHONE_UPDATE_COLUMNS`; the UPDATE's text is built
+    from that tuple, never from the caller's keys."""
+    if not fields or set(fields) - set(_PHONE_UPDATE_COLUMNS):
+        raise ValueError(f"cannot update phone fields {sorted(set(fields) - set(_PHONE_UPDATE_COLUMNS))}")
+    columns = [column for column in _PHONE_UPDATE_COLUMNS if column in fields]
+    sets = ", ".join(f"{column} = ?" for column in columns)
     if db.execute(f"UPDATE phone SET {sets} WHERE id = ? AND deleted_at IS NULL",
-                  [*fields.values(), phone_id]).rowcount == 0:
+                  [*(fields[c] for c in columns), phone_id]).rowcount == 0:
         raise NotFound(f"no phone {phone_id}")
 
 
@@ -368,10 +373,11 @@ def record_call_event(db: Database, *, call_id: str, campaign_contact_id: int, s
     transaction (a refusal by keypad). Returns False, changing nothing, when
     (call_id, seq) was stored before (a resent event).
 
-    Column names of ``call_updates`` are checked against the call table's
-    columns the engine may set, so no name reaches the SQL unchecked."""
-    if set(call_updates) - _CALL_UPDATABLE:
-        raise ValueError(f"cannot update call columns {sorted(set(call_updates) - _CALL_UPDATABLE)}")
+    ``call_updates`` may name only :data:`CALL_UPDATE_COLUMNS`; the UPDATE's
+    text is built from that tuple, never from the caller's keys."""
+    unknown = set(call_updates) - set(CALL_UPDATE_COLUMNS)
+    if unknown:
+        raise ValueError(f"cannot update call columns {sorted(unknown)}")
     conn = db.conn  # the hot path: plain sqlite3, every statement by primary key
     with transaction(db):
         try:
@@ -382,8 +388,9 @@ def record_call_event(db: Database, *, call_id: str, campaign_contact_id: int, s
         except sqlite3.IntegrityError:
             return False
         updates = dict(call_updates, last_seq=max(seq, call_updates.get("last_seq", 0)))
-        sets = ", ".join(f"{key} = ?" for key in updates)
-        conn.execute(f"UPDATE call SET {sets} WHERE id = ?", [*updates.values(), call_id])
+        columns = [column for column in CALL_UPDATE_COLUMNS if column in updates]
+        sets = ", ".join(f"{column} = ?" for column in columns)
+        conn.execute(f"UPDATE call SET {sets} WHERE id = ?", [*(updates[c] for c in columns), call_id])
         if event == "dialing":
             conn.execute("UPDATE campaign_contact SET attempts = attempts + 1 WHERE id = ?",
                          [campaign_contact_id])
@@ -394,8 +401,9 @@ def record_call_event(db: Database, *, call_id: str, campaign_contact_id: int, s
     return True
 
 
-_CALL_UPDATABLE = frozenset({"state", "last_seq", "dialed_at", "answered_at", "bridged_at", "pressed_one",
-                             "agent_line_id", "lease_expires", "result", "hung_up_in", "reason", "ended_at"})
+# The call columns a call event may set (``record_call_event``).
+CALL_UPDATE_COLUMNS = ("state", "last_seq", "dialed_at", "answered_at", "bridged_at", "pressed_one",
+                       "agent_line_id", "lease_expires", "result", "hung_up_in", "reason", "ended_at")
 
 
 def _finish_contact(db: Database, call_id: str, campaign_contact_id: int, finish: dict) -> None:

@@ -136,174 +136,6 @@ def audit_entries(db: Database, *, action: str | None = None, actor: str | None 
     return rows, total
 
 
-# -- contact lists ---------------------------------------------------------
-
-def import_contact_list(db: Database, *, name: str, source_filename: str, source_sha256: str,
-                        counts: dict, columns: dict, rejects: list[tuple] | None,
-                        store_rows) -> int:
-    """Create a list and fill it in one transaction: all rows or none.
-
-    ``store_rows(conn, list_id)`` writes the contact rows; it runs inside the
-    transaction opened here (the importer's bulk insert), which holds the write
-    lock, so the list's contact ids are one contiguous range (recorded on the
-    list row; every read of a list goes through it). ``rejects`` are
-    ``(row_number, value, reason, message)`` tuples.
-
-    Foreign-key checks are off for the bulk insert (they cost ~0.7 s per
-    million rows): every row's list_id is the list created in the same
-    transaction, so the reference holds by construction.
-    """
-    foreign_keys = db.execute("PRAGMA foreign_keys").fetchone()[0]
-    if not db.conn.in_transaction:
-        db.execute("PRAGMA foreign_keys = OFF")
-    try:
-        return _import_contact_list(db, name=name, source_filename=source_filename,
-                                    source_sha256=source_sha256, counts=counts, columns=columns,
-                                    rejects=rejects, store_rows=store_rows)
-    finally:
-        if not db.conn.in_transaction:
-            db.execute(f"PRAGMA foreign_keys = {int(foreign_keys)}")
-
-
-def _import_contact_list(db: Database, *, name, source_filename, source_sha256, counts, columns,
-                         rejects, store_rows) -> int:
-    with transaction(db):
-        if db.execute("SELECT 1 FROM contact_list WHERE name = ?", [name]).fetchone():
-            raise Conflict(f"a call list named {name!r} already exists")
-        list_id = db.execute(
-            "INSERT INTO contact_list (name, created_at, source_filename, source_sha256, rows, "
-            "imported, invalid, duplicates, do_not_call, columns) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [name, utcnow(), source_filename, source_sha256, counts["rows"], counts["imported"],
-             counts["invalid"], counts["duplicates"], counts["do_not_call"],
-             json.dumps(columns, ensure_ascii=False)]).lastrowid
-        before = db.execute("SELECT coalesce(max(id), 0) FROM contact").fetchone()[0]
-        store_rows(db.conn, list_id)
-        after = db.execute("SELECT coalesce(max(id), 0) FROM contact").fetchone()[0]
-        if after > before:
-            db.execute("UPDATE contact_list SET first_contact_id = ?, last_contact_id = ? WHERE id = ?",
-                       [before + 1, after, list_id])
-        if rejects:
-            db.conn.executemany("INSERT INTO contact_reject (list_id, row_number, value, reason, message) "
-                                "VALUES (?, ?, ?, ?, ?)", [(list_id, *r) for r in rejects])
-    return list_id
-
-
-def _id_range(db: Database, list_id: int) -> tuple[int, int]:
-    row = db.execute("SELECT coalesce(first_contact_id, 0), coalesce(last_contact_id, -1) "
-                     "FROM contact_list WHERE id = ?", [list_id]).fetchone()
-    if row is None:
-        raise NotFound(f"no call list {list_id}")
-    return row[0], row[1]
-
-
-def contact_rejects(db: Database, list_id: int) -> list[dict]:
-    return _rows(db.execute("SELECT row_number, value, reason, message FROM contact_reject "
-                            "WHERE list_id = ? ORDER BY row_number", [list_id]))
-
-
-def contact_list_name_taken(db: Database, name: str) -> bool:
-    return db.execute("SELECT 1 FROM contact_list WHERE name = ?", [name]).fetchone() is not None
-
-
-def contact_lists(db: Database) -> list[dict]:
-    return _rows(db.execute("SELECT * FROM contact_list ORDER BY id DESC"))
-
-
-def contact_list(db: Database, list_id: int) -> dict:
-    row = _one(db.execute("SELECT * FROM contact_list WHERE id = ?", [list_id]))
-    if row is None:
-        raise NotFound(f"no call list {list_id}")
-    return row
-
-
-def contacts_page(db: Database, list_id: int, *, search: str | None = None,
-                  limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-    first, last = _id_range(db, list_id)
-    where, params = ["id BETWEEN ? AND ?"], [first, last]
-    if search:
-        digits = "".join(ch for ch in search if ch.isdigit())
-        if digits and len(digits) >= 3 and len(digits) >= len(search.replace("-", "").strip()):
-            where.append("phone LIKE ?"); params.append(f"%{digits}%")
-        else:
-            where.append("(name LIKE ? OR address LIKE ?)"); params += [f"%{search}%"] * 2
-    clause = " AND ".join(where)
-    if search:
-        total = db.execute(f"SELECT count(*) FROM contact WHERE {clause}", params).fetchone()[0]
-    else:
-        total = max(0, last - first + 1)
-    rows = _rows(db.execute(f"SELECT * FROM contact WHERE {clause} ORDER BY id LIMIT ? OFFSET ?",
-                            [*params, limit, offset]))
-    return rows, total
-
-
-def delete_contact_list(db: Database, list_id: int) -> dict:
-    with transaction(db):
-        row = contact_list(db, list_id)
-        if db.execute("SELECT 1 FROM campaign WHERE list_id = ?", [list_id]).fetchone():
-            raise Conflict(f"call list '{row['name']}' is used by a campaign")
-        first, last = _id_range(db, list_id)
-        db.execute("DELETE FROM contact WHERE id BETWEEN ? AND ?", [first, last])
-        db.execute("DELETE FROM contact_reject WHERE list_id = ?", [list_id])
-        db.execute("DELETE FROM contact_list WHERE id = ?", [list_id])
-    return row
-
-
-def contact_totals(db: Database) -> dict:
-    row = db.execute("SELECT (SELECT count(*) FROM contact_list), "
-                     "(SELECT coalesce(sum(imported), 0) FROM contact_list), "
-                     "(SELECT count(*) FROM do_not_call)").fetchone()
-    return {"lists": row[0], "contacts": row[1], "do_not_call": row[2]}
-
-
-# -- do-not-call (수신거부) ---------------------------------------------------
-
-def do_not_call_numbers(db: Database) -> set[str]:
-    return {row[0] for row in db.execute("SELECT phone FROM do_not_call")}
-
-
-def add_do_not_call(db: Database, phones: list[str], note: str | None = None) -> int:
-    """Add numbers (already normalised); return how many were new.
-
-    수신거부 takes effect at once: in the same transaction every contact of a
-    campaign not yet finished that has these numbers and is waiting to be
-    called is closed as skipped (``last_result = 'do_not_call'``). A contact
-    leased to a phone but not dialled is stopped when the phone claims it
-    (the server checks the list again before every dial)."""
-    with transaction(db):
-        before = db.execute("SELECT count(*) FROM do_not_call").fetchone()[0]
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO do_not_call (phone, note, created_at) VALUES (?, ?, ?)",
-            [(p, note, utcnow()) for p in phones])
-        after = db.execute("SELECT count(*) FROM do_not_call").fetchone()[0]
-        # One pass over the waiting contacts (no index on number: campaigns
-        # of a million contacts are created faster without one).
-        db.conn.execute(
-            "UPDATE campaign_contact SET status = 'done', last_result = 'do_not_call' "
-            "WHERE status = 'pending' AND campaign_id IN "
-            "(SELECT id FROM campaign WHERE state IN ('ready', 'running', 'paused')) "
-            "AND number IN (SELECT value FROM json_each(?))", [json.dumps(list(phones))])
-    return after - before
-
-
-def remove_do_not_call(db: Database, phone: str) -> bool:
-    return db.execute("DELETE FROM do_not_call WHERE phone = ?", [phone]).rowcount > 0
-
-
-def do_not_call_page(db: Database, *, search: str | None = None, limit: int = 50,
-                     offset: int = 0) -> tuple[list[dict], int]:
-    params = []
-    clause = ""
-    if search:
-        clause = "WHERE phone LIKE ? OR note LIKE ?"
-        digits = "".join(ch for ch in search if ch.isdigit()) or search
-        params = [f"%{digits}%", f"%{search}%"]
-    total = db.execute(f"SELECT count(*) FROM do_not_call {clause}", params).fetchone()[0]
-    rows = _rows(db.execute(f"SELECT * FROM do_not_call {clause} ORDER BY created_at DESC, phone "
-                            "LIMIT ? OFFSET ?", [*params, limit, offset]))
-    return rows, total
-
-
 # -- announcements (ment) --------------------------------------------------
 
 def add_ment(db: Database, *, sha256: str, original_name: str, title: str, duration_s: float,
@@ -317,19 +149,21 @@ def add_ment(db: Database, *, sha256: str, original_name: str, title: str, durat
              json.dumps(changes, ensure_ascii=False), utcnow()]).lastrowid
 
 
+def _with_changes(row: dict) -> dict:
+    """An announcement or image row with its list of conversion changes decoded."""
+    row["changes"] = json.loads(row["changes"] or "[]")
+    return row
+
+
 def ments(db: Database) -> list[dict]:
-    rows = _rows(db.execute("SELECT * FROM ment ORDER BY position, id"))
-    for row in rows:
-        row["changes"] = json.loads(row["changes"] or "[]")
-    return rows
+    return [_with_changes(row) for row in _rows(db.execute("SELECT * FROM ment ORDER BY position, id"))]
 
 
 def ment(db: Database, ment_id: int) -> dict:
     row = _one(db.execute("SELECT * FROM ment WHERE id = ?", [ment_id]))
     if row is None:
         raise NotFound(f"no announcement {ment_id}")
-    row["changes"] = json.loads(row["changes"] or "[]")
-    return row
+    return _with_changes(row)
 
 
 def set_ment_role(db: Database, ment_id: int, kind: str | None, position: int) -> None:
@@ -372,18 +206,14 @@ def images(db: Database, kind: str | None = None) -> list[dict]:
         cursor = db.execute("SELECT * FROM image WHERE kind = ? ORDER BY id DESC", [kind])
     else:
         cursor = db.execute("SELECT * FROM image ORDER BY kind, id DESC")
-    rows = _rows(cursor)
-    for row in rows:
-        row["changes"] = json.loads(row["changes"] or "[]")
-    return rows
+    return [_with_changes(row) for row in _rows(cursor)]
 
 
 def image(db: Database, image_id: int) -> dict:
     row = _one(db.execute("SELECT * FROM image WHERE id = ?", [image_id]))
     if row is None:
         raise NotFound(f"no image {image_id}")
-    row["changes"] = json.loads(row["changes"] or "[]")
-    return row
+    return _with_changes(row)
 
 
 def activate_image(db: Database, image_id: int) -> None:

@@ -1,2 +1,8 @@
-"""Phones: the /phone Socket.IO namespace, the HTTP endpoints phones use
-(enrolment, assets, agent download), and the console's phone pages."""
+"""What phones talk to: the ``/phone`` Socket.IO namespace (``namespace``),
+the HTTP endpoints for enrolment, assets and the agent package (``api``),
+and the bounded JSON codec of the Socket.IO server (``wire_json``)."""
+
+
+def register_phone_api(app) -> None:
+    from . import api
+    app.register_blueprint(api.bp)

@@ -22,9 +22,9 @@ from phone_agent import __version__ as AGENT_VERSION
 from phone_agent import protocol as p
 
 from .. import db
-from ..engine import new_token, token_sha256
 from ..extensions import csrf
-from ..views import uploads
+from ..security import new_token, token_sha256
+from ..storage import uploads
 
 bp = Blueprint("phone_api", __name__)
 csrf.exempt(bp)

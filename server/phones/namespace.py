@@ -1,4 +1,4 @@
-"""Socket.IO namespaces: ``/phone`` (phones) and ``/manager`` (live dashboard).
+"""The ``/phone`` Socket.IO namespace: one connection per phone.
 
 Every phone message is checked against ``phone_agent.protocol`` here, at the
 boundary, before the engine sees it. A refused message gets an error ack, a
@@ -8,15 +8,18 @@ log line (phone id, event, code; never a phone number) and changes nothing.
 from __future__ import annotations
 
 import logging
+import statistics
 import time
 from collections import defaultdict
 
-from flask import request, session
-from flask_socketio import ConnectionRefusedError, Namespace, disconnect, join_room
+from flask import request
+from flask_socketio import Namespace, disconnect, join_room
 
 from phone_agent import protocol as p
 
-from ..engine import CallingEngine, EngineError
+from ..calling import EngineError
+from ..calling.engine import CallingEngine
+from ..extensions import connection_refused
 from . import wire_json
 
 log = logging.getLogger(__name__)
@@ -25,9 +28,6 @@ PHONE_EVENTS = {
     p.HELLO: "hello", p.HEARTBEAT: "heartbeat", p.ASSETS: "assets", p.LEASE: "lease",
     p.CALL: "call_event", p.AGENT: "agent", p.RELEASE: "release",
 }
-
-MANAGERS_ROOM = "managers"
-
 
 class PhoneNamespace(Namespace):
     """/phone: one connection per phone, authenticated by its token."""
@@ -45,8 +45,8 @@ class PhoneNamespace(Namespace):
             phone = self.engine.authenticate(auth)
         except EngineError as exc:
             log.warning("phone connection refused from %s: %s", request.remote_addr, exc.code)
-            raise _refusal(exc.code, exc.message) from None
-        older = self.engine.connected(phone, request.sid)
+            raise connection_refused(exc.code, exc.message) from None
+        older = self.engine.roster.connected(phone, request.sid)
         self.phone_of_sid[request.sid] = phone.id
         join_room(f"phone:{phone.id}")
         if older:
@@ -57,7 +57,7 @@ class PhoneNamespace(Namespace):
     def on_disconnect(self, reason=None):
         phone_id = self.phone_of_sid.pop(request.sid, None)
         if phone_id is not None:
-            self.engine.disconnected(phone_id, request.sid)
+            self.engine.roster.disconnected(phone_id, request.sid)
             log.info("phone %s disconnected", phone_id)
 
     def disconnect_phone(self, sid: str) -> None:
@@ -93,10 +93,15 @@ class PhoneNamespace(Namespace):
         """p50/p99 milliseconds the server took per event kind (recent samples)."""
         out = {}
         for event, samples in self.handling_s.items():
-            ordered = sorted(samples)
-            if ordered:
-                out[event] = {"n": len(ordered), "p50_ms": round(1000 * ordered[len(ordered) // 2], 2),
-                              "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2)}
+            if not samples:
+                continue
+            # The recent samples are the whole population: inclusive quantiles
+            # stay within the fastest and the slowest one. quantiles() wants
+            # two points; a single sample is every percentile of itself.
+            cuts = statistics.quantiles(samples * 2 if len(samples) == 1 else samples, n=100,
+                                        method="inclusive")
+            out[event] = {"n": len(samples), "p50_ms": round(1000 * cuts[49], 2),
+                          "p99_ms": round(1000 * cuts[98], 2)}
         return out
 
     def server_connected(self, sid: str) -> bool:
@@ -107,7 +112,7 @@ class PhoneNamespace(Namespace):
         phone_id = self.phone_of_sid.get(sid)
         if phone_id is None:
             return p.error_ack(p.NOT_CONNECTED, "connect with a token first")
-        if not self.engine.connection_valid(phone_id, sid):
+        if not self.engine.roster.connection_valid(phone_id, sid):
             # Revoked, or replaced by a newer connection of the same phone.
             self.disconnect_phone(sid)
             return p.error_ack(p.REVOKED, "this connection is no longer valid; connect again")
@@ -130,8 +135,9 @@ class PhoneNamespace(Namespace):
             log.exception("phone %s: %s failed", phone_id, event)
             return p.error_ack(p.INTERNAL, "the server could not handle this message")
 
-    def notify(self, phone_id: int | None, event: str, payload: dict) -> None:
-        """Engine -> phones. Commands go to one phone and their ack is read."""
+    def notify(self, phone_id: int | None, event: str, payload: dict, on_reply=None) -> None:
+        """Engine -> phones. ``on_reply(ok, error)`` is called with a command's
+        reply, once it is checked against the protocol."""
         if phone_id is None:
             self.socketio.emit(event, payload, namespace=self.namespace)
             return
@@ -139,35 +145,12 @@ class PhoneNamespace(Namespace):
         if phone is None or phone.sid is None:
             return
         callback = None
-        if event == p.COMMAND and payload.get("type") == "apply_images":
-            def callback(answer=None, _phone=phone_id):
+        if on_reply is not None:
+            def callback(answer=None):
                 try:
                     answer = p.PHONE_REPLY(answer, "command reply")
                 except p.ProtocolError as exc:
                     answer = {"ok": False, "error": exc.message}
-                ok = answer["ok"] is True
                 error = answer.get("error")
-                self.engine.images_applied(_phone, ok, str(error)[:200] if error else None)
+                on_reply(answer["ok"] is True, str(error)[:200] if error else None)
         self.socketio.emit(event, payload, namespace=self.namespace, to=phone.sid, callback=callback)
-
-
-def _refusal(code: str, message: str) -> ConnectionRefusedError:
-    """A refused connection whose ``connect_error`` payload is exactly
-    ``{"code", "message"}`` (given a dict, python-socketio would send its
-    ``str()`` as the message and the client could not read the code)."""
-    refusal = ConnectionRefusedError(message)
-    refusal.error_args = {"code": code, "message": message}
-    return refusal
-
-
-class ManagerNamespace(Namespace):
-    """/manager: the live dashboard of a logged-in manager (read-only)."""
-
-    def __init__(self):
-        super().__init__("/manager")
-
-    def on_connect(self, auth=None):
-        """Refused unless the browser's console session is logged in."""
-        if not session.get("manager_id"):
-            raise _refusal("login", "log in to the console first")
-        join_room(MANAGERS_ROOM)

@@ -9,15 +9,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 
 from .. import db
 from ..i18n import _
-from ..jobs import run_blocking
 from ..media import audio
-from . import no_room_for, uploads
-from .auth import audit, check_admin_pin, login_required
+from ..storage import uploads
+from . import MediaUpload, receive_media
+from .auth import audit, login_required, pin_refused
+from .forms import MENT_KINDS, MentRoleForm
 
 bp = Blueprint("ments", __name__, url_prefix="/ments")
 
-KINDS = (("intro", "상품소개 안내멘트"), ("promise", "빠른시간내 전화약속"), ("callback", "콜백멘트"),
-         ("refusal", "수신거부 안내멘트"))   # refusal: optional, played after a keypad refusal
+KINDS = MENT_KINDS
 KIND_LABELS = dict(KINDS)
 MAX_BYTES = 100 * 1024 * 1024
 
@@ -37,23 +37,11 @@ def index():
 @bp.route("/upload", methods=["POST"])
 @login_required
 def upload():
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        flash(_("파일을 선택하세요."), "error")
-        return redirect(url_for("ments.index"))
-    data = file.stream.read(MAX_BYTES + 1)
-    filename = Path(file.filename).name
-    if len(data) > MAX_BYTES:
-        flash(f"{filename}: the file is larger than {MAX_BYTES // (1024 * 1024)} MB", "error")
-        return redirect(url_for("ments.index"))
-    if no_room_for(len(data), filename, f"announcement {filename}"):
-        return index(), 507
-    try:
-        converted = run_blocking(audio.convert_announcement, data, filename)
-    except audio.AudioError as exc:
-        audit("upload", target=f"announcement {filename}", ok=False, detail={"error": exc.code})
-        flash(f"{filename}: {exc.message}", "error")
-        return redirect(url_for("ments.index"))
+    got = receive_media(audio.convert_announcement, audio.AudioError, max_bytes=MAX_BYTES,
+                        what="announcement", back="ments.index", page=index)
+    if not isinstance(got, MediaUpload):
+        return got
+    filename, converted = got.filename, got.converted
     sha256 = uploads().put(converted.wav, ".wav")
     title = (request.form.get("title") or "").strip()[:80] or Path(filename).stem
     ment_id = db.add_ment(db.get_db(), sha256=sha256, original_name=filename, title=title,
@@ -85,17 +73,11 @@ def play(ment_id: int):
 @bp.route("/<int:ment_id>/role", methods=["POST"])
 @login_required
 def set_role(ment_id: int):
-    kind = request.form.get("kind") or None
-    if kind is not None and kind not in KIND_LABELS:
-        flash(f"unknown announcement kind '{kind}'", "error")
+    form = MentRoleForm()
+    if not form.validate():
+        flash(form.error_list()[0], "error")
         return redirect(url_for("ments.index"))
-    try:
-        position = int(request.form.get("position", "1"))
-        if not 1 <= position <= 99:
-            raise ValueError
-    except ValueError:
-        flash(_("안내순서") + ": 1-99", "error")
-        return redirect(url_for("ments.index"))
+    kind, position = form.kind.data, form.position.data
     try:
         db.set_ment_role(db.get_db(), ment_id, kind, position)
     except db.NotFound:
@@ -108,9 +90,7 @@ def set_role(ment_id: int):
 @bp.route("/<int:ment_id>/delete", methods=["POST"])
 @login_required
 def delete(ment_id: int):
-    if not check_admin_pin(request.form.get("pin")):
-        audit("delete", target=f"announcement {ment_id}", ok=False, detail={"reason": "wrong PIN"})
-        flash(_("관리자비번이 올바르지 않습니다."), "error")
+    if pin_refused(f"announcement {ment_id}"):
         return redirect(url_for("ments.index"))
     store = db.get_db()
     try:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import logging
 
-from .. import db
-from ..jobs import Writer
-from .namespace import MANAGERS_ROOM
+from . import db
+from .console.dashboard import MANAGERS_ROOM
+from .jobs import Writer
 
 log = logging.getLogger(__name__)
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
 from .. import db
 from ..i18n import _
-from ..jobs import run_blocking
 from ..media import images as imaging
-from . import no_room_for, uploads
-from .auth import audit, check_admin_pin, login_required
+from ..storage import uploads
+from . import MediaUpload, receive_media
+from .auth import audit, login_required, pin_refused
 
 bp = Blueprint("images", __name__, url_prefix="/images")
 
@@ -37,23 +36,11 @@ def upload():
     if kind not in dict(KINDS):
         flash(f"unknown image kind '{kind}'", "error")
         return redirect(url_for("images.index"))
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        flash(_("파일을 선택하세요."), "error")
-        return redirect(url_for("images.index"))
-    filename = Path(file.filename).name
-    data = file.stream.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        flash(f"{filename}: the file is larger than {MAX_BYTES // (1024 * 1024)} MB", "error")
-        return redirect(url_for("images.index"))
-    if no_room_for(len(data), filename, f"image {filename}"):
-        return index(), 507
-    try:
-        prepared = run_blocking(imaging.prepare_image, data, filename)
-    except imaging.ImageError as exc:
-        audit("upload", target=f"image {filename}", ok=False, detail={"error": exc.code})
-        flash(f"{filename}: {exc.message}", "error")
-        return redirect(url_for("images.index"))
+    got = receive_media(imaging.prepare_image, imaging.ImageError, max_bytes=MAX_BYTES, what="image",
+                        back="images.index", page=index)
+    if not isinstance(got, MediaUpload):
+        return got
+    filename, data, prepared = got.filename, got.data, got.converted
     store = uploads()
     original_sha256 = hashlib.sha256(data).hexdigest()
     sha256 = store.put(prepared.jpeg, ".jpg")
@@ -94,9 +81,7 @@ def activate(image_id: int):
 @bp.route("/<int:image_id>/delete", methods=["POST"])
 @login_required
 def delete(image_id: int):
-    if not check_admin_pin(request.form.get("pin")):
-        audit("delete", target=f"image {image_id}", ok=False, detail={"reason": "wrong PIN"})
-        flash(_("관리자비번이 올바르지 않습니다."), "error")
+    if pin_refused(f"image {image_id}"):
         return redirect(url_for("images.index"))
     store = db.get_db()
     row = _image_or_404(image_id)

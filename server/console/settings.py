@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from .. import db, operating
 from ..i18n import _, current_language
-from ..security import parse_networks
 from .auth import audit, client_address, login_required, now, seoul_time
+from .forms import AccessForm, AgentLineForm, OperatingSettingsForm
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
 SETTINGS_KEY = operating.SETTINGS_KEY
-_EXTENSION = re.compile(r"^[0-9]{2,8}$")
-_DIAL_TARGET = re.compile(r"^[0-9*#+]{2,20}$")
 
 
 def refuse_key_said(key: str) -> str:
@@ -38,15 +34,15 @@ def index():
     errors: dict[str, str] = {}
     values = current.as_dict()
     if request.method == "POST":
-        form = dict(request.form)
-        form["_checkboxes"] = "1"
-        parsed, errors = operating.parse(form, current)
-        if parsed is not None:
+        form = OperatingSettingsForm(current)
+        if form.validate():
+            parsed = form.settings
             db.put_setting(store, SETTINGS_KEY, parsed.as_dict())
             changed = {k: v for k, v in parsed.as_dict().items() if values.get(k) != v}
             audit("settings", target="operating settings", detail=changed)
             flash(_("저장했습니다."), "info")
             return redirect(url_for("settings.index"))
+        errors = form.field_errors()
         values.update({k: v for k, v in request.form.items()})
         values["connect_agent_after_intro"] = "connect_agent_after_intro" in request.form
         if "refuse_key" in errors:   # the select shows the key in force, not the refused one
@@ -62,29 +58,16 @@ def agents():
     store = db.get_db()
     errors: list[str] = []
     if request.method == "POST":
-        line_id = request.form.get("id", type=int)
-        extension = request.form.get("extension", "").strip()
-        name = request.form.get("name", "").strip()
-        dial_target = request.form.get("dial_target", "").strip() or extension
-        position_raw = request.form.get("position", "").strip()
-        if not _EXTENSION.match(extension):
-            errors.append(f"extension must be 2-8 digits, not '{extension}'")
-        if not name or len(name) > 40:
-            errors.append("name must be 1-40 characters")
-        if not _DIAL_TARGET.match(dial_target):
-            errors.append(f"dial target must be a number (digits, *, #, +), not '{dial_target}'")
-        try:
-            position = int(position_raw or "0") or len(db.agent_lines(store)) + 1
-            if not 1 <= position <= 999:
-                raise ValueError
-        except ValueError:
-            errors.append(f"order must be a number from 1 to 999, not '{position_raw}'")
-            position = 0
-        if not errors:
+        form = AgentLineForm()
+        if not form.validate():
+            errors = form.error_list()
+        else:
+            extension, name, dial_target = form.extension.data, form.name.data, form.dial_target.data
             try:
-                saved = db.save_agent_line(store, line_id=line_id, extension=extension, name=name,
-                                           dial_target=dial_target, position=position,
-                                           enabled="enabled" in request.form)
+                saved = db.save_agent_line(store, line_id=form.line_id, extension=extension, name=name,
+                                           dial_target=dial_target,
+                                           position=form.position.data or len(db.agent_lines(store)) + 1,
+                                           enabled=form.enabled.data)
             except db.Conflict as exc:
                 errors.append(str(exc))
             except db.NotFound:
@@ -92,7 +75,7 @@ def agents():
             else:
                 audit("settings", target=f"agent line {extension}",
                       detail={"id": saved, "name": name, "dial_target": dial_target,
-                              "enabled": "enabled" in request.form})
+                              "enabled": form.enabled.data})
                 flash(_("저장했습니다."), "info")
                 return redirect(url_for("settings.agents"))
         for error in errors:
@@ -118,14 +101,13 @@ def access():
     text = db.get_setting(store, "console_allow_networks", "")
     status = 200
     if request.method == "POST":
-        text = request.form.get("networks", "")
-        try:
-            networks = parse_networks(text)
-        except ValueError as exc:
-            flash(str(exc), "error")
+        form = AccessForm()
+        text = form.networks.data
+        if not form.validate():
+            flash(form.error_list()[0], "error")
             status = 400
         else:
-            normalised = "\n".join(str(n) for n in networks)
+            normalised = "\n".join(str(n) for n in form.parsed)
             db.put_setting(store, "console_allow_networks", normalised)
             audit("settings", target="console allow-list", detail={"networks": normalised})
             flash(_("저장했습니다."), "info")

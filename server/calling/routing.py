@@ -1,6 +1,6 @@
 """Agent routing (상담원 연결): which agent line a voter who pressed 1 gets.
 
-Pure logic, no I/O: the calling engine (``server/engine.py``) calls it with
+Pure logic, no I/O: the calling engine (``server/calling/engine.py``) calls it with
 plain values and a clock reading, and persists nothing from here; after a
 restart the engine rebuilds each line's state from the open calls
 (:meth:`AgentRouter.restore`), so a line talking to a voter is never shown

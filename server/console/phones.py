@@ -9,14 +9,14 @@ import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import db
-from ..engine import new_token, token_sha256
 from ..i18n import _
-from ..views.auth import audit, check_admin_pin, login_required
-from .api import ENROL_KEY_SETTING, install_command
+from ..phones.api import ENROL_KEY_SETTING, install_command
+from ..security import new_token, token_sha256
+from .auth import audit, login_required, pin_refused
+from .forms import MODES, NewPhoneForm, PhoneForm
 
 bp = Blueprint("phones", __name__, url_prefix="/phones")
 
-MODES = (("router", "공유기접속"), ("internet", "인터넷연결"), ("sim", "시뮬레이터"))
 
 
 def engine():
@@ -51,22 +51,17 @@ def index():
     return _page()
 
 
-def _clean_name(raw: str) -> str | None:
-    name = (raw or "").strip()
-    return name if 1 <= len(name) <= 60 else None
-
-
 @bp.route("/register", methods=["POST"])
 @login_required
 def register():
-    name = _clean_name(request.form.get("name", ""))
-    mode = request.form.get("mode", "router")
-    if name is None or mode not in dict(MODES):
+    form = NewPhoneForm()
+    if not form.validate():
         flash("a phone needs a name of 1-60 characters and a mode (공유기접속 or 인터넷연결)", "error")
         return _page(400)
+    name, mode = form.name.data, form.mode.data
     token = new_token()
     phone_id = db.create_phone(db.get_db(), name=name, mode=mode, token_sha256=token_sha256(token),
-                               group_name=(request.form.get("group") or "").strip()[:40] or None)
+                               group_name=form.group_name)
     engine().reload_phone(phone_id)
     audit("settings", target=f"phone {phone_id}", detail={"registered": name, "mode": mode})
     return _page(issued=pairing(token), issued_for={"id": phone_id, "name": name})
@@ -90,12 +85,11 @@ def reissue(phone_id: int):
 @bp.route("/<int:phone_id>", methods=["POST"])
 @login_required
 def update(phone_id: int):
-    name = _clean_name(request.form.get("name", ""))
-    if name is None:
-        flash("a phone needs a name of 1-60 characters", "error")
+    form = PhoneForm()
+    if not form.validate():
+        flash(form.error_list()[0], "error")
         return redirect(url_for("phones.index"))
-    fields = {"name": name, "group_name": (request.form.get("group") or "").strip()[:40] or None,
-              "enabled": int("enabled" in request.form)}
+    fields = {"name": form.name.data, "group_name": form.group_name, "enabled": int(form.enabled.data)}
     try:
         db.update_phone(db.get_db(), phone_id, **fields)
     except db.NotFound:
@@ -109,8 +103,7 @@ def update(phone_id: int):
 @bp.route("/<int:phone_id>/delete", methods=["POST"])
 @login_required
 def delete(phone_id: int):
-    if not check_admin_pin(request.form.get("pin")):
-        flash(_("관리자비번이 올바르지 않습니다."), "error")
+    if pin_refused():
         return redirect(url_for("phones.index"))
     try:
         row = db.delete_phone(db.get_db(), phone_id)

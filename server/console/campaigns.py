@@ -10,6 +10,7 @@ from .. import campaigns as campaign_service
 from .. import db, operating
 from ..i18n import _
 from .auth import audit, login_required, now
+from .forms import CampaignForm
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
@@ -17,8 +18,6 @@ ACTIONS = {"start": "running", "pause": "paused", "resume": "running", "stop": "
 STATE_LABELS = {"ready": "준비", "running": "진행 중", "paused": "일시정지", "stopped": "중지됨",
                 "finished": "완료"}
 KIND_LABELS = operating.CAMPAIGN_KIND_LABELS   # 선거운동 / 안내 / 설문
-RULES_NOT_CONFIRMED = ("선거운동 캠페인은 규칙을 확인해야 만들 수 있습니다. "
-                       "‘위 내용을 확인했습니다’에 표시하세요. 캠페인은 만들어지지 않았습니다.")
 
 
 @bp.app_template_filter("campaign_state")
@@ -46,23 +45,21 @@ def index():
     store = db.get_db()
     status = 200
     if request.method == "POST":
-        # A form without a type is an election campaign, the strictest: it
-        # cannot skip the confirmation by leaving the select out.
-        kind = request.form.get("kind") or "election"
-        confirmed = request.form.get("rules_confirmed") in ("1", "on", "true", "yes")
-        if kind == "election" and not confirmed:
-            flash(_(RULES_NOT_CONFIRMED), "error")
+        form = CampaignForm()
+        kind = form.campaign_kind
+        if not form.validate():
+            for message in form.error_list():
+                flash(_(message), "error")
             status = 400
         else:
             try:
-                campaign_id = campaign_service.create(store, name=request.form.get("name", ""),
-                                                      list_id=request.form.get("list_id", type=int) or 0,
+                campaign_id = campaign_service.create(store, name=form.name.data, list_id=form.list_number,
                                                       kind=kind)
             except campaign_service.CampaignError as exc:
                 flash(str(exc), "error")
                 status = 400
             else:
-                detail = {"created": request.form.get("name"), "kind": kind}
+                detail = {"created": form.name.data, "kind": kind}
                 if kind == "election":
                     detail["rules_confirmed"] = True
                 audit("settings", target=f"campaign {campaign_id}", detail=detail)

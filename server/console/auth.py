@@ -18,6 +18,7 @@ from ..i18n import _
 from ..operating import SEOUL
 from ..security import (LockoutPolicy, address_allowed, hash_secret, parse_networks,
                         verify_secret)
+from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)
 
@@ -68,6 +69,25 @@ def check_admin_pin(pin: str | None) -> bool:
     return bool(manager and pin and verify_secret(manager["pin_hash"], pin))
 
 
+def pin_refused(target: str | None = None) -> bool:
+    """Whether the form's admin PIN is wrong. If so the refusal is shown and,
+    given the ``target`` of the deletion, audited; the caller redirects."""
+    if check_admin_pin(request.form.get("pin")):
+        return False
+    if target is not None:
+        audit("delete", target=target, ok=False, detail={"reason": "wrong PIN"})
+    flash(_("관리자비번이 올바르지 않습니다."), "error")
+    return True
+
+
+def clear_session() -> None:
+    """Forget the log-in, not the language the manager chose."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 def audit(action: str, target: str | None = None, detail: dict | None = None, ok: bool = True,
           actor: str | None = None) -> None:
     manager = current_manager()
@@ -83,10 +103,7 @@ def guard_console():
     if "manager_id" in session:
         idle = now() - session.get("last_seen", 0)
         if idle > current_app.config["SESSION_IDLE_S"]:
-            lang = session.get("lang")
-            session.clear()
-            if lang:
-                session["lang"] = lang
+            clear_session()
             flash(_("오랫동안 사용하지 않아 로그아웃되었습니다."), "info")
             return redirect(url_for("auth.login"))
         session["last_seen"] = now()
@@ -108,11 +125,10 @@ def login():
             return redirect(url_for("home.index"))
         return render_template("login.html", next=request.args.get("next", ""))
 
-    login_id = request.form.get("login_id", "").strip()
-    password = request.form.get("password", "")
-    pin = request.form.get("pin", "")
-    next_url = request.form.get("next", "")
-    if not (login_id and password and pin):
+    form = LoginForm()
+    login_id, password, pin = form.login_id.data or "", form.password.data or "", form.pin.data or ""
+    next_url = form.next.data or ""
+    if not form.validate():
         flash(_("세 항목을 모두 입력하세요."), "error")
         return render_template("login.html", next=next_url, login_id=login_id), 400
 
@@ -131,12 +147,9 @@ def login():
     pin_ok = verify_secret(manager["pin_hash"] if manager else _dummy_hash(), pin)
     if manager and password_ok and pin_ok:
         db.clear_login_failures(store, address, login_id)
-        lang = session.get("lang")
-        session.clear()
+        clear_session()
         session["manager_id"] = manager["id"]
         session["last_seen"] = moment
-        if lang:
-            session["lang"] = lang
         db.audit(store, "login", actor=login_id, address=address, ok=True)
         return redirect(_safe_next(next_url))
 
@@ -168,10 +181,7 @@ def logout():
     manager = current_manager()
     if manager:
         audit("logout")
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    clear_session()
     flash(_("로그아웃되었습니다."), "info")
     return redirect(url_for("auth.login"))
 

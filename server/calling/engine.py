@@ -1,56 +1,49 @@
-"""The calling engine: what the server decides while phones call.
+"""The calling engine: what the server does while phones call.
 
 It holds the live picture (connected phones, open calls and their progress,
 agent lines, the active campaign) and applies what phones report, after the
-protocol module has checked the shape of each message. Every change that
-must survive a restart is written through one ``Writer`` before the phone's
-acknowledgement is sent; the in-memory picture is rebuilt from the database
-at start (open calls from their stored events).
+protocol module has checked the shape of each message. The rules it follows
+are pure decisions in ``policy.py``; the engine gathers their inputs from
+the live picture, applies their answers to it and stores them. Every change
+that must survive a restart is written through one ``Writer`` before the
+phone's acknowledgement is sent; the in-memory picture is rebuilt from the
+database at start (open calls from their stored events).
 
 Transport lives elsewhere (``server/phones/namespace.py``): the engine is
-given a ``notify(phone_id | None, event, payload)`` callable for the few
-messages it sends to phones, a ``disconnect(sid)`` callable to cut off a
-revoked phone, and a clock.
+given a ``notify(phone_id | None, event, payload, on_reply=None)`` callable
+for the few messages it sends to phones, a ``disconnect(sid)`` callable to
+cut off a revoked phone, and a clock.
 
-Why one module of this size: every rule here (claim before dial, leases,
-retries, lost phones, revocation, storage faults) reads and changes the same
-live picture under the same per-call lock, and splitting them apart would
-scatter that lock. The pure decisions it makes (lease refusal, retry plan,
-claim refusal) are the part to move into a policy module of their own.
+Everything that reads or changes the live picture stays in this one class,
+under the same per-call lock (claims, leases, lost phones, revocation,
+storage faults).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 import secrets
-import sqlite3
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Callable
 
 from phone_agent import protocol as p
-from phone_agent.protocol.call_states import (AGENT_RINGING, BRIDGED, DIALING, QUEUED, RETRYABLE, RINGING,
-                                     CallProgress, TransitionError, advance)
+from phone_agent.protocol.call_states import (AGENT_RINGING, BRIDGED, DIALING, QUEUED, CallProgress,
+                                              TransitionError, advance)
 
-from . import db, operating
-from .contacts.phone_numbers import mask
-from .jobs import Writer
+from .. import db, operating
+from ..contacts.phone_numbers import mask
+from . import EngineError, policy
+from .live import (RECENT_KEPT, LivePhone, OpenCall, campaign_for_dashboard, campaign_for_phones, copy_progress,
+                   replay)
+from .roster import PhoneRoster
 from .routing import AgentRouter
+from .storage import GuardedStore
 
 log = logging.getLogger(__name__)
-
-
-def token_sha256(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def new_call_ids():
@@ -58,97 +51,26 @@ def new_call_ids():
         yield secrets.token_urlsafe(12)
 
 
-@dataclass
-class LivePhone:
-    """What the server knows of a phone right now (not all of it is stored)."""
-
-    id: int
-    name: str
-    mode: str
-    enabled: bool = True
-    group_name: str | None = None
-    sid: str | None = None
-    said_hello: bool = False
-    backend: str | None = None
-    last_seen: float = 0.0
-    health: dict = field(default_factory=dict)
-    device: dict = field(default_factory=dict)
-    assets: set = field(default_factory=set)
-    images: dict = field(default_factory=dict)
-    current_call: str | None = None
-    current_state: str | None = None
-    dialled_today: int = 0
-    health_stored_at: float = 0.0
-    token_sha256: str | None = None
-    disconnected_at: float | None = None   # when its last connection closed (None: connected or handled)
-    held: set = field(default_factory=set)  # ids of the open calls leased to it
-
-    @property
-    def connected(self) -> bool:
-        return self.sid is not None
-
-    @property
-    def device_unavailable(self) -> bool:
-        """The phone is connected but says it cannot make calls (adb lost it…)."""
-        return self.health.get("device") == "unavailable"
-
-    def state(self, online: bool) -> str:
-        if not online:
-            return "offline"
-        if self.device_unavailable and not self.current_call:
-            return "unavailable"
-        return self.current_state or self.health.get("call_state", "idle")
-
-    def as_dict(self, now: float, offline_after_s: float) -> dict:
-        online = self.connected and now - self.last_seen <= offline_after_s
-        return {"id": self.id, "name": self.name, "mode": self.mode, "group": self.group_name,
-                "enabled": self.enabled, "online": online, "state": self.state(online),
-                "problem": self.health.get("problem") if self.device_unavailable else None,
-                "call": self.current_call, "battery": self.health.get("battery"),
-                "charging": self.health.get("charging"), "signal": self.health.get("signal"),
-                "network": self.health.get("network"), "sim": self.health.get("sim"),
-                "last_seen": self.last_seen or None, "dialled_today": self.dialled_today,
-                "images": self.images.get("status")}
-
-
-@dataclass
-class OpenCall:
-    call_id: str
-    phone_id: int
-    campaign_id: int
-    progress: CallProgress
-    campaign_contact_id: int = 0
-    attempt: int = 1
-    number: str = ""
-    last_seq: int = 0
-    agent_answers: dict = field(default_factory=dict)   # agent request attempt -> ack (resends)
-    lines_given: set = field(default_factory=set)       # agent lines the server told this call to ring
-    lease_expires: float = 0.0
-    dialed_at: float | None = None                       # server clock, when the dial was confirmed
-
-
-class EngineError(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
 STALL_S = 5.0          # a sweep this late means the server itself was stalled (frozen, swapping)
-STORAGE_PAUSE_S = 5.0  # after a failed write, no new leases for this long
 
 
 class CallingEngine:
     def __init__(self, database: str, *, clock: Callable[[], float] = time.time,
-                 notify: Callable[[int | None, str, dict], None] | None = None,
+                 notify: Callable[..., None] | None = None,
                  disconnect: Callable[[str], None] | None = None,
                  lease_base_s: float = 60.0, lease_per_call_s: float = 60.0,
                  heartbeat_s: float = 5.0, offline_after_s: float | None = None,
                  lease_max_held: int = 5, reconnect_grace_s: float = 15.0,
                  max_call_s: float = 3 * 3600.0, disk=None):
         self.clock = clock
-        self.notify = notify or (lambda phone_id, event, payload: None)
+        self.notify = notify or (lambda phone_id, event, payload, on_reply=None: None)
         self.disconnect = disconnect or (lambda sid: None)   # close one phone connection
-        self.writer = Writer(lambda: db.connect(database), inline=True)
+        # Phones could not record their calls' progress while writes failed:
+        # their silence is not theirs, so no lease runs out for it.
+        self.storage = GuardedStore(
+            database, disk=disk, on_change=self._changed,
+            on_recovered=lambda: self._extend_all_leases(self.clock() + self._lease_s()))
+        self.writer = self.storage.writer     # reads at start-up and from the console, unguarded
         self.lease_base_s = lease_base_s
         self.lease_per_call_s = lease_per_call_s
         self.heartbeat_s = heartbeat_s
@@ -156,53 +78,23 @@ class CallingEngine:
         self.lease_max_held = lease_max_held
         self.reconnect_grace_s = reconnect_grace_s
         self.max_call_s = max_call_s
-        self.disk = disk                      # server.disk.DiskGuard, or None (no check)
         self.router = AgentRouter()
-        self.phones: dict[int, LivePhone] = {}
+        self.roster = PhoneRoster(clock, on_change=self._changed)
+        self.phones = self.roster.phones      # the same dict, never rebound
         self.calls: dict[str, OpenCall] = {}
         self.campaign: dict | None = None
         self.settings = operating.OperatingSettings()
         self._call_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._day = None
         self._last_sweep: float | None = None   # time.monotonic() of the last sweep
-        self.storage_error: str | None = None
-        self.storage_error_at = 0.0
-        self.storage_pause_s = STORAGE_PAUSE_S
         self.version = 0          # bumped on every change the dashboard shows
         self.recent: list[dict] = []
 
-    # -- storage ----------------------------------------------------------------
-    def _db(self, fn, *args, **kwargs):
-        """Run a named database function; a failure to store (disk full, I/O
-        error) becomes a retryable ``storage`` refusal, never a final one: the
-        phone keeps the message and sends it again."""
-        try:
-            result = self.writer(fn, *args, **kwargs)
-        except sqlite3.Error as exc:
-            if self.storage_error is None:
-                log.error("database write failed: %s", exc)
-            self.storage_error, self.storage_error_at = str(exc)[:200], time.monotonic()
-            self.version += 1
-            raise EngineError(p.STORAGE, f"the server could not store this ({exc}); send it again") from None
-        if self.storage_error is not None and time.monotonic() - self.storage_error_at >= self.storage_pause_s:
-            log.warning("database writes work again")
-            self.storage_error = None
-            # Phones could not record their calls' progress meanwhile: their
-            # silence is not theirs, so no lease runs out for it.
-            self._extend_all_leases(self.clock() + self._lease_s())
-            self.version += 1
-        return result
+    def _changed(self) -> None:
+        self.version += 1
 
     def storage_blocked(self) -> bool:
-        """No new work while the disk is nearly full or the database just failed a write."""
-        if self.storage_error is not None and time.monotonic() - self.storage_error_at < self.storage_pause_s:
-            return True
-        return bool(self.disk is not None and self.disk.low())
-
-    def storage_status(self) -> dict:
-        status = dict(self.disk.status()) if self.disk is not None else {"low": False}
-        status["error"] = self.storage_error
-        return status
+        return self.storage.blocked()
 
     def _lease_s(self, calls: int = 1) -> float:
         return self.lease_base_s + self.lease_per_call_s * calls
@@ -211,11 +103,7 @@ class CallingEngine:
     def start(self) -> None:
         """Load the picture from the database (also after a restart)."""
         now = self.clock()
-        for row in self.writer(db.phones):
-            # Nobody is connected yet: a phone that does not come back within
-            # the grace gives back what it held undialled.
-            self.phones[row["id"]] = self._live_phone(row)
-            self.phones[row["id"]].disconnected_at = now
+        self.roster.load(self.writer(db.phones), now)
         self.reload_agent_lines()
         self.campaign = self.writer(db.active_campaign)
         if self.campaign:
@@ -230,27 +118,11 @@ class CallingEngine:
         log.info("engine started: %d phones, %d open calls, campaign %s", len(self.phones),
                  len(self.calls), self.campaign and self.campaign["id"])
 
-    def _live_phone(self, row: dict) -> LivePhone:
-        return LivePhone(id=row["id"], name=row["name"], mode=row["mode"], enabled=bool(row["enabled"]),
-                         group_name=row["group_name"], last_seen=row["last_seen"] or 0.0,
-                         health=row["health"] or {}, device=row["device"] or {},
-                         assets=set(row["assets"] or []), images=row["images"] or {},
-                         token_sha256=row["token_sha256"])
-
     def _restore_call(self, row: dict) -> None:
-        progress = CallProgress()
-        for event in self.writer(db.call_events, row["id"]):
-            try:
-                advance(progress, event["event"], event["data"], event["at"])
-            except TransitionError:
-                log.warning("stored events of call %s do not replay", row["id"])
-        open_call = OpenCall(row["id"], row["phone_id"], row["campaign_id"], progress,
-                             campaign_contact_id=row["campaign_contact_id"], attempt=row["attempt"],
-                             number=row["number"], last_seq=row["last_seq"],
-                             lease_expires=row["lease_expires"], dialed_at=row["dialed_at"])
-        if progress.agent_line_id is not None:
-            open_call.lines_given.add(progress.agent_line_id)
-        self.calls[row["id"]] = open_call
+        progress, replayed = replay(self.writer(db.call_events, row["id"]))
+        if not replayed:
+            log.warning("stored events of call %s do not replay", row["id"])
+        self.calls[row["id"]] = OpenCall.from_row(row, progress)
         phone = self.phones.get(row["phone_id"])
         if phone is not None:
             phone.held.add(row["id"])
@@ -272,25 +144,14 @@ class CallingEngine:
         try:
             row = self.writer(db.phone, phone_id)
         except db.NotFound:
-            live = self.phones.pop(phone_id, None)
-            if live is not None:
-                self._revoke(live, "deleted")
-            return
-        live = self.phones.get(phone_id)
-        if live is None:
-            self.phones[phone_id] = self._live_phone(row)
-        else:
-            live.name, live.mode, live.group_name = row["name"], row["mode"], row["group_name"]
-            live.enabled = bool(row["enabled"])
-            retokened = live.token_sha256 != row["token_sha256"]
-            live.token_sha256 = row["token_sha256"]
-            if not live.enabled or retokened:
-                self._revoke(live, "disabled" if not live.enabled else "given a new token")
+            row = None
+        phone, why = self.roster.update(phone_id, row)
+        if phone is not None:
+            self._revoke(phone, why)
         self.version += 1
 
     def _revoke(self, phone: LivePhone, why: str) -> None:
-        sid, phone.sid, phone.said_hello = phone.sid, None, False
-        phone.disconnected_at = None
+        sid = self.roster.revoked(phone)
         for call_id in list(phone.held):
             open_call = self.calls.get(call_id)
             if open_call is not None and open_call.progress.state == QUEUED:
@@ -301,59 +162,16 @@ class CallingEngine:
             self.disconnect(sid)
         self.version += 1
 
-    # -- connections ----------------------------------------------------------------
     def authenticate(self, auth) -> LivePhone:
-        if not isinstance(auth, dict) or not isinstance(auth.get("token"), str):
-            raise EngineError("bad_token", "a phone token is required")
-        if auth.get("protocol") != p.PROTOCOL_VERSION:
-            raise EngineError("protocol", f"this server speaks protocol {p.PROTOCOL_VERSION}")
-        row = self.writer(db.phone_by_token, token_sha256(auth["token"][:200]))
-        if row is None:
-            raise EngineError("bad_token", "unknown phone token")
-        if not row["enabled"]:
-            raise EngineError("disabled", "this phone is disabled on the server")
-        live = self.phones.get(row["id"])
-        if live is None:
-            live = self.phones[row["id"]] = self._live_phone(row)
-        live.token_sha256, live.enabled = row["token_sha256"], True
-        return live
-
-    def connected(self, phone: LivePhone, sid: str) -> str | None:
-        """Returns the sid of an older connection of the same phone, to be closed."""
-        older = phone.sid if phone.sid != sid else None
-        phone.sid, phone.said_hello, phone.last_seen = sid, False, self.clock()
-        phone.disconnected_at = None
-        self.version += 1
-        return older
-
-    def disconnected(self, phone_id: int, sid: str) -> None:
-        phone = self.phones.get(phone_id)
-        if phone and phone.sid == sid:
-            phone.sid, phone.said_hello = None, False
-            phone.disconnected_at = self.clock()
-            self.version += 1
-
-    def connection_valid(self, phone_id: int, sid: str) -> bool:
-        """Whether ``sid`` is the phone's current connection and the phone may work."""
-        phone = self.phones.get(phone_id)
-        return phone is not None and phone.enabled and phone.sid == sid
+        return self.roster.authenticate(auth, lambda sha256: self.writer(db.phone_by_token, sha256))
 
     # -- phone events ------------------------------------------------------------
-    def _phone(self, phone_id: int, *, hello_needed: bool = True) -> LivePhone:
-        phone = self.phones.get(phone_id)
-        if phone is None or not phone.enabled:
-            raise EngineError(p.REVOKED, "this phone was disabled or deleted on the server")
-        if hello_needed and not phone.said_hello:
-            raise EngineError(p.NOT_HELLO, "send hello first")
-        phone.last_seen = self.clock()
-        return phone
-
     def hello(self, phone_id: int, msg: dict) -> dict:
-        phone = self._phone(phone_id, hello_needed=False)
+        phone = self.roster.working(phone_id, hello_needed=False)
         phone.backend = msg["backend"]
         phone.device = msg.get("device", {})
         phone.assets = set(msg.get("assets", []))
-        self._db(db.record_phone_hello, phone_id, device=phone.device, assets=sorted(phone.assets),
+        self.storage(db.record_phone_hello, phone_id, device=phone.device, assets=sorted(phone.assets),
                  at=phone.last_seen)
         phone.said_hello = True
         # Calls the server thinks this phone holds but the phone does not: give them back.
@@ -367,32 +185,28 @@ class CallingEngine:
         return p.ok_ack(phone={"id": phone.id, "name": phone.name}, heartbeat_s=self.heartbeat_s,
                         campaign=self.campaign_info())
 
-    HEALTH_STORE_EVERY_S = 60.0
-
     def heartbeat(self, phone_id: int, msg: dict) -> dict:
         """Health is live state; it is stored when it changes in a way the
         manager cares about, or once a minute (for the phone list after a restart).
         A beat also says the phone is alive: the calls it is in keep their lease
         (an agent conversation may last any length of time)."""
-        phone = self._phone(phone_id)
+        phone = self.roster.working(phone_id)
         before, phone.health = phone.health, msg
         until = phone.last_seen + self._lease_s()
         for call_id in phone.held:
             open_call = self.calls.get(call_id)
             if open_call is not None and open_call.progress.state != QUEUED:
                 open_call.lease_expires = max(open_call.lease_expires, until)
-        significant = any(before.get(k) != msg.get(k) for k in ("sim", "network", "charging", "device")) or \
-            abs((before.get("battery") or 0) - (msg.get("battery") or 0)) >= 5
-        if significant or phone.last_seen - phone.health_stored_at >= self.HEALTH_STORE_EVERY_S:
-            self._db(db.record_phone_health, phone_id, msg, phone.last_seen)
+        if policy.health_worth_storing(before, msg, phone.health_stored_at, phone.last_seen):
+            self.storage(db.record_phone_health, phone_id, msg, phone.last_seen)
             phone.health_stored_at = phone.last_seen
         self.version += 1
         return p.ok_ack()
 
     def assets(self, phone_id: int, msg: dict) -> dict:
-        phone = self._phone(phone_id)
+        phone = self.roster.working(phone_id)
         phone.assets = set(msg["have"])
-        self._db(db.record_phone_assets, phone_id, sorted(phone.assets))
+        self.storage(db.record_phone_assets, phone_id, sorted(phone.assets))
         self._maybe_apply_images(phone)
         return p.ok_ack(missing=sorted(self.campaign_assets() - phone.assets))
 
@@ -401,20 +215,21 @@ class CallingEngine:
                    if (c := self.calls.get(call_id)) is not None and c.progress.state == QUEUED)
 
     def lease(self, phone_id: int, msg: dict) -> dict:
-        phone = self._phone(phone_id)
+        phone = self.roster.working(phone_id)
         now = self.clock()
         self._roll_day(now)
-        reason, retry_s = self._lease_refusal(phone, now)
-        if reason:
-            return p.ok_ack(batch=None, retry_s=retry_s, reason=reason)
-        # Fair shares: a phone holds at most lease_max_held undialled calls.
-        room = self.lease_max_held - self._queued_held(phone)
-        if room <= 0:
-            return p.ok_ack(batch=None, retry_s=1.0, reason="holding")
-        want = min(msg["want"], room, max(1, self.settings.daily_cap_per_phone - phone.dialled_today))
+        facts = policy.PhoneFacts(device_unavailable=phone.device_unavailable,
+                                  dialled_today=phone.dialled_today, assets=phone.assets,
+                                  queued_held=self._queued_held(phone))
+        decision = policy.lease_decision(self.campaign, self.settings, facts, msg["want"],
+                                         max_held=self.lease_max_held, storage_blocked=self.storage_blocked(),
+                                         now=now)
+        if decision.reason:
+            return p.ok_ack(batch=None, retry_s=decision.retry_s, reason=decision.reason)
+        want = decision.size
         batch_id = secrets.token_urlsafe(9)
         lease_s = self._lease_s(want)
-        claimed = self._db(db.claim_contacts, campaign_id=self.campaign["id"], phone_id=phone_id,
+        claimed = self.storage(db.claim_contacts, campaign_id=self.campaign["id"], phone_id=phone_id,
                            want=want, now=now, lease_s=lease_s, batch_id=batch_id,
                            call_ids=new_call_ids())
         if not claimed:
@@ -433,40 +248,17 @@ class CallingEngine:
 
     def calling_refusal(self, now: float) -> str | None:
         """Why the active campaign may not dial now (hours, election law), or None."""
-        if self.campaign is None:
-            return None
-        when = dt.datetime.fromtimestamp(now, dt.timezone.utc)
-        return operating.calling_refusal(self.campaign.get("kind", "election"), self.settings, when)
-
-    def _lease_refusal(self, phone: LivePhone, now: float) -> tuple[str | None, float]:
-        campaign = self.campaign
-        if campaign is None:
-            return "no_campaign", 10.0
-        if campaign["state"] == "paused":
-            return "paused", 5.0
-        hours = self.calling_refusal(now)
-        if hours:
-            return hours, 60.0
-        if phone.device_unavailable:
-            return "device_unavailable", 10.0
-        if self.storage_blocked():
-            return "storage", 10.0
-        if phone.dialled_today >= self.settings.daily_cap_per_phone:
-            return "daily_cap", 600.0
-        if self.campaign_assets() - phone.assets:
-            return "assets_missing", 5.0
-        return None, 0.0
+        return policy.calling_refusal(self.campaign, self.settings, now)
 
     def _nothing_due(self, now: float) -> dict:
-        next_at = self._db(db.next_due_at, self.campaign["id"])
-        if next_at is None:
-            if not self._db(db.has_unfinished, self.campaign["id"]):
-                self._finish_campaign()
-            return p.ok_ack(batch=None, retry_s=10.0, reason="finished")
-        return p.ok_ack(batch=None, retry_s=min(60.0, max(1.0, next_at - now)), reason="wait")
+        next_at = self.storage(db.next_due_at, self.campaign["id"])
+        if next_at is None and not self.storage(db.has_unfinished, self.campaign["id"]):
+            self._finish_campaign()
+        reason, retry_s = policy.nothing_due(next_at, now)
+        return p.ok_ack(batch=None, retry_s=retry_s, reason=reason)
 
     def call_event(self, phone_id: int, msg: dict) -> dict:
-        phone = self._phone(phone_id)
+        phone = self.roster.working(phone_id)
         call_id = msg["call_id"]
         with self._call_locks[call_id]:
             open_call = self.calls.get(call_id)
@@ -477,7 +269,7 @@ class CallingEngine:
     def _late_event(self, phone_id: int, msg: dict) -> dict:
         """An event for a call that is not open: a resend of one stored before
         (acknowledged as a duplicate), or refused with the reason."""
-        row = self._db(db.call, msg["call_id"])
+        row = self.storage(db.call, msg["call_id"])
         if row is None or row["phone_id"] != phone_id:
             raise EngineError(p.UNKNOWN_CALL, "no such call for this phone (released, expired or "
                                               "never leased to it); do not dial it")
@@ -495,14 +287,14 @@ class CallingEngine:
         """The phone of a call closed as lost reports on: it was alive all
         along (frozen, or cut off past its lease). Open the call again, so
         its outcome is recorded and its voter not called again for it."""
-        reopened = self._db(db.reopen_lost_call, row["id"], phone_id=row["phone_id"],
+        reopened = self.storage(db.reopen_lost_call, row["id"], phone_id=row["phone_id"],
                             lease_expires=self.clock() + self._lease_s())
         if reopened is None:
             return None
         voided = self.calls.get(reopened["voided"]) if reopened["voided"] else None
         if voided is not None:
             self._forget(voided)
-        self._restore_call(self._db(db.call, row["id"]))
+        self._restore_call(self.storage(db.call, row["id"]))
         log.warning("call %s: its phone reported again after the call was closed as lost; open again%s",
                     row["id"], f" (the contact's new lease {reopened['voided']} is void)" if reopened["voided"] else "")
         self.version += 1
@@ -510,7 +302,7 @@ class CallingEngine:
 
     def _resent(self, msg: dict) -> dict:
         """An event whose seq was applied before: a duplicate only if it is the same event."""
-        stored = self._db(db.call_event_name, msg["call_id"], msg["seq"])
+        stored = self.storage(db.call_event_name, msg["call_id"], msg["seq"])
         if stored == msg["event"]:
             return p.ok_ack(duplicate=True)
         raise EngineError(p.SEQ_CONFLICT, f"event {msg['seq']} of this call was '{stored}', not "
@@ -528,29 +320,20 @@ class CallingEngine:
             self._confirm_claim(phone, open_call, now)
         if event in ("agent_ringing", "bridged") and data["line_id"] not in open_call.lines_given:
             raise EngineError(p.UNKNOWN_LINE, f"agent line {data['line_id']} was not given to this call")
-        progress = _copy(open_call.progress)
+        progress = copy_progress(open_call.progress)
         try:
             advance(progress, event, data, at)
         except TransitionError as exc:
             raise EngineError(p.BAD_TRANSITION, str(exc)) from None
-        updates = {"state": progress.state, "last_seq": seq}
-        column = {"dialing": "dialed_at", "answered": "answered_at", "bridged": "bridged_at"}.get(event)
-        if column:
-            updates[column] = at
-        if progress.pressed_one and not open_call.progress.pressed_one:
-            updates["pressed_one"] = 1
-        if event in ("agent_ringing", "bridged"):
-            updates["agent_line_id"] = data["line_id"]
         lease_expires = now + self._lease_s()
-        if event != "ended":
-            updates["lease_expires"] = lease_expires
-        finish = None
-        if event == "ended":
-            updates.update(result=progress.result, hung_up_in=progress.hung_up_in,
-                           reason=data.get("reason"), ended_at=at)
-            finish = self._finish(open_call, progress, now)
-        refusal = self._keypad_refusal(open_call, event, data, progress)
-        stored = self._db(db.record_call_event, call_id=open_call.call_id,
+        updates = policy.call_updates(event, data, at, seq, open_call.progress, progress, lease_expires)
+        finish = (policy.finish(progress, open_call.attempt, self.settings, now)
+                  if event == "ended" else None)
+        ours = self.campaign is not None and self.campaign["id"] == open_call.campaign_id
+        refusal = policy.keypad_refusal(event, data, progress, open_call.number,
+                                        self.settings.refuse_key if ours else "",
+                                        self.campaign["name"] if ours else "")
+        stored = self.storage(db.record_call_event, call_id=open_call.call_id,
                           campaign_contact_id=open_call.campaign_contact_id, seq=seq, event=event,
                           at=at, data=data, received_at=now, call_updates=updates, finish=finish,
                           do_not_call=refusal)
@@ -571,51 +354,19 @@ class CallingEngine:
         campaign still runs, it is calling time, and the number is not on
         수신거부 as the list is now. Refused: the phone must not dial; the
         call is given back (or closed as skipped, for 수신거부)."""
-        campaign = self.campaign
-        refusal = None
-        if campaign is None or campaign["id"] != open_call.campaign_id or campaign["state"] != "running":
-            refusal = (p.NOT_RUNNING, "the campaign is not running")
-        elif (hours := self.calling_refusal(now)) is not None:
-            refusal = ((p.ELECTION_HOURS, "an election campaign never calls 23:00-06:00 (Seoul)")
-                       if hours == "election_hours" else (p.OUTSIDE_HOURS, "outside the calling hours"))
-        elif self.storage_blocked():
+        refusal = policy.claim_refusal(self.campaign, open_call.campaign_id, self.settings, now)
+        if refusal is not None:
+            self.storage(db.release_call, open_call.call_id)
+            self._forget(open_call)
+            raise EngineError(*refusal)
+        if self.storage_blocked():
             raise EngineError(p.STORAGE, "the server cannot store calls now (disk); do not dial")
-        elif self._db(db.on_do_not_call, open_call.number):
-            self._db(db.skip_do_not_call, open_call.call_id)
+        if self.storage(db.on_do_not_call, open_call.number):
+            self.storage(db.skip_do_not_call, open_call.call_id)
             self._forget(open_call)
             log.info("call %s skipped: the number is on 수신거부 (%s)", open_call.call_id,
                      mask(open_call.number))
             raise EngineError(p.DO_NOT_CALL, "the number is on 수신거부 now; do not dial")
-        if refusal is not None:
-            self._db(db.release_call, open_call.call_id)
-            self._forget(open_call)
-            raise EngineError(*refusal)
-
-    def _keypad_refusal(self, open_call: OpenCall, event: str, data: dict, progress: CallProgress) -> dict | None:
-        """A voter who pressed the 수신거부 key (or whose call ended ``refused``)
-        goes on the list at once, in the same transaction as the event."""
-        key = self.settings.refuse_key if self.campaign and self.campaign["id"] == open_call.campaign_id else ""
-        pressed = event == "dtmf" and key and data.get("digit") == key
-        if not pressed and not (event == "ended" and progress.result == "refused"):
-            return None
-        name = self.campaign["name"] if self.campaign and self.campaign["id"] == open_call.campaign_id else ""
-        return {"number": open_call.number, "note": f"ARS 수신거부 ({name})" if name else "ARS 수신거부"}
-
-    def _retry_plan(self, result: str, attempts: int, now: float) -> tuple[str, float]:
-        """The retry rules: (contact status, due time) after a call with ``result``."""
-        if result in RETRYABLE:
-            limit, delay_min = ((self.settings.no_answer_max_attempts, self.settings.no_answer_retry_delay_min)
-                                if result == "no_answer" else
-                                (self.settings.busy_max_attempts, self.settings.busy_retry_delay_min))
-            if attempts < limit:
-                return "pending", now + delay_min * 60
-        return "done", 0.0
-
-    def _finish(self, open_call: OpenCall, progress: CallProgress, now: float) -> dict:
-        """What becomes of the contact when its call ends: the retry policy."""
-        status, next_at = self._retry_plan(progress.result, open_call.attempt, now)
-        return {"contact_status": status, "next_at": next_at, "result": progress.result,
-                "callback": progress.wants_callback}
 
     def _after_event(self, phone: LivePhone, open_call: OpenCall, event: str, data: dict, now: float) -> None:
         call_id = open_call.call_id
@@ -629,12 +380,8 @@ class CallingEngine:
         elif event == "ended":
             self.router.call_ended(call_id, now)
             self._forget(open_call)
-            self.recent.insert(0, {"call_id": call_id, "phone": phone.name,
-                                   "number": mask(open_call.number),
-                                   "result": open_call.progress.result,
-                                   "hung_up_in": open_call.progress.hung_up_in,
-                                   "line": open_call.progress.agent_line_id, "at": now})
-            del self.recent[50:]
+            self.recent.insert(0, open_call.recent_entry(phone.name, now))
+            del self.recent[RECENT_KEPT:]
         self.version += 1
 
     def _forget(self, open_call: OpenCall) -> None:
@@ -651,7 +398,7 @@ class CallingEngine:
 
     def agent(self, phone_id: int, msg: dict, now: float | None = None) -> dict:
         """A voter pressed 1: name the agent line to ring, or None."""
-        self._phone(phone_id)
+        self.roster.working(phone_id)
         now = self.clock() if now is None else now
         call_id = msg["call_id"]
         open_call = self.calls.get(call_id)
@@ -681,7 +428,7 @@ class CallingEngine:
     def release(self, phone_id: int, msg: dict) -> dict:
         """The phone gives back calls it has not dialled: leased ones, and ones
         whose dial was confirmed too late to reach it (it did not dial them)."""
-        self._phone(phone_id)
+        self.roster.working(phone_id)
         released = 0
         for call_id in msg["call_ids"]:
             with self._call_locks[call_id]:
@@ -690,7 +437,7 @@ class CallingEngine:
                     continue
                 state = open_call.progress.state
                 if state == QUEUED or (state == DIALING and open_call.last_seq == 1):
-                    if self._db(db.release_call, call_id, undo_claim=True):
+                    if self.storage(db.release_call, call_id, undo_claim=True):
                         if state == DIALING:
                             phone = self.phones.get(phone_id)
                             if phone is not None:
@@ -715,13 +462,13 @@ class CallingEngine:
                         mono - self._last_sweep)
             self._extend_all_leases(now + self._lease_s())
             with contextlib.suppress(EngineError):
-                self._db(db.extend_open_leases, now + self._lease_s())
+                self.storage(db.extend_open_leases, now + self._lease_s())
         self._last_sweep = mono
-        if self.storage_error is not None:
-            if time.monotonic() - self.storage_error_at >= self.storage_pause_s:
+        if self.storage.error is not None:
+            if self.storage.paused_for() <= 0:
                 with contextlib.suppress(EngineError):   # a write that works clears the error
-                    self._db(db.extend_open_leases, now + self._lease_s())
-            if self.storage_error is not None:
+                    self.storage(db.extend_open_leases, now + self._lease_s())
+            if self.storage.error is not None:
                 return   # nothing can be closed or given back now; phones cannot record either
         try:
             self._expire(now)
@@ -763,18 +510,15 @@ class CallingEngine:
         now = self.clock()
         state = open_call.progress.state
         if state == QUEUED:
-            if self._db(db.release_call, call_id):
+            if self.storage(db.release_call, call_id):
                 log.info("call %s returned to the pool (%s)", call_id, reason)
         else:
-            status, next_at = ("done", 0.0)
-            if state in (DIALING, RINGING):
-                status, next_at = self._retry_plan("no_answer", open_call.attempt, now)
-            finish = {"contact_status": status, "next_at": next_at, "result": "phone_lost",
-                      "callback": bool(open_call.progress.pressed_one)}
-            if self._db(db.close_lost_call, call_id, state=state, ended_at=now, finish=finish,
+            finish = policy.lost_finish(state, open_call.attempt, open_call.progress.pressed_one,
+                                        self.settings, now)
+            if self.storage(db.close_lost_call, call_id, state=state, ended_at=now, finish=finish,
                         reason="call_too_long" if reason == "too_long" else "phone_lost"):
                 log.info("call %s ended as failed: phone lost in state %s (%s)%s", call_id, state, reason,
-                         "; it will be tried again" if status == "pending" else "")
+                         "; it will be tried again" if finish["contact_status"] == "pending" else "")
             self.router.call_ended(call_id, now)
         self._forget(open_call)
 
@@ -789,24 +533,10 @@ class CallingEngine:
 
     # -- campaigns -------------------------------------------------------------------
     def campaign_assets(self) -> set[str]:
-        if not self.campaign:
-            return set()
-        assets = self.campaign["assets"]
-        hashes = {h for kind in ("intro", "promise", "callback", "refusal") for h in assets.get(kind) or []}
-        hashes |= {assets[k] for k in ("outgoing_image", "callback_image") if assets.get(k)}
-        return hashes
+        return policy.campaign_assets(self.campaign)
 
     def campaign_info(self) -> dict | None:
-        campaign = self.campaign
-        if campaign is None:
-            return None
-        s = self.settings
-        return {"id": campaign["id"], "state": campaign["state"], "assets": campaign["assets"],
-                "settings": {"connect_agent_after_intro": s.connect_agent_after_intro,
-                             "agent_ring_repeats": s.agent_ring_repeats,
-                             "agent_ring_cycle_s": s.agent_ring_cycle_s,
-                             "press1_wait_s": s.press1_wait_s,
-                             "refuse_key": s.refuse_key}}
+        return campaign_for_phones(self.campaign, self.settings)
 
     def set_campaign_state(self, campaign_id: int, state: str) -> None:
         """start / pause / resume / stop, from the console."""
@@ -823,7 +553,7 @@ class CallingEngine:
     def _finish_campaign(self) -> None:
         campaign = self.campaign
         try:
-            self._db(db.set_campaign_state, campaign["id"], "finished", from_states=("running", "paused"))
+            self.storage(db.set_campaign_state, campaign["id"], "finished", from_states=("running", "paused"))
         except db.Conflict:
             return
         log.info("campaign %s finished", campaign["id"])
@@ -833,21 +563,18 @@ class CallingEngine:
 
     def _maybe_apply_images(self, phone: LivePhone) -> None:
         """Tell a phone to apply the campaign's images once it holds them."""
-        if not self.campaign or not phone.connected or not phone.said_hello:
+        if not phone.connected or not phone.said_hello:
             return
-        assets = self.campaign["assets"]
-        wanted = {"outgoing": assets.get("outgoing_image"), "callback": assets.get("callback_image")}
-        wanted = {k: v for k, v in wanted.items() if v}
-        if not wanted or not set(wanted.values()) <= phone.assets:
-            return
-        if phone.images.get("outgoing") == wanted.get("outgoing") and \
-                phone.images.get("callback") == wanted.get("callback") and \
-                phone.images.get("status") in ("applied", "sent"):
+        wanted = policy.images_to_apply(self.campaign, phone.assets, phone.images)
+        if wanted is None:
             return
         phone.images = dict(wanted, status="sent", at=self.clock())
-        self._db(db.record_phone_images, phone.id, phone.images)
+        self.storage(db.record_phone_images, phone.id, phone.images)
+
+        def on_reply(ok: bool, error: str | None, phone_id: int = phone.id) -> None:
+            self.images_applied(phone_id, ok, error)
         self.notify(phone.id, p.COMMAND, {"id": secrets.token_urlsafe(9), "type": "apply_images",
-                                          "args": wanted})
+                                          "args": wanted}, on_reply=on_reply)
 
     def images_applied(self, phone_id: int, ok: bool, error: str | None = None) -> None:
         phone = self.phones.get(phone_id)
@@ -855,25 +582,17 @@ class CallingEngine:
             return
         phone.images = dict(phone.images, status="applied" if ok else "failed", error=error,
                             at=self.clock())
-        self._db(db.record_phone_images, phone_id, phone.images)
+        self.storage(db.record_phone_images, phone_id, phone.images)
         self.version += 1
 
     # -- the dashboard's picture ---------------------------------------------------
     def snapshot(self) -> dict:
         now = self.clock()
-        campaign = self.campaign and {"id": self.campaign["id"], "name": self.campaign["name"],
-                                      "state": self.campaign["state"],
-                                      "kind": self.campaign.get("kind", "election"),
-                                      "calling": self.calling_refusal(now)}
+        campaign = self.campaign and dict(campaign_for_dashboard(self.campaign), calling=self.calling_refusal(now))
         return {"phones": [phone.as_dict(now, self.offline_after_s)
                            for phone in sorted(self.phones.values(), key=lambda ph: ph.id)],
                 "agents": self.router.snapshot(now),
                 "campaign": campaign,
-                "storage": self.storage_status(),
+                "storage": self.storage.status(),
                 "recent": self.recent[:20]}
 
-
-def _copy(progress: CallProgress) -> CallProgress:
-    return CallProgress(state=progress.state, result=progress.result, hung_up_in=progress.hung_up_in,
-                        pressed_one=progress.pressed_one, agent_line_id=progress.agent_line_id,
-                        lines_tried=list(progress.lines_tried), times=dict(progress.times))

@@ -8,12 +8,15 @@ from pathlib import Path
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    send_file, url_for)
 
-from .. import contacts_import, db
-from ..contacts.phone_numbers import InvalidNumber, format_display, mask, normalize
+from .. import db
+from ..contacts import importer
+from ..contacts.phone_numbers import format_display, mask
 from ..disk import DiskFull
 from ..i18n import _
-from . import disk, jobs, page_args, upload_size, uploads
-from .auth import audit, check_admin_pin, current_manager, login_required
+from ..storage import uploads
+from . import disk, jobs, page_args, upload_size
+from .auth import audit, current_manager, login_required, pin_refused
+from .forms import DoNotCallForm
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -48,7 +51,7 @@ def index():
     store = db.get_db()
     return render_template("contacts/index.html", lists=db.contact_lists(store),
                            totals=db.contact_totals(store),
-                           accept=",".join(contacts_import.ALLOWED_EXTENSIONS))
+                           accept=",".join(importer.ALLOWED_EXTENSIONS))
 
 
 def _wants_json() -> bool:
@@ -79,9 +82,9 @@ def upload():
     if file is None or not file.filename:
         return _upload_error(_("파일을 선택하세요."))
     try:
-        name = contacts_import.check_list_name(store, request.form.get("name", ""))
-        ext = contacts_import.check_extension(file.filename)
-    except contacts_import.CallListError as exc:
+        name = importer.check_list_name(store, request.form.get("name", ""))
+        ext = importer.check_extension(file.filename)
+    except importer.CallListError as exc:
         return _upload_error(str(exc))
     try:
         disk().check_room(upload_size(file))
@@ -97,7 +100,7 @@ def upload():
         job.data.update(name=name, filename=filename, sha256=sha256)
         own = db.connect(db_path)
         try:
-            return contacts_import.prepare(own, path, filename, progress=job.progress)
+            return importer.prepare(own, path, filename, progress=job.progress)
         finally:
             own.conn.close()
 
@@ -168,7 +171,7 @@ def commit(job_id: str):
         own = db.connect(db_path)
         try:
             job.progress("store", 0.0)
-            result = contacts_import.commit(own, store_files, plan, name=job.data["name"],
+            result = importer.commit(own, store_files, plan, name=job.data["name"],
                                             filename=job.data["filename"],
                                             source_sha256=job.data["sha256"],
                                             progress=job.progress)
@@ -221,7 +224,7 @@ def rejects(list_id: int):
     if not (contact_list["invalid"] + contact_list["duplicates"] + contact_list["do_not_call"]):
         abort(404)
     audit("export", target=f"rejects of call list {contact_list['name']}")
-    data = contacts_import.rejects_xlsx(store, list_id)
+    data = importer.rejects_xlsx(store, list_id)
     return send_file(io.BytesIO(data), as_attachment=True,
                      download_name=f"rejects-{list_id}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -231,9 +234,7 @@ def rejects(list_id: int):
 @login_required
 def delete(list_id: int):
     store = db.get_db()
-    if not check_admin_pin(request.form.get("pin")):
-        audit("delete", target=f"call list {list_id}", ok=False, detail={"reason": "wrong PIN"})
-        flash(_("관리자비번이 올바르지 않습니다."), "error")
+    if pin_refused(f"call list {list_id}"):
         return redirect(url_for("contacts.detail", list_id=list_id))
     try:
         row = db.delete_contact_list(store, list_id)
@@ -254,20 +255,14 @@ def delete(list_id: int):
 def do_not_call():
     store = db.get_db()
     if request.method == "POST":
-        lines = [line.strip() for line in request.form.get("numbers", "").splitlines() if line.strip()]
-        note = request.form.get("note", "").strip()[:200] or None
-        good, bad = [], []
-        for line in lines:
-            try:
-                good.append(normalize(line))
-            except InvalidNumber as exc:
-                bad.append(f"{line}: {exc.message}")
-        if bad:
-            for problem in bad[:20]:
+        form = DoNotCallForm()
+        note = form.note_text
+        if not form.validate():
+            for problem in form.error_list():
                 flash(problem, "error")
-            return render_template("contacts/do_not_call.html", numbers=request.form.get("numbers", ""),
+            return render_template("contacts/do_not_call.html", numbers=form.numbers.data,
                                    note=note or "", **_dnc_page(store)), 400
-        added = db.add_do_not_call(store, good, note)
+        added = db.add_do_not_call(store, form.normalised, note)
         audit("settings", target="do-not-call", detail={"added": added})
         flash(f"{_('추가')}: {added}", "info")
         return redirect(url_for("contacts.do_not_call"))

@@ -1,28 +1,28 @@
-"""The manager console: one blueprint per concern."""
+"""The manager console: one blueprint per concern, and the live dashboard's
+Socket.IO namespace (``dashboard``). Logged-in managers only; the HTTP and
+Socket.IO endpoints phones use live in ``server/phones``."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from ..i18n import _
-from ..jobs import JobRegistry
-from ..storage import UploadStore
+from ..jobs import JobRegistry, run_blocking
 
 
-def register_views(app) -> None:
-    from ..phones import api as phone_api
-    from ..phones import views as phones
-    from . import audit_log, auth, campaigns, contacts, home, images, ments, operations, settings
+def register_console(app) -> None:
+    from . import audit_log, auth, campaigns, contacts, home, images, ments, operations, phones, settings
 
     app.extensions["ars_jobs"] = JobRegistry()
-    app.extensions["ars_uploads"] = UploadStore(app.config["UPLOADS"])
 
     console = (auth, home, contacts, ments, images, settings, audit_log, phones, campaigns, operations)
     for module in console:
         app.register_blueprint(module.bp)
     console_blueprints = {module.bp.name for module in console}
-    app.register_blueprint(phone_api.bp)
 
     @app.before_request
     def guard():
@@ -53,11 +53,6 @@ def register_views(app) -> None:
         return redirect(url_for("home.index"))
 
 
-def uploads() -> UploadStore:
-    from flask import current_app
-    return current_app.extensions["ars_uploads"]
-
-
 def disk():
     """The app's DiskGuard (server/disk.py): uploads call ``disk().check_room(size)``
     before they store anything."""
@@ -65,18 +60,44 @@ def disk():
     return current_app.extensions["ars_disk"]
 
 
-def no_room_for(size: int, filename: str, target: str) -> bool:
-    """Whether the disk cannot take an upload of ``size`` bytes. If so the
-    refusal is audited and shown (the page then answers 507); nothing is stored."""
+@dataclass
+class MediaUpload:
+    filename: str
+    data: bytes
+    converted: object     # what ``convert`` made of it
+
+
+def receive_media(convert, error: type[Exception], *, max_bytes: int, what: str, back: str, page):
+    """The steps an announcement and an image upload share: a file was
+    chosen, it is not over ``max_bytes``, the disk has room (else the refusal
+    is audited and ``page()`` answers 507), and ``convert(data, filename)``
+    (off the event loop) takes it; a conversion ``error`` (with ``code`` and
+    ``message``) is audited and shown. Returns a :class:`MediaUpload`, or the
+    response to send instead (back to the ``back`` endpoint)."""
     from ..disk import DiskFull
     from .auth import audit
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        flash(_("파일을 선택하세요."), "error")
+        return redirect(url_for(back))
+    filename = Path(file.filename).name
+    data = file.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        flash(f"{filename}: the file is larger than {max_bytes // (1024 * 1024)} MB", "error")
+        return redirect(url_for(back))
     try:
-        disk().check_room(size)
+        disk().check_room(len(data))
     except DiskFull as exc:
-        audit("upload", target=target, ok=False, detail=exc.detail())
+        audit("upload", target=f"{what} {filename}", ok=False, detail=exc.detail())
         flash(f"{filename}: {exc.user_message}", "error")
-        return True
-    return False
+        return page(), 507
+    try:
+        converted = run_blocking(convert, data, filename)
+    except error as exc:
+        audit("upload", target=f"{what} {filename}", ok=False, detail={"error": exc.code})
+        flash(f"{filename}: {exc.message}", "error")
+        return redirect(url_for(back))
+    return MediaUpload(filename, data, converted)
 
 
 def upload_size(file) -> int:
