@@ -37,6 +37,13 @@ server) and a function from an asset's sha256 to its cached file.
 ``speed`` (``ScriptConfig``) divides every wait of the script — the ring
 timeout, ``press1_wait_s``, an agent line's ``ring_s`` — so that a sim phone
 running at ``speed`` keeps the proportions of a real call. Real phones use 1.
+
+This module is longer than most (about 700 lines) on purpose: the script is
+one sequence of awaits over one call's context (``_Ctx``: the number, the
+legs, the event queue, the detector), and its steps — claim, dial, intro,
+routing, promise, refusal, the incoming-call answer — read top to bottom as
+the picture above. Split by step, every module would take and mutate the same
+context, and the order of a call would no longer be visible in one place.
 """
 
 from __future__ import annotations
