@@ -171,7 +171,7 @@ def sim(settings, phones, server_url, seed, speed, enrol_key, state, duration):
     tokens in --state, and call through the campaign with simulated voters and
     agent handsets 1001/1002. Prints the fleet's metrics as one JSON line last.
     """
-    from phone_agent.cli import main as agent_main
+    from phone_agent import host
     if enrol_key is None:
         from . import db
         store = db.connect(settings["db"])
@@ -181,11 +181,8 @@ def sim(settings, phones, server_url, seed, speed, enrol_key, state, duration):
             store.conn.close()
         if not enrol_key:
             raise click.ClickException("no enrolment key: create one on the 폰 등록 page, or pass --enrol-key")
-    argv = ["fleet", "--server", server_url, "--phones", str(phones), "--seed", str(seed),
-            "--speed", str(speed), "--enrol-key", enrol_key, "--state", state]
-    if duration is not None:
-        argv += ["--duration", str(duration)]
-    raise SystemExit(agent_main(argv))
+    raise SystemExit(host.run_sim_fleet(server_url, phones, enrol_key=enrol_key, state=state, seed=seed,
+                                        speed=speed, duration=duration))
 
 
 @cli.command()
@@ -359,29 +356,20 @@ def phones_adb(settings, server_url, scan_spec, default_port, adb_host, adb_port
     if enrol_key is None:
         enrol_key = _enrol_key_for_router_phones(settings)
     import logging
-    import os
 
-    import adbutils
-
-    from phone_agent.cli import DEFAULT_CACHE
-    from phone_agent.script import ScriptConfig
-    from phone_agent.supervisor import AdbSupervisor
+    from phone_agent import host
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if adb_host in ("127.0.0.1", "localhost"):
-        # adbutils starts an adb server when none answers: on this port, not the default.
-        os.environ["ANDROID_ADB_SERVER_PORT"] = str(adb_port)
-    supervisor = AdbSupervisor(server_url, adbutils.AdbClient(host=adb_host, port=adb_port), addresses,
-                               enrol_key=enrol_key, state_file=state, cache_dir=cache or DEFAULT_CACHE,
-                               script_config=ScriptConfig(speed=speed), prefetch=prefetch,
-                               scan_every_s=scan_every)
-    _run_until_signal(_supervise(supervisor), stop_on_stdin_eof=stop_on_stdin_eof)
+    supervisor = host.router_supervisor(server_url, adb_host=adb_host, adb_port=adb_port, addresses=addresses,
+                                        enrol_key=enrol_key, state_file=state, cache_dir=cache, speed=speed,
+                                        prefetch=prefetch, scan_every_s=scan_every)
+    _run_until_signal(host.supervise(supervisor), stop_on_stdin_eof=stop_on_stdin_eof)
 
 
 def _scan_list(spec: str, default_port: int, option: str) -> list[str]:
-    from phone_agent.supervisor import ScanSpecError, parse_scan
+    from phone_agent import host
     try:
-        return parse_scan(spec, default_port)
-    except ScanSpecError as exc:
+        return host.check_scan(spec, default_port)
+    except host.ScanSpecError as exc:
         raise click.BadParameter(str(exc), param_hint=option) from None
 
 
@@ -413,22 +401,6 @@ def _enrol_key_for_router_phones(settings) -> str:
     return key
 
 
-async def _supervise(supervisor, every_s: float = 60.0) -> None:
-    """Run the supervisor; a one-line summary in the log every minute."""
-    import asyncio
-    import logging
-    run = asyncio.ensure_future(supervisor.run())
-    try:
-        while not run.done():
-            await asyncio.wait({run}, timeout=every_s)
-            if not run.done():
-                logging.getLogger("ars").info(supervisor.summary())
-        run.result()
-    finally:
-        run.cancel()
-        await asyncio.gather(run, return_exceptions=True)
-
-
 @cli.command("virtual-phones")
 @click.option("--count", type=click.IntRange(1, 500), default=3, show_default=True,
               help="how many virtual phones")
@@ -451,14 +423,14 @@ def virtual_phones(count, host, base_port, vary, seed, speed):
       ars virtual-phones --count 3 --host 127.0.0.2 --base-port 15555 --vary host --speed 20
       ars phones adb --scan 127.0.0.2-4:15555 --speed 20
     """
-    from phone_agent.simulator.virtual.serve import run_virtual_phones, virtual_addresses
+    from phone_agent import host as phone_host
     try:
-        virtual_addresses(count, host, base_port, vary)
+        phone_host.check_virtual_phones(count, host, base_port, vary)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     try:
-        _run_until_signal(run_virtual_phones(count, host, base_port, seed=seed, speed=speed, vary=vary,
-                                             echo=click.echo))
+        _run_until_signal(phone_host.serve_virtual_phones(count, host, base_port, seed=seed, speed=speed,
+                                                          vary=vary, echo=click.echo))
     except OSError as exc:
         raise click.ClickException(f"cannot listen: {exc}") from None
 
