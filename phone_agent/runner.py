@@ -143,6 +143,7 @@ class Runner:
         self._device_wait = 0.0  # how long to wait before the next readiness check
         self._device_backoff = Backoff(*DEVICE_RETRY_S)
         self._beat_now = asyncio.Event()  # the device went down or came back: tell the server now
+        self._probing = False  # the audio probe runs: dial nothing
 
     # -------------------------------------------------------- link listener
 
@@ -168,7 +169,29 @@ class Runner:
             return {"ok": True}
         if kind == "apply_images":
             return await self._apply_images(args)
+        if kind == "probe_audio":
+            return await self._probe_audio()
         return {"ok": False, "error": f"unknown command {kind!r}"}
+
+    async def _probe_audio(self) -> dict:
+        """The manager asked (폰 등록) to find this phone's audio path again:
+        between calls only; the result goes out in a heartbeat at once."""
+        if self.current:
+            return {"ok": False, "error": "a call is in progress: probe again after it"}
+        if self._probing:
+            return {"ok": False, "error": "a probe is running already"}
+        self._probing = True  # no call starts meanwhile (_may_dial)
+        try:
+            audio = await self.backend.probe_audio()
+        except TelephonyError as exc:
+            return {"ok": False, "error": str(exc)[:200]}
+        finally:
+            self._probing = False
+            self._changed.set()
+        if audio is None:
+            return {"ok": False, "error": "this phone's audio is simulated: nothing to probe"}
+        self._beat_now.set()
+        return {"ok": True}
 
     async def _apply_images(self, args: dict) -> dict:
         images = {}
@@ -260,7 +283,7 @@ class Runner:
         self._account(record)
 
     def _may_dial(self, campaign: dict | None) -> bool:
-        return bool(campaign and campaign.get("state") == "running"
+        return bool(campaign and campaign.get("state") == "running" and not self._probing
                     and self.link.assets_ready(campaign))
 
     async def _wait_change(self, timeout: float) -> None:
@@ -442,7 +465,8 @@ class Runner:
         # not beat together (500 heartbeats in one instant are a burst the
         # server and a simulated fleet's event loop both feel).
         jitter = random.Random(self.name)
-        await asyncio.sleep(jitter.uniform(0.0, float(self.link.heartbeat_s or 5.0)))
+        with contextlib.suppress(asyncio.TimeoutError):  # news (a probe, the device) beats at once
+            await asyncio.wait_for(self._beat_now.wait(), jitter.uniform(0.0, float(self.link.heartbeat_s or 5.0)))
         while True:
             self._beat_now.clear()
             await self.link.heartbeat(await self.health())

@@ -455,3 +455,48 @@ def test_a_voter_calling_back_hears_the_callback_announcement(assets):
     assert how == "played"
     assert declined.startswith("declined")
     assert state == "idle"
+
+
+def test_the_audio_probe_command_runs_between_calls_and_the_result_goes_out_at_once():
+    """폰 등록's 오디오 점검 reaches the runner as the probe_audio command: a
+    phone with a probe runs it and beats at once with the result; a sim phone
+    says it has nothing to probe; during a call the probe waits for later."""
+    server = InMemoryServer(LINES, None)
+
+    class ProbedPhone(SimTelephony):
+        audio = None
+
+        async def probe_audio(self):
+            self.audio = {"path": "speaker", "capture": "mic", "probed_at": 1.8e9}
+            return self.audio
+
+        async def health(self):
+            health = await super().health()
+            return dict(health, audio=self.audio) if self.audio else health
+
+    async def main():
+        sim = Runner(server, SimTelephony(1, speed=SPEED), config=ScriptConfig(speed=SPEED))
+        simulated = await sim.command({"type": "probe_audio", "args": {}})
+        probed = Runner(server, ProbedPhone(2, speed=SPEED), config=ScriptConfig(speed=SPEED))
+        task = asyncio.create_task(probed.run())
+        await asyncio.sleep(0.05)
+        beats_before = len(server.heartbeats)
+        probed.current = "abcdefgh12"  # as while a call is in progress
+        during_call = await probed.command({"type": "probe_audio", "args": {}})
+        probed.current = None
+        done = await probed.command({"type": "probe_audio", "args": {}})
+        for _ in range(100):
+            if any(beat.get("audio") for beat in server.heartbeats[beats_before:]):
+                break
+            await asyncio.sleep(0.01)
+        probed.stop()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return simulated, during_call, done, server.heartbeats[beats_before:]
+
+    simulated, during_call, done, beats = asyncio.run(main())
+    assert simulated == {"ok": False, "error": "this phone's audio is simulated: nothing to probe"}
+    assert during_call == {"ok": False, "error": "a call is in progress: probe again after it"}
+    assert done == {"ok": True}
+    assert beats[-1]["audio"]["path"] == "speaker" and beats[-1]["device"] == "ready"

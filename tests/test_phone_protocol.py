@@ -4,6 +4,8 @@ A test plays the phone with a real Socket.IO client (``ScriptedPhone``), so
 every refusal, lease and routing decision is observed as a phone sees it.
 """
 
+import time
+
 import pytest
 import socketio
 
@@ -310,3 +312,35 @@ def test_no_answer_is_retried_after_the_delay_up_to_the_limit(tmp_path):
         if phone:
             phone.close()
         server.stop()
+
+
+def test_a_phone_that_cannot_hear_the_call_gets_no_calls_and_폰_등록_says_why(phones, running):
+    phone = phones()
+    console = Console(running.url)
+    none = {"path": "none", "capture": None, "helper": "plays", "android": "10",
+            "sources": {"voice-call-downlink": "refused", "voice-call": "refused", "mic": "refused"},
+            "problem": "audio capture is impossible on Android 10", "probed_at": time.time()}
+    # The phone says it is ready, but its probe found no way to hear the call:
+    # the server believes the probe.
+    assert phone.send(p.HEARTBEAT, {"call_state": "idle", "device": "ready", "audio": none})["ok"]
+    answer = phone.send(p.LEASE, {"want": 2})
+    assert answer["batch"] is None and answer["reason"] == "device_unavailable"
+    page = console.http.get(f"{running.url}/phones/").text
+    assert "오디오 불가 — Android 10" in page and "audio capture is impossible on Android 10" in page
+
+    # 오디오 점검 sends the phone the probe command; a new probe found the downlink.
+    phone_id = next(row["id"] for row in db.phones(running.store()) if row["name"] == "phone-1")
+    assert "오디오 점검을 요청했습니다" in console.post(f"/phones/{phone_id}/probe-audio").text
+    wait_until(lambda: any(event == p.COMMAND and body["type"] == "probe_audio"
+                           for event, body in phone.received), message="the probe command")
+    downlink = dict(none, path="downlink", capture="voice-call-downlink", android="13", problem=None,
+                    sources={"voice-call-downlink": "signal", "voice-call": "signal", "mic": "signal"})
+    assert phone.send(p.HEARTBEAT, {"call_state": "idle", "device": "ready", "audio": downlink})["ok"]
+    assert len(phone.send(p.LEASE, {"want": 2})["batch"]["calls"]) == 2
+    page = console.http.get(f"{running.url}/phones/").text
+    assert "통화음 직접 수신" in page and "오디오 불가" not in page
+
+    # A probe result that breaks the protocol is refused and changes nothing.
+    bad = phone.send(p.HEARTBEAT, {"call_state": "idle", "audio": {"path": "loud"}})
+    assert bad["ok"] is False and bad["error"]["code"] == p.BAD_PAYLOAD
+    assert "통화음 직접 수신" in console.http.get(f"{running.url}/phones/").text

@@ -13,6 +13,10 @@ def test_valid_messages_pass_and_are_cleaned():
     event = p.validate(p.CALL, {"call_id": "abcdefgh12", "seq": 1, "event": "dtmf", "at": 1.8e9,
                                 "data": {"digit": "1"}})
     assert event["data"] == {"digit": "1"}
+    audio = {"path": "speaker", "capture": "mic", "helper": "plays", "android": "13", "problem": None,
+             "sources": {"voice-call-downlink": "silent", "voice-call": "refused", "mic": "signal"},
+             "probed_at": 1.8e9}
+    assert p.validate(p.HEARTBEAT, {"call_state": "idle", "audio": audio})["audio"] == audio
 
 
 @pytest.mark.parametrize("event,payload,message", [
@@ -21,6 +25,11 @@ def test_valid_messages_pass_and_are_cleaned():
     (p.LEASE, {}, "lease: missing field 'want'"),
     (p.HELLO, {"agent": "x", "mode": "satellite", "backend": "sim"}, "hello.mode: must be one of"),
     (p.HEARTBEAT, {"call_state": "idle", "battery": -1}, "heartbeat.battery: must be between 0 and 100"),
+    (p.HEARTBEAT, {"call_state": "idle", "audio": {"path": "loud"}}, "heartbeat.audio.path: must be one of"),
+    (p.HEARTBEAT, {"call_state": "idle", "audio": {"path": "none", "sources": {"camcorder": "signal"}}},
+     "heartbeat.audio.sources: unknown field(s) camcorder"),
+    (p.HEARTBEAT, {"call_state": "idle", "audio": {"path": "none", "problem": "x" * 121}},
+     "heartbeat.audio.problem"),
     (p.ASSETS, {"have": ["not-a-hash"]}, "assets.have[0]: has an unexpected format"),
     (p.CALL, {"call_id": "abcdefgh12", "seq": 1, "event": "dtmf", "at": 1.8e9, "data": {"digit": "11"}},
      "call.data.digit"),

@@ -47,6 +47,13 @@ CALL_STATES = ("idle", "dialing", "ringing", "active", "incoming")
 NETWORKS = ("wifi", "lte", "5g", "3g", "none", "unknown")
 SIM_STATES = ("ready", "absent", "locked", "unknown")
 DEVICE_STATES = ("ready", "unavailable")  # can the phone make calls now (heartbeat "device")
+# The phone's audio path as its probe found it (heartbeat "audio"): how it hears
+# the call — the voter's side alone, the whole call, or the loudspeaker's room —
+# or not at all.
+AUDIO_PATHS = ("downlink", "voice_call", "speaker", "none")
+CAPTURE_SOURCES = ("voice-call-downlink", "voice-call", "mic")  # tried in this order
+SOURCE_RESULTS = ("signal", "silent", "refused", "untested")
+HELPER_STATES = ("plays", "missing", "fails", "untested")
 
 CALL_EVENTS = ("dialing", "ringing", "answered", "intro_started", "intro_finished", "dtmf",
                "agent_ringing", "agent_no_answer", "bridged", "promise_started", "ended")
@@ -55,7 +62,7 @@ RESULTS = ("no_answer", "busy", "rejected", "invalid_number", "failed", "listene
 AGENT_OUTCOMES = ("no_answer", "busy", "failed")
 LEASE_REASONS = ("no_campaign", "paused", "outside_hours", "election_hours", "daily_cap",
                  "device_unavailable", "assets_missing", "holding", "storage", "finished", "wait")
-COMMAND_TYPES = ("apply_images", "hang_up", "release_all")
+COMMAND_TYPES = ("apply_images", "hang_up", "release_all", "probe_audio")
 MAX_LEASE = 50
 
 # -- error codes in acks ------------------------------------------------------
@@ -229,11 +236,17 @@ EPOCH = number(1_000_000_000, 10_000_000_000)
 DEVICE = obj(optional={"model": string(80), "android": string(20), "serial": string(80),
                        "number": string(20), "manufacturer": string(80)})
 
+AUDIO = obj(required={"path": one_of(*AUDIO_PATHS)},
+            optional={"capture": nullable(one_of(*CAPTURE_SOURCES)),
+                      "sources": obj(optional={source: one_of(*SOURCE_RESULTS) for source in CAPTURE_SOURCES}),
+                      "helper": one_of(*HELPER_STATES), "android": string(20),
+                      "problem": nullable(string(120)), "probed_at": EPOCH})
+
 HEALTH = obj(required={"call_state": one_of(*CALL_STATES)},
              optional={"battery": integer(0, 100), "charging": boolean(), "signal": integer(0, 4),
                        "network": one_of(*NETWORKS), "sim": one_of(*SIM_STATES),
                        "android": string(20), "model": string(80), "number": string(20),
-                       "device": one_of(*DEVICE_STATES), "problem": string(120)})
+                       "device": one_of(*DEVICE_STATES), "problem": string(120), "audio": AUDIO})
 
 _DATA = {
     "dialing": obj(),

@@ -246,6 +246,12 @@ class Telephony(abc.ABC):
         "callback": path}``), as far as the phone allows; TelephonyError if
         it could not. The sim phone has no screen: nothing to do."""
 
+    async def probe_audio(self) -> dict | None:
+        """Find the phone's audio path again (a protocol Audio dict, which
+        :meth:`health` then carries), or None when this backend has no probe
+        (the sim phone's audio is simulated). Not during a call."""
+        return None
+
     async def ready(self) -> None:
         """Check that the phone can make calls now (connected, and holding
         what the audio path needs); DeviceUnavailable naming what is

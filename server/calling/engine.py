@@ -16,7 +16,9 @@ cut off a revoked phone, and a clock.
 
 Everything that reads or changes the live picture stays in this one class,
 under the same per-call lock (claims, leases, lost phones, revocation,
-storage faults).
+storage faults, the commands it sends to phones): that is why the module is
+somewhat over 600 lines — split, the halves would share the lock and every
+field of the picture.
 """
 
 from __future__ import annotations
@@ -575,6 +577,26 @@ class CallingEngine:
             self.images_applied(phone_id, ok, error)
         self.notify(phone.id, p.COMMAND, {"id": secrets.token_urlsafe(9), "type": "apply_images",
                                           "args": wanted}, on_reply=on_reply)
+
+    def probe_audio(self, phone_id: int) -> bool:
+        """Ask a connected phone to probe its audio path again (폰 등록's
+        오디오 점검); False when it is not connected. The result comes in
+        its next heartbeat; a refusal (a call in progress, a sim phone) is
+        kept in ``phone.probe`` for the page."""
+        phone = self.phones.get(phone_id)
+        if phone is None or not phone.connected or not phone.said_hello:
+            return False
+        phone.probe = {"status": "sent", "at": self.clock()}
+
+        def on_reply(ok: bool, error: str | None, phone_id: int = phone.id) -> None:
+            target = self.phones.get(phone_id)
+            if target is not None:
+                target.probe = {"status": "done" if ok else "failed", "error": error, "at": self.clock()}
+                self.version += 1
+        self.notify(phone.id, p.COMMAND, {"id": secrets.token_urlsafe(9), "type": "probe_audio", "args": {}},
+                    on_reply=on_reply)
+        self.version += 1
+        return True
 
     def images_applied(self, phone_id: int, ok: bool, error: str | None = None) -> None:
         phone = self.phones.get(phone_id)

@@ -50,10 +50,26 @@ class LivePhone:
     def connected(self) -> bool:
         return self.sid is not None
 
+    probe: dict = field(default_factory=dict)  # the last audio probe asked of it: status, at, error
+
+    @property
+    def audio(self) -> dict | None:
+        """The phone's audio path as its probe found it (protocol Audio), if it said."""
+        return self.health.get("audio")
+
     @property
     def device_unavailable(self) -> bool:
-        """The phone is connected but says it cannot make calls (adb lost it…)."""
-        return self.health.get("device") == "unavailable"
+        """The phone is connected but cannot make calls: it says so (adb lost
+        it…), or its audio probe found no way to hear the call."""
+        return self.health.get("device") == "unavailable" or (self.audio or {}).get("path") == "none"
+
+    @property
+    def problem(self) -> str | None:
+        if self.health.get("device") == "unavailable":
+            return self.health.get("problem")
+        if (self.audio or {}).get("path") == "none":
+            return (self.audio or {}).get("problem") or "no audio path"
+        return None
 
     def state(self, online: bool) -> str:
         if not online:
@@ -67,7 +83,8 @@ class LivePhone:
         online = self.connected and now - self.last_seen <= offline_after_s
         return {"id": self.id, "name": self.name, "mode": self.mode, "group": self.group_name,
                 "enabled": self.enabled, "online": online, "state": self.state(online),
-                "problem": self.health.get("problem") if self.device_unavailable else None,
+                "problem": self.problem, "backend": self.backend, "audio": self.audio,
+                "probe": self.probe or None,
                 "call": self.current_call, "battery": self.health.get("battery"),
                 "charging": self.health.get("charging"), "signal": self.health.get("signal"),
                 "network": self.health.get("network"), "sim": self.health.get("sim"),

@@ -212,8 +212,8 @@ HEALTH_STORE_EVERY_S = 60.0
 
 def health_worth_storing(before: dict, after: dict, stored_at: float, now: float) -> bool:
     """Whether a heartbeat's health is stored: when it changed in a way the
-    manager cares about (SIM, network, charging, device, battery by 5 or
+    manager cares about (SIM, network, charging, device, audio path, battery by 5 or
     more), or once a minute (for the phone list after a restart)."""
-    changed = any(before.get(k) != after.get(k) for k in ("sim", "network", "charging", "device")) or \
+    changed = any(before.get(k) != after.get(k) for k in ("sim", "network", "charging", "device", "audio")) or \
         abs((before.get("battery") or 0) - (after.get("battery") or 0)) >= 5
     return changed or now - stored_at >= HEALTH_STORE_EVERY_S

@@ -23,6 +23,29 @@ def engine():
     return current_app.extensions["ars_engine"]
 
 
+AUDIO_LABELS = {"downlink": "통화음 직접 수신", "voice_call": "통화음 혼합 수신", "speaker": "스피커 방식"}
+
+
+def audio_status(live: dict) -> dict:
+    """How a phone hears the call, in the manager's words: ``label`` (what
+    its last audio probe found), ``ok`` (it can take calls), ``detail`` (the
+    capture source, or why there is none) and ``probe`` (a 오디오 점검 asked
+    of it: sent, or refused and why)."""
+    audio, probe = live.get("audio"), live.get("probe") or {}
+    if audio is None:
+        out = {"label": _("시뮬레이션" if live.get("backend") == "sim" else "점검 전"), "ok": None, "detail": ""}
+    elif audio["path"] == "none":
+        android = audio.get("android") or ""
+        major = android.split(".")[0]
+        label = _("오디오 불가") + (f" — Android {android}" if major.isdigit() and int(major) <= 10 else "")
+        out = {"label": label, "ok": False, "detail": audio.get("problem") or ""}
+    else:
+        out = {"label": _(AUDIO_LABELS[audio["path"]]), "ok": True, "detail": audio.get("capture") or ""}
+    out["probe"] = probe.get("status")
+    out["probe_error"] = probe.get("error") if probe.get("status") == "failed" else None
+    return out
+
+
 def server_url() -> str:
     return request.host_url.rstrip("/")
 
@@ -39,6 +62,8 @@ def _page(status: int = 200, issued: dict | None = None, issued_for: dict | None
     live = engine().snapshot()["phones"]
     by_id = {row["id"]: row for row in live}
     rows = [dict(row, live=by_id.get(row["id"], {})) for row in db.phones(store)]
+    for row in rows:
+        row["audio"] = audio_status(row["live"])
     return render_template("phones/index.html", phones=rows, requests=db.join_requests(store),
                            enrol_key=db.get_setting(store, ENROL_KEY_SETTING), modes=MODES,
                            install=install_command(server_url()), issued=issued,
@@ -97,6 +122,22 @@ def update(phone_id: int):
     engine().reload_phone(phone_id)
     audit("settings", target=f"phone {phone_id}", detail=fields)
     flash(_("저장했습니다."), "info")
+    return redirect(url_for("phones.index"))
+
+
+@bp.route("/<int:phone_id>/probe-audio", methods=["POST"])
+@login_required
+def probe_audio(phone_id: int):
+    """오디오 점검: the phone finds its audio path again (between calls)."""
+    try:
+        phone = db.phone(db.get_db(), phone_id)
+    except db.NotFound:
+        abort(404)
+    if engine().probe_audio(phone_id):
+        audit("settings", target=f"phone {phone['name']}", detail={"audio_probe": "requested"})
+        flash(_("오디오 점검을 요청했습니다. 결과는 잠시 후 이 표에 나옵니다."), "info")
+    else:
+        flash(_("폰이 연결되어 있지 않아 오디오를 점검할 수 없습니다."), "error")
     return redirect(url_for("phones.index"))
 
 
