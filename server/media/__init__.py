@@ -11,3 +11,15 @@ Both refuse bad input with an error carrying a short ``code`` and a clear
 Korean message with the English gist, and report what they changed, in
 Korean, so that the console can tell the manager.
 """
+
+
+class MediaError(ValueError):
+    """A file that cannot be used; ``code`` is stable, ``message`` is for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message

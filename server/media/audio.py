@@ -57,6 +57,8 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import firwin, kaiserord, resample_poly
 
+from . import MediaError
+
 PHONE_SAMPLE_RATE = 8000
 PHONE_CHANNELS = 1
 PHONE_SUBTYPE = "PCM_16"
@@ -97,16 +99,8 @@ _BLOCK_FRAMES = 1 << 16
 _DITHER_SEED = 0x8000
 
 
-class AudioError(ValueError):
+class AudioError(MediaError):
     """An announcement that cannot be used; ``code`` is stable, ``message`` is for people."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True)

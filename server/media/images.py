@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
+from . import MediaError
+
 TARGET_SIZE = (720, 1280)
 MAX_BYTES = 300_000
 MAX_PIXELS = 40_000_000
@@ -79,16 +81,8 @@ _OTHER_FORMATS = (
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
 
-class ImageError(ValueError):
+class ImageError(MediaError):
     """An image that cannot be used; ``code`` is stable, ``message`` is for people."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True)
