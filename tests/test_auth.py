@@ -3,6 +3,8 @@
 import datetime as dt
 import re
 
+import pytest
+
 from server import db
 from server.operating import SEOUL
 
@@ -185,3 +187,26 @@ def test_english_is_available(manager, client):
     client.get("/lang/en")
     page = page_text(client.get("/login"))
     assert "Manager ID" in page and "Admin PIN" in page
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example/x", "https://evil.example/x",
+                                    "javascript:alert(1)", "/ok\r\nSet-Cookie: x=1"])
+def test_a_next_address_never_leaves_the_console(logged_in, client, target):
+    """After logging in, switching language, marking an agent away or updating
+    a callback, ``next`` may only name a page of this console."""
+    lines = logged_in.post("/agents/1/away", {"away": "1", "next": target})
+    language = client.get("/lang/ko", query_string={"next": target})
+    for answer in (lines, language):
+        assert answer.status_code == 302
+        location = answer.headers["Location"]
+        assert "evil" not in location and "javascript" not in location and "\n" not in location, location
+    assert logged_in.post("/agents/1/away", {"away": "", "next": "/callbacks/?status=open"}).headers[
+        "Location"] == "/callbacks/?status=open"   # a page of the console is kept
+
+
+def test_an_unknown_enrolment_key_action_changes_nothing(logged_in, store):
+    logged_in.post("/phones/enrol-key", {"action": "new"})
+    key = db.get_setting(store, "phone_enrol_key")
+    answer = logged_in.post("/phones/enrol-key", {"action": "explode"}, follow_redirects=True)
+    assert "unknown enrolment key action 'explode'" in page_text(answer)
+    assert db.get_setting(store, "phone_enrol_key") == key

@@ -21,10 +21,11 @@ def texts_to_translate() -> set[str]:
     for path in SERVER.glob("templates/**/*.html"):
         found.update(QUOTED_KOREAN.findall(path.read_text(encoding="utf-8")))
     # Labels passed through _() indirectly (readiness checks, kinds, stages, states).
-    from server.console import campaigns, contacts, forms, images, ments, operations, phones
+    from server.console import campaigns, contacts, forms, ments, operations, phones
     found.update(label for _code, label in ments.KINDS)
-    found.update(label for _code, label in images.KINDS)
+    found.update(label for _code, label in forms.IMAGE_KINDS)
     found.update(label for _code, label in phones.MODES)
+    found.update(phones.AUDIO_LABELS.values())
     found.update(contacts.STAGES_KO.values())
     found.update(campaigns.STATE_LABELS.values())
     found.update(campaigns.KIND_LABELS.values())

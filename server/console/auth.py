@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
                    session, url_for)
@@ -18,7 +17,7 @@ from ..i18n import _
 from ..operating import SEOUL
 from ..security import (LockoutPolicy, address_allowed, hash_secret, parse_networks,
                         verify_secret)
-from .forms import LoginForm
+from .forms import LoginForm, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -111,11 +110,7 @@ def guard_console():
 
 
 def _safe_next(target: str | None) -> str:
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/"):
-            return target
-    return url_for("home.index")
+    return safe_next(target, url_for("home.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -10,7 +10,7 @@ from .. import campaigns as campaign_service
 from .. import db, operating
 from ..i18n import _
 from .auth import audit, login_required, now
-from .forms import CampaignForm
+from .forms import CampaignActionForm, CampaignForm
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
@@ -101,4 +101,4 @@ def change(campaign_id: int, action: str):
     else:
         audit("settings", target=f"campaign {campaign_id}", detail={"action": action})
         flash(_("저장했습니다."), "info")
-    return redirect(request.form.get("next") or url_for("campaigns.detail", campaign_id=campaign_id))
+    return redirect(CampaignActionForm().next.to(url_for("campaigns.detail", campaign_id=campaign_id)))

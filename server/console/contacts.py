@@ -16,6 +16,7 @@ from ..i18n import _
 from ..storage import uploads
 from . import disk, jobs, page_args, upload_size
 from .auth import audit, current_manager, login_required, pin_refused
+from .forms import CallListUploadForm
 from .forms import DoNotCallForm
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -82,7 +83,7 @@ def upload():
     if file is None or not file.filename:
         return _upload_error(_("파일을 선택하세요."))
     try:
-        name = importer.check_list_name(store, request.form.get("name", ""))
+        name = importer.check_list_name(store, CallListUploadForm().name.data or "")
         ext = importer.check_extension(file.filename)
     except importer.CallListError as exc:
         return _upload_error(str(exc))

@@ -11,6 +11,7 @@ POST before a view runs, so these forms do not check it a second time.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
@@ -33,6 +34,23 @@ class ConsoleForm(FlaskForm):
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Where a ``next`` field may send the browser: a path on this console,
+    never another site (``//host``, ``/\\host`` and ``https://host`` are all
+    off-site to a browser), else ``fallback``."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")) \
+            and target.isprintable() and not urlsplit(target).netloc:
+        return target
+    return fallback
+
+
+class Back(HiddenField):
+    """The page to return to after a POST (``next``), checked by :func:`safe_next`."""
+
+    def to(self, fallback: str) -> str:
+        return safe_next(self.data, fallback)
 
 
 class Present(BooleanField):
@@ -61,7 +79,7 @@ class LoginForm(ConsoleForm):
     login_id = StringField(filters=[_strip], validators=[DataRequired()])
     password = PasswordField(validators=[InputRequired()])
     pin = PasswordField(validators=[InputRequired()])
-    next = HiddenField()
+    next = Back()
 
 
 # -- 운용환경 ----------------------------------------------------------------------
@@ -128,6 +146,38 @@ class MentRoleForm(ConsoleForm):
             raise ValidationError(_("안내순서") + ": 1-99")
 
 
+class MentUploadForm(ConsoleForm):
+    """A new announcement's title (at most 80 characters; empty: the file's name)."""
+
+    title = StringField(filters=[_strip], default="")
+
+    def title_or(self, filename_stem: str) -> str:
+        return (self.title.data or "")[:80] or filename_stem
+
+
+# -- 이미지 --------------------------------------------------------------------------
+
+IMAGE_KINDS = (("outgoing", "발신시 표시 이미지"), ("callback", "착신시 표시 이미지"))
+
+
+class ImageUploadForm(ConsoleForm):
+    """Which of the two caller-display images an upload is."""
+
+    kind = StringField()
+
+    def validate_kind(self, field):
+        if field.data not in dict(IMAGE_KINDS):
+            raise ValidationError(f"unknown image kind '{field.data or ''}'")
+
+
+# -- 호출자료 -------------------------------------------------------------------------
+
+class CallListUploadForm(ConsoleForm):
+    """A call list's name (checked against the others by the importer)."""
+
+    name = StringField(default="")
+
+
 # -- 상담원 (agent lines) -----------------------------------------------------------
 
 _EXTENSION = re.compile(r"^[0-9]{2,8}$")
@@ -176,7 +226,34 @@ class AgentLineForm(ConsoleForm):
         field.data = number   # 0: after the last line
 
 
+class AgentAwayForm(ConsoleForm):
+    """An agent line away (자리비움) or back, from the dashboard."""
+
+    away = Ticked()
+    next = Back()
+
+
+# -- 콜백 처리 ------------------------------------------------------------------------
+
+class CallbackForm(ConsoleForm):
+    """A callback's status and the agent's note (at most 200 characters)."""
+
+    status = StringField(default="")
+    note = StringField(filters=[_strip], default="")
+    next = Back()
+
+    @property
+    def note_text(self) -> str | None:
+        return (self.note.data or "")[:200] or None
+
+
 # -- 캠페인 ------------------------------------------------------------------------
+
+class CampaignActionForm(ConsoleForm):
+    """Start, pause, resume or stop: only where to go back to."""
+
+    next = Back()
+
 
 RULES_NOT_CONFIRMED = ("선거운동 캠페인은 규칙을 확인해야 만들 수 있습니다. "
                        "‘위 내용을 확인했습니다’에 표시하세요. 캠페인은 만들어지지 않았습니다.")
@@ -236,6 +313,17 @@ class NewPhoneForm(PhoneForm):
     def validate_mode(self, field):
         if field.data not in dict(MODES):
             raise ValidationError(f"unknown phone mode '{field.data}'")
+
+
+class EnrolKeyForm(ConsoleForm):
+    """A new enrolment key, or none (phones then need the manager's approval)."""
+
+    action = StringField(default="new")
+
+    def validate_action(self, field):
+        field.data = field.data or "new"
+        if field.data not in ("new", "disable"):
+            raise ValidationError(f"unknown enrolment key action '{field.data}'")
 
 
 # -- 접근관리 and 수신거부 --------------------------------------------------------------

@@ -13,10 +13,10 @@ from ..media import images as imaging
 from ..storage import uploads
 from . import MediaUpload, receive_media
 from .auth import audit, login_required, pin_refused
+from .forms import IMAGE_KINDS, ImageUploadForm
 
 bp = Blueprint("images", __name__, url_prefix="/images")
 
-KINDS = (("outgoing", "발신시 표시 이미지"), ("callback", "착신시 표시 이미지"))
 MAX_BYTES = 30 * 1024 * 1024
 
 
@@ -24,18 +24,19 @@ MAX_BYTES = 30 * 1024 * 1024
 @login_required
 def index():
     rows = db.images(db.get_db())
-    return render_template("images/index.html", kinds=KINDS,
-                           by_kind={kind: [r for r in rows if r["kind"] == kind] for kind, _l in KINDS},
+    return render_template("images/index.html", kinds=IMAGE_KINDS,
+                           by_kind={kind: [r for r in rows if r["kind"] == kind] for kind, _l in IMAGE_KINDS},
                            target=imaging.TARGET_SIZE, max_kb=imaging.MAX_BYTES // 1000)
 
 
 @bp.route("/upload", methods=["POST"])
 @login_required
 def upload():
-    kind = request.form.get("kind")
-    if kind not in dict(KINDS):
-        flash(f"unknown image kind '{kind}'", "error")
+    form = ImageUploadForm()
+    if not form.validate():
+        flash(form.error_list()[0], "error")
         return redirect(url_for("images.index"))
+    kind = form.kind.data
     got = receive_media(imaging.prepare_image, imaging.ImageError, max_bytes=MAX_BYTES, what="image",
                         back="images.index", page=index)
     if not isinstance(got, MediaUpload):

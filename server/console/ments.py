@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 
 from .. import db
 from ..i18n import _
@@ -13,7 +13,7 @@ from ..media import audio
 from ..storage import uploads
 from . import MediaUpload, receive_media
 from .auth import audit, login_required, pin_refused
-from .forms import MENT_KINDS, MentRoleForm
+from .forms import MENT_KINDS, MentRoleForm, MentUploadForm
 
 bp = Blueprint("ments", __name__, url_prefix="/ments")
 
@@ -43,7 +43,7 @@ def upload():
         return got
     filename, converted = got.filename, got.converted
     sha256 = uploads().put(converted.wav, ".wav")
-    title = (request.form.get("title") or "").strip()[:80] or Path(filename).stem
+    title = MentUploadForm().title_or(Path(filename).stem)
     ment_id = db.add_ment(db.get_db(), sha256=sha256, original_name=filename, title=title,
                           duration_s=converted.duration_s, source=converted.source,
                           changes=converted.changes)

@@ -9,6 +9,7 @@ from ..contacts.phone_numbers import format_display
 from ..i18n import _
 from . import page_args
 from .auth import audit, login_required
+from .forms import AgentAwayForm, CallbackForm
 
 bp = Blueprint("operations", __name__)
 
@@ -36,14 +37,16 @@ def dashboard():
 @bp.route("/agents/<int:line_id>/away", methods=["POST"])
 @login_required
 def agent_away(line_id: int):
-    away = request.form.get("away") == "1"
+    form = AgentAwayForm()
+    form.validate()
+    away = form.away.data
     try:
         db.set_agent_line_away(db.get_db(), line_id, away)
     except db.NotFound:
         abort(404)
     current_app.extensions["ars_engine"].reload_agent_lines()
     audit("settings", target=f"agent line {line_id}", detail={"away": away})
-    return redirect(request.form.get("next") or url_for("operations.dashboard"))
+    return redirect(form.next.to(url_for("operations.dashboard")))
 
 
 @bp.route("/callbacks/")
@@ -61,10 +64,11 @@ def callbacks():
 @bp.route("/callbacks/<int:callback_id>", methods=["POST"])
 @login_required
 def callback_update(callback_id: int):
-    status = request.form.get("status", "")
+    form = CallbackForm()
+    form.validate()
+    status = form.status.data
     try:
-        row = db.set_callback_status(db.get_db(), callback_id, status,
-                                     (request.form.get("note") or "").strip()[:200] or None)
+        row = db.set_callback_status(db.get_db(), callback_id, status, form.note_text)
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("operations.callbacks"))
@@ -72,7 +76,7 @@ def callback_update(callback_id: int):
         abort(404)
     audit("settings", target=f"callback {callback_id}", detail={"status": status,
                                                                  "number": format_display(row["number"])[:4] + "…"})
-    return redirect(request.form.get("next") or url_for("operations.callbacks"))
+    return redirect(form.next.to(url_for("operations.callbacks")))
 
 
 @bp.route("/calls/")

@@ -13,7 +13,7 @@ from ..i18n import _
 from ..phones.api import ENROL_KEY_SETTING, install_command
 from ..security import new_token, token_sha256
 from .auth import audit, login_required, pin_refused
-from .forms import MODES, NewPhoneForm, PhoneForm
+from .forms import MODES, EnrolKeyForm, NewPhoneForm, PhoneForm
 
 bp = Blueprint("phones", __name__, url_prefix="/phones")
 
@@ -177,10 +177,14 @@ def decide(request_id: str, decision: str):
 @bp.route("/enrol-key", methods=["POST"])
 @login_required
 def enrol_key():
+    form = EnrolKeyForm()
+    if not form.validate():
+        flash(form.error_list()[0], "error")
+        return redirect(url_for("phones.index"))
     store = db.get_db()
-    if request.form.get("action") == "disable":
+    if form.action.data == "disable":
         db.put_setting(store, ENROL_KEY_SETTING, None)
     else:
         db.put_setting(store, ENROL_KEY_SETTING, secrets.token_urlsafe(18))
-    audit("settings", target="phone enrolment key", detail={"action": request.form.get("action", "new")})
+    audit("settings", target="phone enrolment key", detail={"action": form.action.data})
     return redirect(url_for("phones.index"))
