@@ -202,6 +202,7 @@ EN: dict[str, str] = {
     "점검 중…": "Probing…",
     "점검 실패": "Probe failed",
     "오디오 점검": "Probe audio",
+    "통화 중이라 점검하지 못했습니다. 통화가 끝난 뒤 다시 누르세요.": "A call was in progress, so the phone did not probe. Press again after the call.",
     "오디오 점검을 요청했습니다. 결과는 잠시 후 이 표에 나옵니다.": "Audio probe requested. The result appears in this table shortly.",
     "폰이 연결되어 있지 않아 오디오를 점검할 수 없습니다.": "The phone is not connected, so its audio cannot be probed.",
     "가입 요청": "Join requests",

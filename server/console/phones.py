@@ -42,7 +42,10 @@ def audio_status(live: dict) -> dict:
     else:
         out = {"label": _(AUDIO_LABELS[audio["path"]]), "ok": True, "detail": audio.get("capture") or ""}
     out["probe"] = probe.get("status")
-    out["probe_error"] = probe.get("error") if probe.get("status") == "failed" else None
+    error = probe.get("error") if probe.get("status") == "failed" else None
+    if error and error.startswith("a call is in progress"):
+        error = _("통화 중이라 점검하지 못했습니다. 통화가 끝난 뒤 다시 누르세요.")
+    out["probe_error"] = error
     return out
 
 
