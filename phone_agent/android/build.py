@@ -49,7 +49,8 @@ __all__ = ["API_LEVEL", "BuildError", "Built", "REQUIRED", "build", "dex_methods
 
 API_LEVEL = 29
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-TOOLS = {"smali": "libsmali-java", "baksmali": "libsmali-java", "dexdump": "dexdump"}
+TOOLS = ("smali", "baksmali", "dexdump")  # Debian: libsmali-java has the first two
+INSTALL = "apt-get install libsmali-java dexdump"
 
 # What the backend runs: the entry point and the three commands behind it.
 REQUIRED = {
@@ -79,9 +80,8 @@ def missing_tools() -> list[str]:
 def _require_tools() -> None:
     missing = missing_tools()
     if missing:
-        packages = " ".join(sorted({TOOLS[t] for t in missing}))
         raise BuildError(f"cannot build the audio helper: {', '.join(missing)} not installed "
-                         f"(apt-get install {packages})")
+                         f"({INSTALL})")
 
 
 def sources_digest(sources: Path = SOURCES) -> str:
@@ -92,9 +92,12 @@ def sources_digest(sources: Path = SOURCES) -> str:
     return h.hexdigest()
 
 
-def _run(args: list[str], what: str) -> str:
+def _run(args: list[str], what: str, quiet: bool = False) -> str:
+    """The tool's output; BuildError with what it said when it failed (or,
+    ``quiet``, said anything on stderr: smali 2.5.2 reports syntax errors
+    there and exits 0 without writing the dex)."""
     done = subprocess.run(args, capture_output=True, text=True)
-    if done.returncode != 0:
+    if done.returncode != 0 or (quiet and done.stderr.strip()):
         detail = (done.stderr or done.stdout).strip()
         raise BuildError(f"{what} failed ({' '.join(args[:2])}): {detail}")
     return done.stdout
@@ -174,7 +177,9 @@ def build(jar: Path = BUILT_JAR, sources: Path = SOURCES) -> Built:
         work = Path(tmp)
         dex = work / "classes.dex"
         _run(["smali", "assemble", "--api", str(API_LEVEL), "--jobs", "1", "-o", str(dex), str(sources)],
-             "smali")
+             "smali", quiet=True)
+        if not dex.is_file():
+            raise BuildError(f"smali wrote no dex file from {sources}")
         _check_dex(dex)
         _check_registers(dex, work)
         data = _pack(dex.read_bytes(), jar)
@@ -211,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip quietly (exit 0) when smali or dexdump is not installed")
     args = parser.parse_args(argv)
     if args.if_tools and missing_tools():
-        print(f"audio helper not built: {', '.join(missing_tools())} not installed "
-              "(apt-get install libsmali-java dexdump)", file=sys.stderr)
+        print(f"audio helper not built: {', '.join(missing_tools())} not installed ({INSTALL})",
+              file=sys.stderr)
         return 0
     try:
         built = ensure_built(args.out) if args.if_changed else build(args.out)
