@@ -129,3 +129,59 @@ def test_the_package_served_to_phones_carries_the_built_jar_where_the_phone_look
     path, sha = found.stdout.split()
     assert path == str(root / "phone_agent/android/dist/mobile-ars-audio.jar"), found.stderr
     assert sha == hashlib.sha256(BUILT_JAR.read_bytes()).hexdigest()
+
+
+def test_the_virtual_handset_refuses_bad_play_lines_in_the_helpers_own_words(tmp_path):
+    """The virtual phone's answers to a bad ``play`` are the real helper's:
+    every fixed part of each message is a string in the built dex."""
+    import asyncio
+    import wave
+
+    import numpy as np
+    import soundfile as sf
+
+    from phone_agent.simulator.virtual.handset import AUDIO_HELPER_JAR, VirtualHandset
+    from tests.test_virtual_handset import MemoryIO
+
+    float_wav = io.BytesIO()
+    sf.write(float_wav, np.zeros((800, 2), dtype=np.float32), 44100, format="WAV", subtype="FLOAT")
+    pcm_wav = io.BytesIO()
+    with wave.open(pcm_wav, "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
+        w.writeframes(b"\0\0" * 8000)
+    play = f"CLASSPATH={AUDIO_HELPER_JAR} app_process / mobilears.Audio play "
+    lines = {
+        "/sdcard/a.wav --volume 150": "--volume must be 0..100, not ",
+        "/sdcard/a.wav --volume": " needs a value",
+        "/sdcard/a.wav --stream ring": "--stream must be voice_call or music, not ",
+        "/sdcard/a.wav /sdcard/b.wav": "unexpected argument: ",
+        "--stream music": "play needs a FILE",
+        "/sdcard/none.wav": None,
+        "/sdcard/poster.jpg": "not a WAV file (no RIFF header)",
+        "/sdcard/float.wav": "not 16-bit PCM (format ",
+    }
+
+    async def main():
+        phone = VirtualHandset()
+        for path, data in (("/sdcard/a.wav", pcm_wav.getvalue()), ("/sdcard/poster.jpg", b"\xff\xd8\xff\xe0 JFIF"),
+                           ("/sdcard/float.wav", float_wav.getvalue())):
+            await phone.push(path, data, 0o100644, 0)
+        answers = {}
+        for args in lines:
+            out = MemoryIO()
+            answers[args] = (await phone.shell(play + args, out), out.text())
+        usage = MemoryIO()
+        code = await phone.shell(f"CLASSPATH={AUDIO_HELPER_JAR} app_process / mobilears.Audio dance", usage)
+        return answers, (code, usage.text()), phone.audio.speakerphone
+
+    answers, usage, speaker = asyncio.run(main())
+    dump = subprocess.run(["dexdump", "-d", str(BUILT_JAR)], capture_output=True, text=True, check=True).stdout
+    for args, fixed in lines.items():
+        code, text = answers[args]
+        assert code == 1 and text.startswith("Error: ") and text.endswith("\n"), (args, text)
+        if fixed is not None:
+            assert fixed in text and f'"{fixed}"' in dump, (args, text)
+    assert answers["/sdcard/none.wav"][1] == "Error: /sdcard/none.wav: open failed: ENOENT (No such file or directory)\n"
+    assert answers["/sdcard/float.wav"][1] == "Error: /sdcard/float.wav: not 16-bit PCM (format 3, 32 bits)\n"
+    assert usage[0] == 2 and f'"{usage[1].strip()}"' in dump
+    assert speaker is False  # nothing played

@@ -89,7 +89,8 @@ class AudioHelper:
             try:
                 path, stream, volume = play_options(words[1:])
             except ValueError as exc:
-                return lambda io: _say(io, f"Error: {exc}\n", 1)
+                message = f"Error: {exc}\n"
+                return lambda io: _say(io, message, 1)
             return lambda io: self._play(io, path, stream, volume)
         return lambda io: _say(io, USAGE, 2)
 
