@@ -477,6 +477,28 @@ def test_a_phone_without_the_audio_helper_gets_the_built_one_pushed_and_plays_on
     assert any(" play " in c and "--stream voice_call --volume 70" in c for c in handset.commands)
 
 
+def test_a_phone_that_refuses_the_speakerphone_still_plays_and_the_refusal_is_logged(phone, assets, caplog):
+    """The helper reports what Android refused as a warning before "playing";
+    the backend logs it and the announcement plays to its end."""
+    _, handset, _, backend = phone("a12-galaxy-s21")
+    refusal = "java.lang.SecurityException: Modifying audio settings requires MODIFY_AUDIO_SETTINGS"
+    handset.audio.speakerphone_refused = refusal
+
+    async def main():
+        t = backend()
+        await t.dial("01012349994")
+        await changes(t, lambda c: c.state in (ACTIVE, DISCONNECTED))
+        played = await t.play(assets[INTRO[0]])
+        await t.hang_up()
+        await t.close()
+        return played
+
+    with caplog.at_level("WARNING", logger="phone_agent.telephony.adb.audio"):
+        played = run(main())
+    assert played is True and handset.audio.speakerphone is False
+    assert f"audio helper: could not turn the speakerphone on: {refusal}" in caplog.text
+
+
 def test_a_phone_whose_audio_helper_does_not_run_gets_no_calls_and_says_why(phone, assets, tmp_path):
     """No voter is burnt on a phone that could not play the announcement:
     here the jar the backend holds is not the helper (a stale or foreign

@@ -21,6 +21,9 @@ lines), prints ``playing <ms>``, plays, prints ``done``, and stops early
 when stdin closes; it is the moment the active voter's first announcement
 starts counting. Both turn the speakerphone on (:attr:`AudioHelper.speakerphone`);
 ``play --volume`` sets the stream's volume (:attr:`AudioHelper.volumes`).
+With :attr:`AudioHelper.speakerphone_refused` set, the phone's audio service
+refuses the speakerphone: ``play`` prints the helper's ``warning: …`` line
+before ``playing`` and plays anyway.
 """
 
 from __future__ import annotations
@@ -67,6 +70,9 @@ class AudioHelper:
         self.mic_streams = 0  # record streams open now
         self.speakerphone = False  # turned on by the helper's play or record
         self.volumes: dict[int, int] = {}  # stream -> volume in % set by play --volume
+        # A phone whose audio service refuses the shell's speakerphone request:
+        # the exception the helper reports (it warns and plays anyway).
+        self.speakerphone_refused: str | None = None
         self._plays: list[tuple[int, np.ndarray, Call]] = []  # announcement echo
 
     def command(self, command: str) -> Handler | None:
@@ -110,7 +116,7 @@ class AudioHelper:
         if rate != RATE:
             await io.write(f"Error: the virtual microphone records {RATE} Hz only\n".encode())
             return 1
-        self.speakerphone = True
+        self.speakerphone = self.speakerphone or not self.speakerphone_refused
         self.mic_streams += 1
         loop = asyncio.get_running_loop()
         closed = asyncio.Event()
@@ -174,7 +180,10 @@ class AudioHelper:
         except (wave.Error, EOFError) as exc:
             await io.write(f"Error: {path}: not a complete WAV file ({exc})\n".encode())
             return 1
-        self.speakerphone = True
+        if self.speakerphone_refused:
+            await io.write(f"warning: could not turn the speakerphone on: {self.speakerphone_refused}\n".encode())
+        else:
+            self.speakerphone = True
         if volume is not None:
             self.volumes[stream] = volume
         with wave.open(_io.BytesIO(data)) as w:
