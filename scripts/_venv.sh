@@ -19,3 +19,8 @@ if [ ! -f "$STAMP" ] || [ setup.cfg -nt "$STAMP" ] || [ setup.py -nt "$STAMP" ];
     || { echo "installing packages into .venv failed (see .venv/install.log)" >&2; exit 1; }
   touch "$STAMP"
 fi
+# The phone's audio helper jar (phone_agent/android/dist/), built from its smali
+# sources when they changed and Debian's smali and dexdump are installed
+# (scripts/test installs them; without them the adb path reports
+# "audio helper not built" and scripts/build-helper says what to install).
+.venv/bin/python -m phone_agent.android.build --if-changed --if-tools >/dev/null

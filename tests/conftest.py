@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from phone_agent.android.build import ensure_built, missing_tools
 from server import create_app, db
 from server.security import hash_secret, use_fast_hashing
 
@@ -17,6 +18,16 @@ use_fast_hashing()
 MANAGER_ID = "manager"
 PASSWORD = "correct horse 1"
 PIN = "2468"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audio_helper_jar():
+    """The phone's audio helper, built from its smali sources when they
+    changed (scripts/test has installed smali and dexdump): virtual handsets
+    run exactly this jar. Without the tools the adb tests fail saying so, and
+    test_android_helper.py's build test fails, never skips."""
+    if not missing_tools():
+        ensure_built()
 
 
 class Clock:

@@ -444,41 +444,98 @@ def test_agent_leg_events_are_tagged_and_drop_agent_keeps_the_voter(phone):
 
 # -- the runner and an adb phone that cannot call ------------------------------------------
 
-def test_a_phone_without_the_audio_helper_gets_no_calls_and_says_why_until_it_has_it(phone, assets):
-    """No voter is burnt on a phone that could not play the announcement: the
-    runner leases nothing, every heartbeat says the phone is unavailable and
-    why; once the helper is on the phone, the next check finds it and calls start."""
-    from phone_agent.runner import Runner
-    from phone_agent.telephony.adb import AUDIO_HELPER_JAR
+def test_a_phone_without_the_audio_helper_gets_the_built_one_pushed_and_plays_on_the_speakerphone(phone, assets):
+    """A fresh phone holds an old file at the helper's path: the backend's
+    readiness check replaces it with the built jar (verified by size and
+    SHA-256), runs it once, and the announcement plays with the speakerphone
+    on at the set volume. A second check pushes nothing."""
+    from phone_agent.android import BUILT_JAR
+    from phone_agent.telephony.adb import AUDIO_HELPER_JAR, SpeakerphoneAudio
 
+    _, handset, _, backend = phone("a11-galaxy-a52", audio_helper=False)
+    handset.files[AUDIO_HELPER_JAR] = (b"PK\x03\x04 an older helper", 0o100644, int(time.time()))
+
+    async def main():
+        t = backend(audio=SpeakerphoneAudio(volume=70))
+        await t.ready()
+        pushed = handset.files[AUDIO_HELPER_JAR][0]
+        count = handset.command_count
+        await t.ready()
+        again = handset.command_count - count
+        await t.dial("01012349994")
+        await changes(t, lambda c: c.state in (ACTIVE, DISCONNECTED))
+        played = await t.play(assets[INTRO[0]])
+        await t.hang_up()
+        await t.close()
+        return pushed, again, played
+
+    pushed, again, played = run(main())
+    assert pushed == BUILT_JAR.read_bytes()
+    assert again == 0  # verified once per connection
+    assert played is True
+    assert handset.audio.speakerphone and handset.audio.volumes == {0: 70}  # voice-call stream at 70 %
+    assert any(" play " in c and "--stream voice_call --volume 70" in c for c in handset.commands)
+
+
+def test_a_phone_that_refuses_the_speakerphone_still_plays_and_the_refusal_is_logged(phone, assets, caplog):
+    """The helper reports what Android refused as a warning before "playing";
+    the backend logs it and the announcement plays to its end."""
+    _, handset, _, backend = phone("a12-galaxy-s21")
+    refusal = "java.lang.SecurityException: Modifying audio settings requires MODIFY_AUDIO_SETTINGS"
+    handset.audio.speakerphone_refused = refusal
+
+    async def main():
+        t = backend()
+        await t.dial("01012349994")
+        await changes(t, lambda c: c.state in (ACTIVE, DISCONNECTED))
+        played = await t.play(assets[INTRO[0]])
+        await t.hang_up()
+        await t.close()
+        return played
+
+    with caplog.at_level("WARNING", logger="phone_agent.telephony.adb.audio"):
+        played = run(main())
+    assert played is True and handset.audio.speakerphone is False
+    assert f"audio helper: could not turn the speakerphone on: {refusal}" in caplog.text
+
+
+def test_a_phone_whose_audio_helper_does_not_run_gets_no_calls_and_says_why(phone, assets, tmp_path):
+    """No voter is burnt on a phone that could not play the announcement:
+    here the jar the backend holds is not the helper (a stale or foreign
+    build), so the phone aborts it; the runner leases nothing and every
+    heartbeat says the phone is not ready, naming the jar and Android's answer."""
+    import zipfile
+
+    from phone_agent.runner import Runner
+    from phone_agent.telephony.adb import SpeakerphoneAudio
+
+    foreign = tmp_path / "mobile-ars-audio.jar"
+    with zipfile.ZipFile(foreign, "w") as z:
+        z.writestr("classes.dex", b"dex\n035\0 not the helper")
     _, handset, _, backend = phone("a13-pixel7", audio_helper=False)
     server = InMemoryServer(LINES, campaign())
     server.assets = assets
     server.heartbeat_s = 0.5
 
     async def main():
-        t = backend()
+        t = backend(audio=SpeakerphoneAudio(local_jar=foreign))
         runner = Runner(server, t, config=ScriptConfig(speed=SPEED), prefetch=2)
         task = asyncio.create_task(runner.run())
-        while len(server.heartbeats) < 2:
-            await asyncio.sleep(0.05)
-        before = (list(server.leases), list(server.heartbeats), runner.problem)
-        handset.files[AUDIO_HELPER_JAR] = (b"PK\x03\x04 helper", 0o100644, int(time.time()))
-        while runner.metrics.calls < 1:  # found at the next check (backoff: 1 s, then 2 s)
-            await asyncio.sleep(0.05)
-        while server.heartbeats[-1].get("device") != "ready":
+        while len(server.heartbeats) < 3:
             await asyncio.sleep(0.05)
         runner.stop()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await t.close()
-        return before
+        return list(server.leases), list(server.heartbeats), runner.problem
 
     leases, heartbeats, problem = run(main(), timeout=60)
     assert leases == []  # nothing was leased while the phone could not call
     assert all(h["device"] == "unavailable" for h in heartbeats)
-    assert "audio helper missing" in heartbeats[-1]["problem"] and "audio helper missing" in problem
-    assert server.leases and server.events  # then it called
+    assert "not ready: audio helper does not run: Aborted" in heartbeats[-1]["problem"]
+    assert f"/data/local/tmp/mobile-ars-audio.jar, sha256 {hashlib.sha256(foreign.read_bytes()).hexdigest()[:12]}" \
+        in problem and str(foreign) in problem
+    assert handset.files["/data/local/tmp/mobile-ars-audio.jar"][0] == foreign.read_bytes()  # pushed, then refused
 
 
 def test_the_campaign_images_are_applied_to_the_phone_with_a_status(phone, tmp_path):

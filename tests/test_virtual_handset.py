@@ -478,15 +478,27 @@ def test_pushed_files_are_kept_and_verifiable_from_the_shell():
     assert folder[0] & 0o170000 == 0o040000 and missing is None
 
 
-def test_the_audio_helper_must_have_been_pushed():
+def test_the_audio_helper_runs_only_as_the_jar_that_was_built():
+    """No jar, or any other file at its path, and Android's app_process finds
+    no class: the shell prints "Aborted" (exit 134). The built jar answers."""
+    from phone_agent.android import BUILT_JAR, VERSION_LINE
+
+    version = f"CLASSPATH={AUDIO_HELPER_JAR} app_process / mobilears.Audio version"
+
     async def main():
         phone = VirtualHandset(audio_helper=False)
-        io = MemoryIO()
-        code = await phone.shell(RECORD, io)
-        return code, io.text()
+        answers = []
+        for content in (None, b"PK\x03\x04 not the helper", BUILT_JAR.read_bytes()[:-1], BUILT_JAR.read_bytes()):
+            if content is not None:
+                phone.files[AUDIO_HELPER_JAR] = (content, 0o100644, 1_700_000_000)
+            for line in (RECORD, version) if content != BUILT_JAR.read_bytes() else (version,):
+                io = MemoryIO()
+                answers.append((await phone.shell(line, io), io.text()))
+        return answers
 
-    code, out = run(main())
-    assert code == 1 and "Could not find class" in out
+    answers = run(main())
+    assert answers[:6] == [(134, "Aborted\n")] * 6  # missing, foreign, truncated
+    assert answers[6:] == [(0, VERSION_LINE + "\n")]
 
 
 def test_a_dual_sim_phone_without_a_default_sim_waits_for_a_choice():

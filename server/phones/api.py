@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import logging
 import secrets
 import tarfile
 import time
@@ -20,11 +21,15 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from phone_agent import SIMULATOR_ONLY
 from phone_agent import __version__ as AGENT_VERSION
 from phone_agent import protocol as p
+from phone_agent.android import BUILT_JAR
+from phone_agent.android.build import BuildError, ensure_built, missing_tools
 
 from .. import db
 from ..extensions import csrf
 from ..security import new_token, token_sha256
 from ..storage import uploads
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("phone_api", __name__)
 csrf.exempt(bp)
@@ -131,13 +136,36 @@ ars-phone = "phone_agent.cli:main"
 
 [tool.setuptools.packages.find]
 include = ["phone_agent*"]
+
+[tool.setuptools.package-data]
+"phone_agent.android" = ["dist/*.jar"]
 """
+
+HELPER_IN_PACKAGE = "phone_agent/" + BUILT_JAR.relative_to(BUILT_JAR.parents[2]).as_posix()
+
+
+def helper_jar() -> Path | None:
+    """The audio helper jar for the phone package: built here when its
+    sources changed and smali is installed; None (logged) when there is none,
+    and internet-mode phones will then say "audio helper not built"."""
+    if not missing_tools():
+        try:
+            return ensure_built().path
+        except BuildError as exc:
+            log.error("the phone package goes without the audio helper: %s", exc)
+    if BUILT_JAR.is_file():
+        return BUILT_JAR
+    log.warning("the phone package goes without the audio helper: %s is not built "
+                "(scripts/build-helper; apt-get install libsmali-java dexdump)", BUILT_JAR)
+    return None
 
 
 def agent_sdist() -> tuple[str, bytes]:
     """A source distribution of phone_agent, built from the running code:
     only what a phone runs (the simulator and the virtual handsets, which
-    the server and the tests use, stay out: ``phone_agent.SIMULATOR_ONLY``)."""
+    the server and the tests use, stay out: ``phone_agent.SIMULATOR_ONLY``),
+    and the built audio helper jar, which an internet-mode phone pushes to
+    its own adbd from there (:data:`HELPER_IN_PACKAGE`)."""
     root = Path(__file__).resolve().parents[2] / "phone_agent"
     base = f"{PACKAGE_NAME}-{AGENT_VERSION}"
     buffer = io.BytesIO()
@@ -154,6 +182,9 @@ def agent_sdist() -> tuple[str, bytes]:
             if relative.startswith(SIMULATOR_ONLY) or "__pycache__" in relative:
                 continue
             add_bytes(f"phone_agent/{relative}", path.read_bytes())
+        jar = helper_jar()
+        if jar is not None:
+            add_bytes(HELPER_IN_PACKAGE, jar.read_bytes())
     return f"{base}.tar.gz", buffer.getvalue()
 
 

@@ -1,23 +1,36 @@
 """The virtual handset's audio helper: the speakerphone path of
-:mod:`phone_agent.telephony.adb`, answered as the pushed helper jar would::
+:mod:`phone_agent.telephony.adb`, answered as the helper jar built from
+:mod:`phone_agent.android` answers on a phone::
 
-    CLASSPATH=/data/local/tmp/mobile-ars-audio.jar app_process / mobilears.Audio record 8000
-    CLASSPATH=… app_process / mobilears.Audio play FILE
+    CLASSPATH=/data/local/tmp/mobile-ars-audio.jar app_process / mobilears.Audio version
+    CLASSPATH=… app_process / mobilears.Audio record 8000
+    CLASSPATH=… app_process / mobilears.Audio play FILE [--volume 0..100] [--stream voice_call|music]
 
-``record`` streams the microphone as raw PCM16LE 8 kHz mono until stdin
-closes — the voter's line noise, their "여보세요", their key presses as real
-DTMF tone audio with noise (the material of the sim backend, from
-:mod:`phone_agent.simulator.sounds`) and a faint echo of the announcement —,
-paced in real time at the handset's speed. ``play`` prints ``playing <ms>``,
-plays a pushed WAV, prints ``done``, and stops early when stdin closes; it
-is the moment the active voter's first announcement starts counting. The
-helper only runs if its jar is on the phone.
+It runs only for exactly the jar that was built (by SHA-256, the file at
+``CLASSPATH`` against :func:`phone_agent.android.built_jar`): with no file
+there, another file, or another class name, the phone answers as Android
+does when app_process finds no class — the shell prints ``Aborted``
+(SIGABRT, exit code 134; the reason goes to logcat). ``version`` prints the
+helper's version line. ``record`` streams the microphone as raw PCM16LE
+8 kHz mono until stdin closes — the voter's line noise, their "여보세요",
+their key presses as real DTMF tone audio with noise (the material of the
+sim backend, from :mod:`phone_agent.simulator.sounds`) and a faint echo of
+the announcement —, paced in real time at the handset's speed. ``play``
+checks its options and the WAV as the real helper does (same ``Error: …``
+lines), prints ``playing <ms>``, plays, prints ``done``, and stops early
+when stdin closes; it is the moment the active voter's first announcement
+starts counting. Both turn the speakerphone on (:attr:`AudioHelper.speakerphone`);
+``play --volume`` sets the stream's volume (:attr:`AudioHelper.volumes`).
+With :attr:`AudioHelper.speakerphone_refused` set, the phone's audio service
+refuses the speakerphone: ``play`` prints the helper's ``warning: …`` line
+before ``playing`` and plays anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import io as _io
 import re
 import wave
@@ -25,6 +38,7 @@ from typing import Awaitable, Callable
 
 import numpy as np
 
+from ...android import HELPER_CLASS, PHONE_PATH, VERSION_LINE, HelperNotBuilt, built_jar, jar_digest
 from ..sounds import RATE, echo, mix, noise_bank, wav_audio
 from ..voter import VoterModel
 from .shell import Storage
@@ -32,8 +46,11 @@ from .telecom import Call, Clock, Telecom
 
 __all__ = ["AUDIO_HELPER_CLASS", "AUDIO_HELPER_JAR", "AudioHelper"]
 
-AUDIO_HELPER_JAR = "/data/local/tmp/mobile-ars-audio.jar"
-AUDIO_HELPER_CLASS = "mobilears.Audio"
+AUDIO_HELPER_JAR = PHONE_PATH
+AUDIO_HELPER_CLASS = HELPER_CLASS
+USAGE = ("Error: usage: mobilears.Audio version | play FILE [--volume 0..100] "
+         "[--stream voice_call|music] | record RATE\n")
+STREAMS = {"voice_call": 0, "music": 3}  # AudioManager's stream numbers
 
 _COMMAND = re.compile(r"^\s*CLASSPATH=(\S+)\s+(?:exec\s+)?app_process\s+\S+\s+(\S+)\s+(.*)$")
 
@@ -51,6 +68,11 @@ class AudioHelper:
         self.voters = voters
         self.frame_s = frame_s
         self.mic_streams = 0  # record streams open now
+        self.speakerphone = False  # turned on by the helper's play or record
+        self.volumes: dict[int, int] = {}  # stream -> volume in % set by play --volume
+        # A phone whose audio service refuses the shell's speakerphone request:
+        # the exception the helper reports (it warns and plays anyway).
+        self.speakerphone_refused: str | None = None
         self._plays: list[tuple[int, np.ndarray, Call]] = []  # announcement echo
 
     def command(self, command: str) -> Handler | None:
@@ -59,28 +81,42 @@ class AudioHelper:
         if not m:
             return None
         jar, cls, rest = m.groups()
-        if jar not in self.storage.files or cls != AUDIO_HELPER_CLASS:
-            async def missing(io):
-                await io.write(f"Error: Could not find class '{cls}' in {jar}\n".encode())
-                return 1
-            return missing
+        if cls != AUDIO_HELPER_CLASS or not self.runs(jar):
+            return _aborted
         words = rest.split()
+        if words == ["version"]:
+            return lambda io: _say(io, VERSION_LINE + "\n", 0)
         if words[:1] == ["record"]:
-            rate = int(words[1]) if len(words) > 1 and words[1].isdigit() else RATE
+            rate = int(words[1]) if len(words) == 2 and words[1].isdigit() else 0
+            if not 8000 <= rate <= 48000:
+                return lambda io: _say(io, "Error: record needs RATE, 8000..48000\n", 1)
             return lambda io: self._record(io, rate)
-        if words[:1] == ["play"] and len(words) >= 2:
-            return lambda io: self._play(io, " ".join(words[1:]))
+        if words[:1] == ["play"]:
+            try:
+                path, stream, volume = play_options(words[1:])
+            except ValueError as exc:
+                message = f"Error: {exc}\n"
+                return lambda io: _say(io, message, 1)
+            return lambda io: self._play(io, path, stream, volume)
+        return lambda io: _say(io, USAGE, 2)
 
-        async def usage(io):
-            await io.write(b"usage: mobilears.Audio record RATE | play FILE\n")
-            return 2
-        return usage
+    def runs(self, jar: str) -> bool:
+        """Whether the file at ``jar`` is the helper that was built."""
+        data = self.storage.file(jar)
+        if data is None:
+            return False
+        try:
+            size, sha = jar_digest(built_jar())
+        except (HelperNotBuilt, OSError):
+            return False
+        return len(data) == size and hashlib.sha256(data).hexdigest() == sha
 
     async def _record(self, io, rate: int) -> int:
         """The microphone as PCM16LE mono at 8 kHz, paced in real time."""
         if rate != RATE:
-            await io.write(f"error: only {RATE} Hz is supported\n".encode())
-            return 2
+            await io.write(f"Error: the virtual microphone records {RATE} Hz only\n".encode())
+            return 1
+        self.speakerphone = self.speakerphone or not self.speakerphone_refused
         self.mic_streams += 1
         loop = asyncio.get_running_loop()
         closed = asyncio.Event()
@@ -130,17 +166,29 @@ class AudioHelper:
         node = call.parent or call
         return call.live and node.state == "ACTIVE" and call.state in ("ACTIVE",)
 
-    async def _play(self, io, path: str) -> int:
+    async def _play(self, io, path: str, stream: int, volume: int | None) -> int:
         data = self.storage.file(path)
         if data is None:
-            await io.write(f"error: {path}: No such file or directory\n".encode())
+            await io.write(f"Error: {path}: open failed: ENOENT (No such file or directory)\n".encode())
+            return 1
+        problem = wav_problem(data)
+        if problem is not None:
+            await io.write(f"Error: {path}: {problem}\n".encode())
             return 1
         try:
             duration, samples = wav_audio(_io.BytesIO(data))
         except (wave.Error, EOFError) as exc:
-            await io.write(f"error: {path}: not a playable WAV ({exc})\n".encode())
+            await io.write(f"Error: {path}: not a complete WAV file ({exc})\n".encode())
             return 1
-        await io.write(f"playing {int(duration * 1000)}\n".encode())
+        if self.speakerphone_refused:
+            await io.write(f"warning: could not turn the speakerphone on: {self.speakerphone_refused}\n".encode())
+        else:
+            self.speakerphone = True
+        if volume is not None:
+            self.volumes[stream] = volume
+        with wave.open(_io.BytesIO(data)) as w:
+            frames, rate = w.getnframes(), w.getframerate()
+        await io.write(f"playing {frames // rate * 1000 + frames % rate * 1000 // rate}\n".encode())
         voter = next((c for c in self.telecom.calls
                       if c.kind in ("voter", "caller") and c.state == "ACTIVE"), None)
         entry = None
@@ -162,3 +210,73 @@ class AudioHelper:
             if entry in self._plays:
                 self._plays.remove(entry)
         return 0  # stopped: stdin closed
+
+
+def play_options(words: list[str]) -> tuple[str, int, int | None]:
+    """``play``'s arguments as the helper reads them: (file, stream, volume);
+    ValueError with the helper's own message."""
+    path, stream, volume = None, STREAMS["voice_call"], None
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in ("--volume", "--stream"):
+            i += 1
+            if i >= len(words):
+                raise ValueError(f"{word} needs a value")
+            value = words[i]
+            if word == "--volume":
+                if not (value.lstrip("-").isdigit() and 0 <= int(value) <= 100):
+                    raise ValueError(f"--volume must be 0..100, not {value}")
+                volume = int(value)
+            elif value in STREAMS:
+                stream = STREAMS[value]
+            else:
+                raise ValueError(f"--stream must be voice_call or music, not {value}")
+        elif path is None:
+            path = word
+        else:
+            raise ValueError(f"unexpected argument: {word}")
+        i += 1
+    if path is None:
+        raise ValueError("play needs a FILE")
+    return path, stream, volume
+
+
+def wav_problem(data: bytes) -> str | None:
+    """What the helper refuses in a WAV file (its own words), or None."""
+    if data[:4] != b"RIFF":
+        return "not a WAV file (no RIFF header)"
+    if data[8:12] != b"WAVE":
+        return "not a WAV file (no WAVE tag)"
+    pos, fmt = 12, None
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        body = data[pos + 8:pos + 8 + size]
+        if cid == b"fmt " and len(body) >= 16:
+            fmt = (int.from_bytes(body[0:2], "little"), int.from_bytes(body[2:4], "little"),
+                   int.from_bytes(body[4:8], "little"), int.from_bytes(body[14:16], "little"))
+        elif cid == b"data":
+            if fmt is None or fmt[2] == 0:
+                return "no fmt chunk before the data"
+            tag, channels, rate, bits = fmt
+            if tag != 1 or bits != 16:
+                return f"not 16-bit PCM (format {tag}, {bits} bits)"
+            if channels not in (1, 2):
+                return f"{channels} channels (1 or 2 are played)"
+            if not 4000 <= rate <= 48000:
+                return f"{rate} Hz (4000..48000 are played)"
+            return None
+        pos += 8 + size + (size & 1)
+    return "not a complete WAV file (no data chunk)"
+
+
+async def _say(io, text: str, code: int) -> int:
+    await io.write(text.encode())
+    return code
+
+
+async def _aborted(io) -> int:
+    """Android's answer when app_process finds no such class in the jar:
+    the runtime aborts (the reason goes to logcat) and the shell says so."""
+    await io.write(b"Aborted\n")
+    return 134

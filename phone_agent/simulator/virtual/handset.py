@@ -34,7 +34,8 @@ Misbehaviour: ``answer_delay_s`` (every command answers that much later),
 ``dumpsys_layout="unknown"`` (``dumpsys telephony.registry`` prints a layout
 no parser knows), ``ask_sim=True`` (dual SIM without a default calling SIM:
 an outgoing call waits in SELECT_PHONE_ACCOUNT), ``conference=False`` (no
-Merge button), ``audio_helper=False`` (the helper's jar is not pushed yet).
+Merge button), ``audio_helper=False`` (the helper's jar is not on the phone yet; with
+``True`` the built jar is, if it was built).
 Seeded: ``seed`` decides the phone (battery, signal, own number),
 ``voter_seed`` the people.
 """
@@ -48,6 +49,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from ...android import BUILT_JAR
 from ..sim import SimAgentDesk
 from ..voter import VoterModel
 from . import dumps
@@ -146,9 +148,8 @@ class VirtualHandset:
         self.charging = charging
         self.signal = rng.choice((3, 4, 4))
         self.storage = Storage()
-        if audio_helper:
-            self.storage.files[AUDIO_HELPER_JAR] = (b"PK\x03\x04 mobile-ars audio helper (virtual)",
-                                                    0o100644, int(time.time()))
+        if audio_helper and BUILT_JAR.is_file():  # as if pushed before (the backend pushes it otherwise)
+            self.storage.files[AUDIO_HELPER_JAR] = (BUILT_JAR.read_bytes(), 0o100644, int(time.time()))
         self.clock = Clock(self.speed)
         self.telecom = Telecom(self.clock, slots=self.profile.slots, voice_slot=voice_slot,
                                voters=self.voters, voter_seed=self.voter_seed, desk=self.desk,

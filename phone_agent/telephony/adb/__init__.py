@@ -5,6 +5,7 @@
   snapshots (pure);
 * :mod:`.transport` — the adb streams and the long-lived shell session;
 * :mod:`.audio` — where announcements play and the call is heard;
+* :mod:`.helper` — the audio helper jar pushed to the phone and checked;
 * :mod:`.android` — the shell commands and what Android prints (pure);
 * :mod:`.errors` — adb's errors turned into typed errors, in one place.
 """

@@ -4,26 +4,35 @@
 Stock Android has no shell command that plays a file or records the
 microphone. The speakerphone path uses a small helper run the way
 scrcpy-server runs (``app_process`` as the shell user, which may record and
-play audio): :data:`AUDIO_HELPER_JAR` pushed to ``/data/local/tmp``::
+play audio): :data:`AUDIO_HELPER_JAR` on the phone, built in this
+repository from smali sources (:mod:`phone_agent.android`,
+``scripts/build-helper``) and pushed by the backend when the phone lacks it
+or holds another file there (:mod:`.helper`)::
 
+    CLASSPATH=/data/local/tmp/mobile-ars-audio.jar app_process / mobilears.Audio version
+        → "mobile-ars-audio 1"
     CLASSPATH=/data/local/tmp/mobile-ars-audio.jar app_process / mobilears.Audio record 8000
         → raw PCM16LE 8 kHz mono on stdout (AudioRecord, source MIC) until stdin closes
-    CLASSPATH=/data/local/tmp/mobile-ars-audio.jar app_process / mobilears.Audio play FILE
-        → "playing <ms>", plays FILE on the loudspeaker (in-call speakerphone), "done";
-          stops when stdin closes
+    CLASSPATH=/data/local/tmp/mobile-ars-audio.jar app_process / mobilears.Audio play FILE \
+            [--volume 0..100] [--stream voice_call|music]
+        → "warning: …" lines (the speakerphone or the volume could not be set; it plays anyway),
+          "playing <ms>", plays FILE (a PCM16 WAV) with AudioTrack on the speakerphone,
+          "done"; stops, without "done", when stdin closes
 
-each on an ``exec:`` stream (raw, no PTY: the bytes are exactly the PCM). The
-jar is **not** part of this repository (it needs the Android SDK to build);
-without it the backend's call control works and ``play``/``frames`` raise
-:class:`~phone_agent.telephony.base.AudioError` naming the missing file.
-The virtual handset serves both commands. :class:`AnnouncementDeviceAudio`
-marks where announcement device cards (멘트장비카드, a box on the phone's
-audio jack) would plug in.
+A failure prints one line ``Error: …``; a jar app_process cannot load makes
+the shell print ``Aborted``. Each runs on an ``exec:`` stream (raw, no PTY:
+the bytes are exactly the PCM). Without the built jar the backend's call
+control works and ``check``/``play``/``frames`` raise
+:class:`~phone_agent.telephony.base.AudioError` saying how to build it.
+The virtual handset serves the same commands for exactly the built jar.
+:class:`AnnouncementDeviceAudio` marks where announcement device cards
+(멘트장비카드, a box on the phone's audio jack) would plug in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 from pathlib import Path
@@ -31,7 +40,9 @@ from typing import TYPE_CHECKING, AsyncIterator
 
 import adbutils
 
+from ...android import HELPER_CLASS, PHONE_PATH
 from ..base import ACTIVE, VOTER, AudioError, DeviceUnavailable
+from .helper import helper_command
 from .transport import close_quietly
 
 if TYPE_CHECKING:
@@ -40,8 +51,11 @@ if TYPE_CHECKING:
 __all__ = ["AUDIO_HELPER_CLASS", "AUDIO_HELPER_JAR", "RATE", "AnnouncementDeviceAudio", "AudioPath",
            "SpeakerphoneAudio"]
 
-AUDIO_HELPER_JAR = "/data/local/tmp/mobile-ars-audio.jar"
-AUDIO_HELPER_CLASS = "mobilears.Audio"
+log = logging.getLogger(__name__)
+
+AUDIO_HELPER_JAR = PHONE_PATH
+AUDIO_HELPER_CLASS = HELPER_CLASS
+STREAMS = ("voice_call", "music")
 RATE = 8000
 
 
@@ -104,23 +118,35 @@ class SpeakerphoneAudio(AudioPath):
     exempts it) must be verified per handset.
     """
 
-    def __init__(self, jar: str = AUDIO_HELPER_JAR, chunk_s: float = 0.1):
+    def __init__(self, jar: str = AUDIO_HELPER_JAR, chunk_s: float = 0.1, *, local_jar: Path | None = None,
+                 volume: int | None = 80, stream: str = "voice_call"):
+        if volume is not None and not 0 <= volume <= 100:
+            raise ValueError(f"volume must be 0..100, not {volume}")
+        if stream not in STREAMS:
+            raise ValueError(f"stream must be one of {', '.join(STREAMS)}, not {stream!r}")
         self.jar = jar
         self.chunk_s = chunk_s
+        self.local_jar = local_jar  # None: the built jar (phone_agent.android.built_jar)
+        self.volume = volume  # the stream's volume, % of its maximum; None: leave it
+        self.stream = stream
         self._play_conn: adbutils.AdbConnection | None = None
         self._play_lock = threading.Lock()
 
     def command(self, *args: str) -> str:
-        return f"CLASSPATH={self.jar} app_process / {AUDIO_HELPER_CLASS} " + " ".join(args)
+        return helper_command(self.jar, *args)
+
+    def play_command(self, remote: str) -> str:
+        options = ["--stream", self.stream] + (["--volume", str(self.volume)] if self.volume is not None else [])
+        return self.command("play", remote, *options)
 
     async def check(self, backend: "AdbTelephony") -> None:
-        await backend.require_audio_helper(self.jar)
+        await backend.require_audio_helper(self.jar, self.local_jar)
 
     async def play(self, backend: "AdbTelephony", path: Path) -> bool:
-        await backend.require_audio_helper(self.jar)
+        await backend.require_audio_helper(self.jar, self.local_jar)
         remote = await backend.push_asset(path, scan=False)
         await self.stop(backend)
-        conn = await backend.open_stream("exec:" + self.command("play", remote))
+        conn = await backend.open_stream("exec:" + self.play_command(remote))
         sock = conn.conn
         with self._play_lock:
             self._play_conn = conn
@@ -141,9 +167,14 @@ class SpeakerphoneAudio(AudioPath):
             await backend._run_blocking(close_quietly, conn)
 
     async def _line(self, backend, conn, sock, timeout: float) -> str | None:
-        """The helper's next line; None when stop() closed the stream."""
+        """The helper's next line but its warnings (logged); None when stop()
+        closed the stream."""
         try:
-            return await backend._run_blocking(_read_line, sock, timeout)
+            while True:
+                line = await backend._run_blocking(_read_line, sock, timeout)
+                if not line.startswith("warning:"):
+                    return line
+                log.warning("%s: audio helper: %s", backend.serial, line.strip()[9:])
         except (OSError, EOFError, adbutils.AdbError) as exc:
             with self._play_lock:
                 stopped = self._play_conn is not conn

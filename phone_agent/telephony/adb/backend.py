@@ -109,6 +109,7 @@ from .android import (ASSET_DIR, DIALLABLE, HEALTH_COMMAND, MERGE_LABELS, POLL_R
                       own_number, parse_health)
 from .audio import AudioPath, SpeakerphoneAudio
 from .errors import TRANSPORT_ERRORS, MergeUnavailable, adb_error, on_phone, state_error
+from .helper import ensure_helper
 from .tracker import CallTracker
 from .transport import Session, Transport, close_quietly
 
@@ -581,14 +582,10 @@ class AdbTelephony(Telephony):
         except AudioError as exc:
             raise DeviceUnavailable(f"{self.serial}: not ready: {exc}") from None
 
-    async def require_audio_helper(self, jar: str) -> None:
-        if jar in self._helper_ok:
-            return
-        out, code = await self.shell(f"stat -c %s {jar}")
-        if code != 0 or not out.strip().isdigit():
-            raise AudioError(f"audio helper missing: {jar} is not on the phone "
-                             "(README, 'Audio on a real phone')")
-        self._helper_ok.add(jar)
+    async def require_audio_helper(self, jar: str, local: Path | None = None) -> None:
+        """The audio helper at ``jar`` is the built one and runs: pushed when
+        missing or different (:func:`.helper.ensure_helper`)."""
+        await ensure_helper(self, jar, local)
 
     # ---------------------------------------------------------------- assets
 
