@@ -19,3 +19,8 @@ if [ ! -f "$STAMP" ] || [ setup.cfg -nt "$STAMP" ] || [ setup.py -nt "$STAMP" ];
     || { echo "installing packages into .venv failed (see .venv/install.log)" >&2; exit 1; }
   touch "$STAMP"
 fi
+# scrcpy-server v3.3.4 hears the call on a real phone (and in the adb tests): fetched once,
+# then kept (offline afterwards). Without it only the adb path lacks call audio.
+if [ ! -f "${ARS_SCRCPY_SERVER:-${XDG_CACHE_HOME:-$HOME/.cache}/mobile-ars/scrcpy-server-v3.3.4}" ]; then
+  scripts/fetch-scrcpy-server >&2 || echo "warning: scrcpy-server not fetched; the adb backend cannot hear calls until scripts/fetch-scrcpy-server succeeds" >&2
+fi
