@@ -229,11 +229,20 @@ EPOCH = number(1_000_000_000, 10_000_000_000)
 DEVICE = obj(optional={"model": string(80), "android": string(20), "serial": string(80),
                        "number": string(20), "manufacturer": string(80)})
 
+# The adb backend's audio capability probe (phone_agent/telephony/adb/probe.py).
+AUDIO_SOURCE_VERDICTS = ("signal", "silent", "refused", "untested")
+AUDIO = obj(required={"path": one_of("downlink", "voice_call", "speaker", "none"),
+                      "capture": nullable(one_of("voice-call-downlink", "voice-call", "mic")),
+                      "sources": obj(required={s: one_of(*AUDIO_SOURCE_VERDICTS)
+                                               for s in ("voice-call-downlink", "voice-call", "mic")}),
+                      "helper": one_of("plays", "missing", "fails", "untested"),
+                      "android": string(20), "problem": nullable(string(120)), "probed_at": EPOCH})
+
 HEALTH = obj(required={"call_state": one_of(*CALL_STATES)},
              optional={"battery": integer(0, 100), "charging": boolean(), "signal": integer(0, 4),
                        "network": one_of(*NETWORKS), "sim": one_of(*SIM_STATES),
                        "android": string(20), "model": string(80), "number": string(20),
-                       "device": one_of(*DEVICE_STATES), "problem": string(120)})
+                       "device": one_of(*DEVICE_STATES), "problem": string(120), "audio": AUDIO})
 
 _DATA = {
     "dialing": obj(),

@@ -24,6 +24,7 @@ audio jack) would plug in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 import adbutils
 
 from ..base import ACTIVE, VOTER, AudioError, DeviceUnavailable
+from .call_audio import call_frames
 from .transport import close_quietly
 
 if TYPE_CHECKING:
@@ -158,63 +160,14 @@ class SpeakerphoneAudio(AudioPath):
             await backend._run_blocking(close_quietly, conn)
 
     async def frames(self, backend: "AdbTelephony") -> AsyncIterator[bytes]:
+        """The call as the phone's capture source hears it, through scrcpy-server
+        (:mod:`.call_audio`: the source the probe chose, checked in the call)."""
         leg = backend.tracker.live(VOTER)
         if leg is None or leg.state != ACTIVE:
             return
-        await backend.require_audio_helper(self.jar)
-        loop = asyncio.get_running_loop()
-        try:
-            conn = await backend.open_stream("exec:" + self.command("record", str(RATE)))
-        except DeviceUnavailable as exc:
-            raise AudioError(f"no call audio: {exc}") from None
-        queue: asyncio.Queue = asyncio.Queue()
-        stop = threading.Event()
-
-        sock = conn.conn
-
-        def reader():
-            try:
-                sock.settimeout(1.0)
-                while not stop.is_set():
-                    try:
-                        chunk = sock.recv(16384)
-                    except socket.timeout:
-                        continue
-                    if not chunk:
-                        break
-                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
-            except (OSError, adbutils.AdbError) as exc:
-                if not stop.is_set():
-                    loop.call_soon_threadsafe(queue.put_nowait, exc)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
-
-        thread = threading.Thread(target=reader, name=f"mic-{backend.serial}", daemon=True)
-        thread.start()
-        want = int(self.chunk_s * RATE) * 2
-        pending = b""
-        try:
-            while True:
-                item = await queue.get()
-                if item is None:
-                    if backend.tracker.live(VOTER) is not None and not stop.is_set():
-                        raise AudioError("the phone's microphone stream ended")
-                    return
-                if isinstance(item, BaseException):
-                    raise AudioError(f"call audio lost: {item}")
-                if pending == b"" and item.startswith(b"Error"):
-                    raise AudioError(f"the phone could not record: {item.decode(errors='replace').strip()}")
-                pending += item
-                if len(pending) >= want:
-                    cut = len(pending) - len(pending) % 2
-                    chunk, pending = pending[:cut], pending[cut:]
-                    yield chunk
-                leg = backend.tracker.live(VOTER)
-                if leg is None or leg.state != ACTIVE:
-                    return
-        finally:
-            stop.set()
-            await backend._run_blocking(close_quietly, conn)
+        async with contextlib.aclosing(call_frames(backend, self.chunk_s)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
 
 def _read_line(sock: socket.socket, timeout: float) -> str:
