@@ -2,6 +2,8 @@
 source the probe chose (:mod:`.probe`), through scrcpy-server
 (:mod:`.scrcpy`), checked in the call and replaced when it fails.
 
+Without a probe result yet (the backend used before ``ready()``) every
+source starts as ``untested``: a call has no time for the whole probe.
 A source not yet known to carry a call is judged on its first
 :data:`~.probe.VERIFY_S` seconds in it: if it delivers digital silence
 (a HAL that does not route the call to capture) or refuses to start, the
@@ -21,8 +23,8 @@ from typing import TYPE_CHECKING, AsyncIterator
 import adbutils
 
 from ..base import ACTIVE, VOTER, AudioError, DeviceUnavailable
-from .probe import RATE, VERIFY_S, heard, verdict
-from .scrcpy import Capture
+from .probe import RATE, VERIFY_S, heard, result, verdict
+from .scrcpy import SOURCES, Capture
 from .scrcpy_wire import CaptureRefused
 
 if TYPE_CHECKING:
@@ -33,7 +35,10 @@ __all__ = ["call_frames"]
 
 async def call_frames(backend: "AdbTelephony", chunk_s: float = 0.1) -> AsyncIterator[bytes]:
     """Yield the active voter call's audio until the call ends (see the module docstring)."""
-    probe = backend.audio_probe or await backend.probe_audio()
+    probe = backend.audio_probe
+    if probe is None:  # never probed: no time for it in a call; judge each source as it comes
+        android = backend.props.get("ro.build.version.release", "") or "unknown"
+        probe = backend.audio_probe = result(android, {s: "untested" for s in SOURCES}, "untested")
     while True:
         if probe["path"] == "none":
             raise AudioError(f"no call audio: {probe['problem']}")

@@ -69,7 +69,7 @@ __all__ = ["LISTEN_S", "PATH_OF", "SIGNAL_DBFS", "VERIFY_S", "choose", "heard", 
 PATH_OF = {"voice-call-downlink": "downlink", "voice-call": "voice_call", "mic": "speaker"}
 SIGNAL_DBFS = -80.0  # digital silence is −∞; a microphone or a live line is far above this
 LISTEN_S = 0.5
-VERIFY_S = 1.0
+VERIFY_S = 0.3  # a live call's line noise shows in every 0.1 s; digital silence stays 0
 TONE_HZ, TONE_S = 1000.0, 0.3
 RATE = 8000
 
@@ -133,10 +133,12 @@ async def probe(backend: "AdbTelephony", listen_s: float = LISTEN_S) -> dict:
     sources = {s: "untested" for s in SOURCES}
     try:
         await backend.blocking(load, backend.scrcpy_server)
-    except ServerFileError:
-        return result(android, sources, await _helper(backend),
-                      problem=f"scrcpy-server v{SERVER_VERSION} missing on this computer: run "
-                              "scripts/fetch-scrcpy-server")
+    except ServerFileError as exc:
+        problem = {"missing": f"scrcpy-server v{SERVER_VERSION} missing on this computer: run "
+                              "scripts/fetch-scrcpy-server",
+                   "wrong": f"the scrcpy-server file on this computer is not v{SERVER_VERSION} "
+                            "(size or sha256 differ): refused"}.get(exc.kind, str(exc))
+        return result(android, sources, await _helper(backend), problem=problem)
     leg = backend.tracker.live(VOTER)
     in_call = leg is not None and leg.state == ACTIVE
     for source in SOURCES:

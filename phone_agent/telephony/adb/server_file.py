@@ -55,7 +55,12 @@ _MAX_READ = 4 << 20  # a wheel holding the file is ~100 KB; nothing we accept is
 
 
 class ServerFileError(AudioError):
-    """The scrcpy-server file is missing here, or is not the pinned file."""
+    """The scrcpy-server file is missing here (``kind`` "missing"), is not the
+    pinned file ("wrong") or cannot be read ("unreadable")."""
+
+    def __init__(self, message: str, kind: str = "wrong"):
+        super().__init__(message)
+        self.kind = kind
 
 
 def default_path() -> Path:
@@ -92,9 +97,10 @@ def load(explicit: str | os.PathLike | None = None) -> bytes:
         raise ServerFileError(
             f"scrcpy-server v{SERVER_VERSION} is not on this computer ({path}): run "
             f"scripts/fetch-scrcpy-server (needs PyPI once), or copy the upstream release file "
-            f"{SERVER_NAME} there, or set {ENV}") from None
+            f"{SERVER_NAME} there, or set {ENV}", "missing") from None
     except OSError as exc:
-        raise ServerFileError(f"cannot read the scrcpy-server file {path}: {exc.strerror or exc}") from None
+        raise ServerFileError(f"cannot read the scrcpy-server file {path}: {exc.strerror or exc}",
+                              "unreadable") from None
     verify(data, str(path))
     return data
 
