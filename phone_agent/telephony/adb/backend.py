@@ -118,6 +118,12 @@ __all__ = ["AdbTelephony"]
 log = logging.getLogger(__name__)
 
 
+def _never_captures(android: str) -> bool:
+    """Android 10 and older: the shell cannot capture audio, ever."""
+    major = android.split(".")[0]
+    return major.isdigit() and int(major) <= 10
+
+
 class AdbTelephony(Telephony):
     """A real phone over adb; see the module docstring.
 
@@ -183,6 +189,7 @@ class AdbTelephony(Telephony):
         self._orphaned = False  # legs ended as "failed" by a lost connection
         self.scrcpy_server = scrcpy_server  # None: $ARS_SCRCPY_SERVER or the cache (server_file.py)
         self.audio_probe: dict | None = None  # the last capability probe (probe.py)
+        self.reprobe_s = 30.0  # a phone without an audio path is probed again this often
 
     # ------------------------------------------------------------ lifecycle
 
@@ -586,7 +593,10 @@ class AdbTelephony(Telephony):
             await self.audio.check(self)
         except AudioError as exc:
             raise DeviceUnavailable(f"{self.serial}: not ready: {exc}") from None
-        probe = self.audio_probe or await self.probe_audio()
+        probe = self.audio_probe
+        if probe is None or (probe["path"] == "none" and time.time() - probe["probed_at"] >= self.reprobe_s
+                             and not _never_captures(probe["android"])):
+            probe = await self.probe_audio()  # joining, or a phone that may have been fixed (unlocked)
         if probe["path"] == "none":
             raise DeviceUnavailable(f"{self.serial}: not ready: {probe['problem']}")
 

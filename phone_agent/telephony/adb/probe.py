@@ -108,8 +108,9 @@ def _problem(android: str, sources: dict[str, str], reasons: dict[str, str]) -> 
 
 def result(android: str, sources: dict[str, str], helper: str, *, problem: str | None = None,
            reasons: dict[str, str] | None = None, now: float | None = None) -> dict:
-    """The probe's dict (see the module docstring)."""
-    path, capture = choose(sources)
+    """The probe's dict (see the module docstring); a ``problem`` given
+    means no path whatever the sources say (no server file to capture with)."""
+    path, capture = ("none", None) if problem else choose(sources)
     if path == "none" and problem is None:
         problem = _problem(android, sources, reasons or {})
     return {"path": path, "capture": capture, "sources": {s: sources.get(s, "untested") for s in SOURCES},
