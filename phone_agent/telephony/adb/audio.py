@@ -16,7 +16,10 @@ each on an ``exec:`` stream (raw, no PTY: the bytes are exactly the PCM). The
 jar is **not** part of this repository (it needs the Android SDK to build);
 without it the backend's call control works and ``play``/``frames`` raise
 :class:`~phone_agent.telephony.base.AudioError` naming the missing file.
-The virtual handset serves both commands. :class:`AnnouncementDeviceAudio`
+The virtual handset serves both commands. The call is heard (``frames``)
+through scrcpy-server instead (:mod:`.call_audio`, :mod:`.scrcpy`): the
+helper's ``record`` is MIC only, which scrcpy-server's ``mic`` source
+covers, beside the call's own sources. :class:`AnnouncementDeviceAudio`
 marks where announcement device cards (멘트장비카드, a box on the phone's
 audio jack) would plug in.
 """
@@ -32,7 +35,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 
 import adbutils
 
-from ..base import ACTIVE, VOTER, AudioError, DeviceUnavailable
+from ..base import ACTIVE, VOTER, AudioError
 from .call_audio import call_frames
 from .transport import close_quietly
 

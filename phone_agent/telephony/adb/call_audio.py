@@ -25,7 +25,7 @@ import adbutils
 from ..base import ACTIVE, VOTER, AudioError, DeviceUnavailable
 from .probe import RATE, VERIFY_S, heard, result, verdict
 from .scrcpy import SOURCES, Capture
-from .scrcpy_wire import CaptureRefused
+from .server_file import ServerFileError
 
 if TYPE_CHECKING:
     from .backend import AdbTelephony
@@ -46,11 +46,13 @@ async def call_frames(backend: "AdbTelephony", chunk_s: float = 0.1) -> AsyncIte
         capture = Capture(backend, source)
         try:
             await capture.start()
-        except CaptureRefused:
-            probe = backend.audio_probe = heard(probe, source, "refused")
-            continue
         except DeviceUnavailable as exc:
             raise AudioError(f"no call audio: {exc}") from None
+        except ServerFileError:
+            raise
+        except AudioError:  # codec 0, or the server did not start: the next source
+            probe = backend.audio_probe = heard(probe, source, "refused")
+            continue
         judged = probe["sources"][source] == "signal"
         first = b""
         silent = False

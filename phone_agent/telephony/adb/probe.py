@@ -97,7 +97,7 @@ def choose(sources: dict[str, str]) -> tuple[str, str | None]:
     return "none", None
 
 
-def _problem(android: str, sources: dict[str, str], reasons: dict[str, str]) -> str:
+def _problem(android: str, sources: dict[str, str]) -> str:
     major = android.split(".")[0]
     if major.isdigit() and int(major) <= 10 and all(v == "refused" for v in sources.values()):
         return f"audio capture impossible on Android {android} (the shell can capture from 11 on)"
@@ -107,12 +107,12 @@ def _problem(android: str, sources: dict[str, str], reasons: dict[str, str]) -> 
 
 
 def result(android: str, sources: dict[str, str], helper: str, *, problem: str | None = None,
-           reasons: dict[str, str] | None = None, now: float | None = None) -> dict:
+           now: float | None = None) -> dict:
     """The probe's dict (see the module docstring); a ``problem`` given
     means no path whatever the sources say (no server file to capture with)."""
     path, capture = ("none", None) if problem else choose(sources)
     if path == "none" and problem is None:
-        problem = _problem(android, sources, reasons or {})
+        problem = _problem(android, sources)
     return {"path": path, "capture": capture, "sources": {s: sources.get(s, "untested") for s in SOURCES},
             "helper": helper, "android": android,
             "problem": None if path != "none" else (problem or "")[:120],

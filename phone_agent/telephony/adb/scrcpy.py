@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 import adbutils
 
 from ..base import AudioError, DeviceUnavailable
+from .errors import adb_error
 from .scrcpy_wire import AudioStreamParser, CaptureRefused, Downsampler
 from .server_file import SERVER_SHA256, SERVER_SIZE, SERVER_VERSION, load
 from .transport import close_quietly
@@ -125,8 +126,12 @@ class Capture:
         threading.Thread(target=self._read_log, name=f"scrcpy-log-{backend.serial}", daemon=True).start()
         try:
             await backend._run_blocking(self._connect)
-        except BaseException:
+        except BaseException as exc:
             await self.close()
+            if isinstance(exc, DeviceUnavailable):
+                raise backend._lost(exc) from None  # the phone went away, not the server
+            if isinstance(exc, (OSError, EOFError, adbutils.AdbError)):
+                raise AudioError(f"scrcpy-server's audio socket failed: {exc}") from None
             raise
         return self
 
@@ -160,9 +165,9 @@ class Capture:
                 self._audio = link.open(f"localabstract:{self.socket_name}", timeout=self.read_timeout_s)
                 break
             except adbutils.AdbError as exc:
-                if "device" in str(exc).lower() and ("offline" in str(exc).lower()
-                                                      or "not found" in str(exc).lower()):
-                    raise  # the phone went away: the backend's business
+                error = adb_error(exc)
+                if type(error) is not DeviceUnavailable:  # offline, unauthorized, gone: not "nobody listens"
+                    raise error from None
             if time.monotonic() > deadline:
                 raise AudioError(f"scrcpy-server did not listen on {self.socket_name} within "
                                  f"{self.start_timeout_s:.0f} s: {self.messages() or 'no message'}")
