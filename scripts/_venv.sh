@@ -24,3 +24,8 @@ fi
 # (scripts/test installs them; without them the adb path reports
 # "audio helper not built" and scripts/build-helper says what to install).
 .venv/bin/python -m phone_agent.android.build --if-changed --if-tools >/dev/null
+# scrcpy-server v3.3.4 hears the call on a real phone (and in the adb tests): fetched once,
+# then kept (offline afterwards). Without it only the adb path lacks call audio.
+if [ ! -f "${ARS_SCRCPY_SERVER:-${XDG_CACHE_HOME:-$HOME/.cache}/mobile-ars/scrcpy-server-v3.3.4}" ]; then
+  scripts/fetch-scrcpy-server >&2 || echo "warning: scrcpy-server not fetched; the adb backend cannot hear calls until scripts/fetch-scrcpy-server succeeds" >&2
+fi

@@ -96,8 +96,9 @@ def states(seen, leg=VOTER):
 
 # -- one call, every release -------------------------------------------------------------
 
-@pytest.mark.parametrize("profile", sorted(PROFILES))
+@pytest.mark.parametrize("profile", sorted(k for k, p in PROFILES.items() if p.sdk >= 30))
 def test_a_call_is_dialed_followed_heard_and_hung_up_through_one_shell(phone, assets, profile):
+    # (Android 10 cannot capture call audio from the shell: tests/test_scrcpy_capture.py)
     serial, handset, _, backend = phone(profile)
 
     async def main():

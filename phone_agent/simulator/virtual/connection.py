@@ -31,8 +31,11 @@ Streams
 Services
     ``shell:<cmd>``, ``shell:`` (interactive), ``shell,<opts>:<cmd>`` without
     ``v2``, ``exec:<cmd>`` → ``behaviour.shell``. ``sync:`` → the file
-    sub-protocol of :mod:`.sync` (SEND, RECV, STAT, LIST, QUIT …). Anything
-    else → CLSE.
+    sub-protocol of :mod:`.sync` (SEND, RECV, STAT, LIST, QUIT …).
+    ``localabstract:<name>`` → the behaviour's ``abstract_socket(name)``: the
+    process listening on that abstract socket (scrcpy-server); nobody
+    listening (or a behaviour without the method) → CLSE with no OKAY, as
+    adbd answers when its connect fails. Anything else → CLSE.
 
 What adb 36 actually sends (observed; adbutils 2.12 and the ``adb`` CLI)
     CNXN version 0x01000001, maxdata 1 MiB, host features without
@@ -405,6 +408,11 @@ class Connection:
             return lambda stream: self._shell(stream, argument)
         if name == "sync":          # adbd: starts_with("sync:")
             return lambda stream: serve_sync(stream, self.adbd.behaviour, self.name)
+        if name == "localabstract" and not options:
+            # adbd connects to the abstract socket first; nobody listening: CLSE, no OKAY
+            find = getattr(self.adbd.behaviour, "abstract_socket", None)
+            accept = find(argument) if find is not None and argument else None
+            return None if accept is None else accept
         return None
 
     async def _run_service(self, stream: _Stream, runner) -> None:

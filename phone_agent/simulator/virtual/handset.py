@@ -18,6 +18,9 @@ It ties together, each in its own module:
   and ``uiautomator dump``;
 * :class:`~.audio.AudioHelper` (``audio.py``): the speakerphone helper's
   ``record`` and ``play``;
+* :class:`~.scrcpy.ScrcpyServer` (``scrcpy.py``): scrcpy-server v3.3.4 run
+  with ``app_process`` and its ``localabstract:scrcpy_<scid>`` audio socket,
+  as the profile's ``call_capture`` and the lock screen allow;
 * ``dumps.py``: ``getprop`` and ``dumpsys`` in each release's layout.
 
 The handset's own commands::
@@ -35,7 +38,8 @@ Misbehaviour: ``answer_delay_s`` (every command answers that much later),
 no parser knows), ``ask_sim=True`` (dual SIM without a default calling SIM:
 an outgoing call waits in SELECT_PHONE_ACCOUNT), ``conference=False`` (no
 Merge button), ``audio_helper=False`` (the helper's jar is not on the phone yet; with
-``True`` the built jar is, if it was built).
+``True`` the built jar is, if it was built), ``locked=True`` (the lock screen is up:
+Android 11 cannot start capture).
 Seeded: ``seed`` decides the phone (battery, signal, own number),
 ``voter_seed`` the people.
 """
@@ -55,6 +59,7 @@ from ..voter import VoterModel
 from . import dumps
 from .audio import AUDIO_HELPER_CLASS, AUDIO_HELPER_JAR, AudioHelper
 from .screen import Screen
+from .scrcpy import ScrcpyServer
 from .shell import Shell, Storage
 from .telecom import Call, Clock, Telecom
 
@@ -84,6 +89,10 @@ class AndroidProfile:
     operators: tuple[tuple[str, str], ...] = (("SKTelecom", "05"),)  # (name, MNC) per SIM, "" = no SIM
     hardware: str = "qcom"
     sales_code: str = "SKC"
+    # Which capture source hears a call through scrcpy-server (Android 11+;
+    # see scrcpy.py): "downlink" (all three), "voice_call" (the downlink
+    # records silence), "mic" (only the microphone).
+    call_capture: str = "downlink"
 
     @property
     def fingerprint(self) -> str:
@@ -99,11 +108,11 @@ PROFILES: dict[str, AndroidProfile] = {p.key: p for p in (
     AndroidProfile("a11-galaxy-a52", "11", 30, "samsung", "samsung", "SM-A525F", "a52qnsxx", "a52q",
                    "RP1A.200720.012", "A525FXXU1AUB7", "2021-02-01",
                    "com.samsung.android.incallui/com.android.incallui.InCallServiceImpl", "ko",
-                   slots=2, operators=(("KT", "08"), ("", "")), sales_code="KOO"),
+                   slots=2, operators=(("KT", "08"), ("", "")), sales_code="KOO", call_capture="voice_call"),
     AndroidProfile("a12-galaxy-s21", "12", 31, "samsung", "samsung", "SM-G991N", "o1sksx", "o1s",
                    "SP1A.210812.016", "G991NKSU3BVC2", "2022-03-01",
                    "com.samsung.android.incallui/com.android.incallui.InCallServiceImpl", "ko",
-                   hardware="exynos2100"),
+                   hardware="exynos2100", call_capture="voice_call"),
     AndroidProfile("a13-pixel7", "13", 33, "Google", "google", "Pixel 7", "panther", "panther",
                    "TQ3A.230805.001", "10316531", "2023-08-05",
                    "com.google.android.dialer/com.android.incallui.InCallServiceImpl", "en",
@@ -126,7 +135,8 @@ class VirtualHandset:
                  desk: SimAgentDesk | None = None, speed: float = 1.0, number: str | None = None,
                  audio_helper: bool = True, conference: bool = True, voice_slot: int = 0,
                  answer_delay_s: float = 0.0, dumpsys_layout: str = "normal", ask_sim: bool = False,
-                 frame_s: float = 0.1, battery: int | None = None, charging: bool = True):
+                 frame_s: float = 0.1, battery: int | None = None, charging: bool = True,
+                 locked: bool = False):
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.serial = serial
@@ -156,6 +166,8 @@ class VirtualHandset:
                                asks_for_sim=ask_sim and self.profile.slots > 1)
         self.screen = Screen(self.profile, self.telecom, self.storage, conference=conference)
         self.audio = AudioHelper(self.clock, self.telecom, self.storage, self.voters, frame_s)
+        self.locked = locked  # the lock screen is up (Android 11 cannot start audio capture then)
+        self.scrcpy = ScrcpyServer(self)
         self.sh = Shell(self.storage, {
             "am": self._am, "content": self._content, "getprop": self._getprop,
             "dumpsys": lambda args, stdin: dumps.dumpsys(self, args),
@@ -184,7 +196,7 @@ class VirtualHandset:
             self.interactive_sessions += 1
             return await self.sh.interactive(io, f"{self.profile.device}:/ $ ".encode(),
                                                  self.answer_delay_s)
-        helper = self.audio.command(command)
+        helper = self.scrcpy.command(command) or self.audio.command(command)
         if helper is not None:
             self.sh.note(command)
             return await helper(io)
@@ -194,6 +206,10 @@ class VirtualHandset:
         if output:
             await io.write(output.encode())
         return code
+
+    def abstract_socket(self, name: str):
+        """Who accepts a connection to the abstract socket ``name`` (None: nobody listens)."""
+        return self.scrcpy.sockets.get(name)
 
     async def push(self, path: str, data: bytes, mode: int, mtime: int) -> None:
         self.storage.push(path, data, mode, mtime)

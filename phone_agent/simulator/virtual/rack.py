@@ -11,8 +11,10 @@ adb`` and the fleet benchmark, and by the tests::
     ...
     await rack.stop()
 
-Profiles rotate through Android 10–14 (``profiles``) so a rack exercises
-every dumpsys layout the backend knows. Phone *i* has handset seed
+Profiles rotate through the handsets that can hear a call (``profiles``,
+default :data:`CALLING_PROFILES`: Android 11–14, every capture path the
+backend knows); the Android 10 profile, which the backend keeps from calls
+(no audio capture from the shell), is there for who asks for it. Phone *i* has handset seed
 ``seed * 100_003 + i`` (its own number, battery, signal) and every phone
 answers a number the same way (``voter_seed = seed``), like the sim fleet.
 """
@@ -29,9 +31,10 @@ from ..voter import AgentModel, VoterModel
 from .adbd import VirtualPhoneSet
 from .handset import PROFILES, VirtualHandset
 
-__all__ = ["VirtualRack", "ALL_PROFILES"]
+__all__ = ["VirtualRack", "ALL_PROFILES", "CALLING_PROFILES"]
 
 ALL_PROFILES = tuple(PROFILES)
+CALLING_PROFILES = tuple(key for key, p in PROFILES.items() if p.sdk >= 30)
 
 
 class VirtualRack(VirtualPhoneSet):
@@ -40,11 +43,11 @@ class VirtualRack(VirtualPhoneSet):
 
     def __init__(self, count: int, *, seed: int = 0, speed: float = 1.0,
                  voters: VoterModel | None = None, agents: dict[str, AgentModel] | None = None,
-                 profiles: Iterable[str] = ALL_PROFILES, host: str = "127.0.0.1",
+                 profiles: Iterable[str] = CALLING_PROFILES, host: str = "127.0.0.1",
                  base_port: int = 0, vary: str = "port", **handset_options):
         self.seed = seed
         self.desk = SimAgentDesk(seed, agents=agents or {})
-        self.profiles = tuple(profiles) or ALL_PROFILES
+        self.profiles = tuple(profiles) or CALLING_PROFILES
         for key in self.profiles:
             if key not in PROFILES:
                 raise ValueError(f"unknown handset profile {key!r} (known: {', '.join(PROFILES)})")

@@ -6,6 +6,9 @@
 * :mod:`.transport` — the adb streams and the long-lived shell session;
 * :mod:`.audio` — where announcements play and the call is heard;
 * :mod:`.helper` — the audio helper jar pushed to the phone and checked;
+* :mod:`.call_audio`, :mod:`.scrcpy`, :mod:`.scrcpy_wire`, :mod:`.probe`,
+  :mod:`.server_file` — the call heard through scrcpy-server v3.3.4, and
+  the per-phone audio capability probe;
 * :mod:`.android` — the shell commands and what Android prints (pure);
 * :mod:`.errors` — adb's errors turned into typed errors, in one place.
 """

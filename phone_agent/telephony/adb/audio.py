@@ -22,16 +22,19 @@ or holds another file there (:mod:`.helper`)::
 A failure prints one line ``Error: …``; a jar app_process cannot load makes
 the shell print ``Aborted``. Each runs on an ``exec:`` stream (raw, no PTY:
 the bytes are exactly the PCM). Without the built jar the backend's call
-control works and ``check``/``play``/``frames`` raise
+control works and ``check``/``play`` raise
 :class:`~phone_agent.telephony.base.AudioError` saying how to build it.
 The virtual handset serves the same commands for exactly the built jar.
+The call is heard (``frames``) through scrcpy-server instead
+(:mod:`.call_audio`, :mod:`.scrcpy`): the helper's ``record`` is MIC only,
+which scrcpy-server's ``mic`` source covers, beside the call's own sources.
 :class:`AnnouncementDeviceAudio` marks where announcement device cards
 (멘트장비카드, a box on the phone's audio jack) would plug in.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -41,7 +44,8 @@ from typing import TYPE_CHECKING, AsyncIterator
 import adbutils
 
 from ...android import HELPER_CLASS, PHONE_PATH
-from ..base import ACTIVE, VOTER, AudioError, DeviceUnavailable
+from ..base import ACTIVE, VOTER, AudioError
+from .call_audio import call_frames
 from .helper import helper_command
 from .transport import close_quietly
 
@@ -102,8 +106,9 @@ class AnnouncementDeviceAudio(AudioPath):
 
 
 class SpeakerphoneAudio(AudioPath):
-    """Play the announcement on the phone's loudspeaker and listen with its
-    microphone, through the audio helper (see the module docstring).
+    """Play the announcement on the phone's loudspeaker through the audio
+    helper, and hear the call through scrcpy-server from the source the
+    phone's probe chose (the voter's side, the whole call, or the microphone).
 
     Limits: the voter hears the announcement through the air (speaker →
     microphone → the call), so quality depends on the handset and its echo
@@ -189,63 +194,14 @@ class SpeakerphoneAudio(AudioPath):
             await backend._run_blocking(close_quietly, conn)
 
     async def frames(self, backend: "AdbTelephony") -> AsyncIterator[bytes]:
+        """The call as the phone's capture source hears it, through scrcpy-server
+        (:mod:`.call_audio`: the source the probe chose, checked in the call)."""
         leg = backend.tracker.live(VOTER)
         if leg is None or leg.state != ACTIVE:
             return
-        await backend.require_audio_helper(self.jar)
-        loop = asyncio.get_running_loop()
-        try:
-            conn = await backend.open_stream("exec:" + self.command("record", str(RATE)))
-        except DeviceUnavailable as exc:
-            raise AudioError(f"no call audio: {exc}") from None
-        queue: asyncio.Queue = asyncio.Queue()
-        stop = threading.Event()
-
-        sock = conn.conn
-
-        def reader():
-            try:
-                sock.settimeout(1.0)
-                while not stop.is_set():
-                    try:
-                        chunk = sock.recv(16384)
-                    except socket.timeout:
-                        continue
-                    if not chunk:
-                        break
-                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
-            except (OSError, adbutils.AdbError) as exc:
-                if not stop.is_set():
-                    loop.call_soon_threadsafe(queue.put_nowait, exc)
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
-
-        thread = threading.Thread(target=reader, name=f"mic-{backend.serial}", daemon=True)
-        thread.start()
-        want = int(self.chunk_s * RATE) * 2
-        pending = b""
-        try:
-            while True:
-                item = await queue.get()
-                if item is None:
-                    if backend.tracker.live(VOTER) is not None and not stop.is_set():
-                        raise AudioError("the phone's microphone stream ended")
-                    return
-                if isinstance(item, BaseException):
-                    raise AudioError(f"call audio lost: {item}")
-                if pending == b"" and item.startswith(b"Error"):
-                    raise AudioError(f"the phone could not record: {item.decode(errors='replace').strip()}")
-                pending += item
-                if len(pending) >= want:
-                    cut = len(pending) - len(pending) % 2
-                    chunk, pending = pending[:cut], pending[cut:]
-                    yield chunk
-                leg = backend.tracker.live(VOTER)
-                if leg is None or leg.state != ACTIVE:
-                    return
-        finally:
-            stop.set()
-            await backend._run_blocking(close_quietly, conn)
+        async with contextlib.aclosing(call_frames(backend, self.chunk_s)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
 
 def _read_line(sock: socket.socket, timeout: float) -> str:

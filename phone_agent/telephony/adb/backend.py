@@ -108,6 +108,7 @@ from .android import (ASSET_DIR, DIALLABLE, HEALTH_COMMAND, MERGE_LABELS, POLL_R
                       POLL_TELECOM, RESUME_LABELS, SEP, dial_uri, find_button, first_error,
                       own_number, parse_health)
 from .audio import AudioPath, SpeakerphoneAudio
+from .probe import probe as run_probe
 from .errors import TRANSPORT_ERRORS, MergeUnavailable, adb_error, on_phone, state_error
 from .helper import ensure_helper
 from .tracker import CallTracker
@@ -116,6 +117,12 @@ from .transport import Session, Transport, close_quietly
 __all__ = ["AdbTelephony"]
 
 log = logging.getLogger(__name__)
+
+
+def _never_captures(android: str) -> bool:
+    """Android 10 and older: the shell cannot capture audio, ever."""
+    major = android.split(".")[0]
+    return major.isdigit() and int(major) <= 10
 
 
 class AdbTelephony(Telephony):
@@ -129,7 +136,9 @@ class AdbTelephony(Telephony):
     ``audio``: :class:`SpeakerphoneAudio` (default) or another
     :class:`AudioPath`. ``voice_slot``: the SIM slot to follow (``None``: the
     one showing the call). ``merge_labels`` / ``resume_labels``: texts of the
-    in-call screen's buttons.
+    in-call screen's buttons. ``scrcpy_server``: the scrcpy-server v3.3.4
+    file that hears calls (default: ``$ARS_SCRCPY_SERVER`` or the set-up's
+    cache, :mod:`.server_file`).
     """
 
     name = "adb"
@@ -140,7 +149,8 @@ class AdbTelephony(Telephony):
                  poll_s: float = 0.25, idle_poll_s: float = 1.0, command_timeout_s: float = 10.0,
                  start_timeout_s: float = 15.0, retry_s: float = 1.0, asset_dir: str = ASSET_DIR,
                  merge_labels: Iterable[str] = MERGE_LABELS,
-                 resume_labels: Iterable[str] = RESUME_LABELS, monitor: bool = True):
+                 resume_labels: Iterable[str] = RESUME_LABELS, monitor: bool = True,
+                 scrcpy_server: str | Path | None = None):
         super().__init__()
         self.serial = serial
         self.client = client or adbutils.AdbClient(host=adb_host, port=adb_port)
@@ -178,6 +188,9 @@ class AdbTelephony(Telephony):
         self._hash_cache: dict[tuple[str, float, int], str] = {}
         self._helper_ok: set[str] = set()
         self._orphaned = False  # legs ended as "failed" by a lost connection
+        self.scrcpy_server = scrcpy_server  # None: $ARS_SCRCPY_SERVER or the cache (server_file.py)
+        self.audio_probe: dict | None = None  # the last capability probe (probe.py)
+        self.reprobe_s = 30.0  # a phone without an audio path is probed again this often
 
     # ------------------------------------------------------------ lifecycle
 
@@ -581,6 +594,20 @@ class AdbTelephony(Telephony):
             await self.audio.check(self)
         except AudioError as exc:
             raise DeviceUnavailable(f"{self.serial}: not ready: {exc}") from None
+        probe = self.audio_probe
+        if probe is None or (probe["path"] == "none" and time.time() - probe["probed_at"] >= self.reprobe_s
+                             and not _never_captures(probe["android"])):
+            probe = await self.probe_audio()  # joining, or a phone that may have been fixed (unlocked)
+        if probe["path"] == "none":
+            raise DeviceUnavailable(f"{self.serial}: not ready: {probe['problem']}")
+
+    async def probe_audio(self) -> dict:
+        """Probe the phone's audio capture now (:mod:`.probe`); kept as
+        :attr:`audio_probe`, sent in ``health()`` and used by ``frames()``."""
+        self.audio_probe = await run_probe(self)
+        log.info("%s: audio path %s (%s)", self.serial, self.audio_probe["path"],
+                 self.audio_probe["problem"] or self.audio_probe["capture"])
+        return self.audio_probe
 
     async def require_audio_helper(self, jar: str, local: Path | None = None) -> None:
         """The audio helper at ``jar`` is the built one and runs: pushed when
@@ -647,7 +674,10 @@ class AdbTelephony(Telephony):
     async def health(self) -> dict:
         await self._ensure_open()
         text, _ = await self.shell(HEALTH_COMMAND)
-        return {"call_state": self.tracker.call_state, **parse_health(text, self.tracker.voice_slot)}
+        health = {"call_state": self.tracker.call_state, **parse_health(text, self.tracker.voice_slot)}
+        if self.audio_probe is not None:
+            health["audio"] = dict(self.audio_probe, sources=dict(self.audio_probe["sources"]))
+        return health
 
     async def device(self) -> dict:
         await self._ensure_open()
