@@ -229,6 +229,12 @@ def test_supervisor_finds_enrols_and_drives_virtual_phones_through_a_campaign(tm
             assert db.campaign_counters(store, server.seeded["campaign_id"])["in_progress"] == 0
         finally:
             store.conn.close()
+        # 폰 등록 says how each phone hears the call, as its probe (and its calls) found.
+        page = Console(server.url).http.get(f"{server.url}/phones/").text
+        rows = {name: page[page.index(f'value="{name}"'):][:1500] for name in names}
+        for name, row in rows.items():
+            assert any(label in row for label in ("통화음 직접 수신", "통화음 혼합 수신", "스피커 방식")), name
+            assert "점검 전" not in row and "오디오 불가" not in row, name
     finally:
         for serial in serials:
             client.disconnect(serial)
