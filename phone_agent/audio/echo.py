@@ -1,0 +1,165 @@
+"""Echo cancellation against a known reference: the announcement the phone plays.
+
+While the phone plays an announcement on its loudspeaker, its microphone
+hears it back — delayed (the audio path's latency plus the flight from
+loudspeaker to microphone) and filtered (the loudspeaker, the phone's body,
+the room). A voter who presses a key *during* the announcement therefore
+reaches the detector mixed with our own speech, often at the same level,
+and a DTMF detector that guards against talk-off by the tones' share of the
+energy (ours: 80 %) rejects the press. Knowing exactly what was played, we
+subtract its echo first::
+
+    ec = EchoCanceller()                    # 8 kHz
+    residual = ec.cancel(mic, ref)          # equal-length int16/float arrays, in step
+
+``ref[i]`` is what the phone was asked to play at the moment the microphone
+sample ``mic[i]`` was captured — *no later* than its echo: the echo may lag
+the reference by 0 to ``max_delay_s`` (1 s), and that lag is measured.
+
+Method (and why not an adaptive filter)
+---------------------------------------
+Within one call the echo path does not change (the phone lies in its rack
+slot), and the reference is known in full. So instead of *adapting* a
+filter sample by sample (NLMS, or Speex's MDF), we *solve* for it:
+
+1. Lag: the peak of the phase-transform cross-correlation (GCC-PHAT) of
+   microphone and reference over the audio so far, searched within
+   [0, ``max_delay_s``].
+2. Echo path: the least-squares FIR of ``taps`` (1024 = 128 ms) taps from
+   just before that lag — the Wiener–Hopf normal equations, whose matrix is
+   Toeplitz, solved by Levinson recursion (``scipy.linalg.solve_toeplitz``).
+3. Subtract the reference filtered by that FIR (``scipy.signal.oaconvolve``).
+
+It is refitted on all the audio kept (``history_s``) every 0.25 s of
+reference for the first 3 s, then after 6, 12, 24, ... s, so it is as good as the data allow from the first
+quarter second, and costs almost nothing once the path is known. A
+least-squares fit is not pulled off course by the voter's own sound (a key,
+speech, line noise): that is uncorrelated with the reference, so it only adds
+variance that the growing history averages away. Measured in
+``scripts/bench dtmf`` on a delayed, band-limited, reverberant and slightly
+distorted echo: about 25 dB less echo half a second into the announcement,
+where Speex's MDF canceller (speexdsp 1.2, through the ``pyaec`` wheel) had
+reached 6 dB after one second and 20 dB after five. Decision 26 in
+docs/decisions.md has the comparison.
+
+When the microphone does not hear the reference at all (a phone whose
+capture is the call's downlink, not the microphone), the fit explains none of
+the microphone's energy and the canceller passes the audio through.
+
+Pure logic: numpy/scipy arrays in and out, no I/O.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import solve_toeplitz
+from scipy.signal import oaconvolve
+
+__all__ = ["EchoCanceller"]
+
+_PRE = 32  # taps kept before the measured lag (a filter's response may start early)
+_MIN_GAIN = 0.05  # a fit that removes less than 5 % of the mic energy is no echo: pass through
+_RIDGE = 1e-3
+_STEADY_S = 3.0  # refit every first_fit_s until this much reference, then at doubling lengths  # Tikhonov regularisation, relative to the reference's power
+
+
+class EchoCanceller:
+    """Subtracts the echo of a reference signal from microphone audio; see
+    the module docstring. One per call (the echo path it learns is that
+    call's); not thread-safe.
+
+    ``sample_rate``: of both signals. ``taps``: length of the echo path
+    modelled after the lag (default 128 ms). ``max_delay_s``: the largest lag
+    of the echo behind the reference. ``history_s``: how much audio the fit
+    uses (the latest).
+    """
+
+    def __init__(self, sample_rate: int = 8000, *, taps: int | None = None, max_delay_s: float = 1.0,
+                 history_s: float = 6.0, first_fit_s: float = 0.25):
+        if sample_rate <= 0:
+            raise ValueError(f"bad sample rate {sample_rate}")
+        self.sample_rate = sample_rate
+        self.taps = taps or int(0.128 * sample_rate)
+        self.max_delay = int(max_delay_s * sample_rate)
+        self._keep = int(history_s * sample_rate) + self.max_delay + self.taps
+        self._first_fit = int(first_fit_s * sample_rate)
+        self._steady = int(_STEADY_S * sample_rate)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the echo path and the history (a new call)."""
+        self._x = np.zeros(0)  # reference history
+        self._y = np.zeros(0)  # microphone history
+        self._ref_seen = 0  # samples of non-silent reference so far
+        self._next_fit = self._first_fit
+        self.h: np.ndarray | None = None  # FIR from reference to echo, starting at `delay`
+        self.delay = 0  # lag of h[0] behind the reference, in samples
+        self.erle_db = 0.0  # echo removed by the last fit over its own data (dB)
+
+    @property
+    def active(self) -> bool:
+        """Whether an echo path has been found and is being cancelled."""
+        return self.h is not None
+
+    def cancel(self, mic, ref) -> np.ndarray:
+        """The microphone audio with the reference's echo removed, as float64
+        samples on mic's scale. ``mic`` and ``ref`` have the same length and
+        are in step (see the module docstring)."""
+        y = np.asarray(mic, dtype=np.float64).reshape(-1)
+        x = np.asarray(ref, dtype=np.float64).reshape(-1)
+        if y.shape != x.shape:
+            raise ValueError(f"mic and reference differ in length ({y.size} and {x.size} samples)")
+        n = y.size
+        if n == 0:
+            return y
+        self._x = np.concatenate([self._x, x])[-self._keep:]
+        self._y = np.concatenate([self._y, y])[-self._keep:]
+        if np.any(x):
+            self._ref_seen += n
+            if self._ref_seen >= self._next_fit:
+                self._fit()
+                self._next_fit = max(self._ref_seen + self._first_fit,
+                                     self._ref_seen * (1 if self._ref_seen < self._steady else 2))
+        if self.h is None:
+            return y
+        # Echo of this chunk: the reference from delay + taps - 1 back.
+        span = self.delay + self.taps - 1 + n
+        xs = self._x[-span:]
+        if xs.size < span:
+            xs = np.concatenate([np.zeros(span - xs.size), xs])
+        xs = xs[: xs.size - self.delay]  # ends `delay` samples before the chunk's end
+        if not np.any(xs):
+            return y
+        echo = oaconvolve(xs, self.h, mode="valid")
+        return y - echo
+
+    def _fit(self) -> None:
+        x, y = self._x, self._y
+        n = x.size
+        nfft = 1 << int(np.ceil(np.log2(n + self.max_delay + self.taps)))
+        X = np.fft.rfft(x, nfft)
+        Y = np.fft.rfft(y, nfft)
+        cross = Y * np.conj(X)
+        # 1. the lag: GCC-PHAT peak in [0, max_delay]
+        g = np.fft.irfft(cross / (np.abs(cross) + 1e-12 * np.abs(cross).max() + 1e-30), nfft)
+        lag = int(np.argmax(np.abs(g[: self.max_delay + 1])))
+        d = max(0, lag - _PRE)
+        # 2. the echo path: least squares over lags d .. d + taps - 1
+        # Reference autocorrelation over the reference whose echo is in the
+        # microphone history: its last d samples are heard only later.
+        xt = np.fft.rfft(x[: n - d], nfft) if d else X
+        r = np.fft.irfft(xt * np.conj(xt), nfft)[: self.taps]
+        c = np.fft.irfft(cross, nfft)[d : d + self.taps]  # mic-reference cross-correlation
+        if r[0] <= 0:
+            return
+        r = r.copy()
+        r[0] *= 1.0 + _RIDGE
+        h = solve_toeplitz(r, c)
+        explained = float(h @ c)  # energy of the fitted echo over the history
+        total = float(y @ y)
+        if total <= 0 or explained < _MIN_GAIN * total:
+            self.h = None  # the microphone does not hear the reference
+            self.erle_db = 0.0
+            return
+        self.h, self.delay = h, d
+        self.erle_db = float(-10.0 * np.log10(max(1e-12, 1.0 - explained / total)))

@@ -1,0 +1,93 @@
+"""Key presses on call audio, with what the phone plays as a reference.
+
+The call script runs one :class:`KeyListener` per call. It feeds the call
+audio as it arrives, and tells the listener when the phone starts and stops
+playing an announcement::
+
+    keys = KeyListener()
+    keys.play(announcement)      # int16 samples, as the phone plays them, from now on
+    events = keys.feed(chunk)    # call audio (PCM16LE bytes or int16), 8 kHz mono
+    keys.stop()                  # playback ended or was stopped
+
+While an announcement plays, its echo is removed from the audio
+(:class:`~phone_agent.audio.echo.EchoCanceller`) before the DTMF detector
+(:class:`~phone_agent.audio.dtmf.DtmfDetector`) sees it, so a voter may
+press during the announcement — the announcement invites exactly that.
+The reference starts at the next sample fed after ``play``; the echo may
+come up to ``max_delay_s`` (1 s) later — the canceller measures the lag —
+but never earlier, so call ``play`` *before* the phone starts playing.
+
+Without a reference (nothing played yet, or a call with no announcement) the
+audio goes to the detector untouched: the detector behaves exactly as on its
+own. Pure logic, no I/O.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .dtmf import DtmfDetector, DtmfEvent
+from .echo import EchoCanceller
+
+__all__ = ["KeyListener"]
+
+
+class KeyListener:
+    """A DTMF detector with an echo canceller in front of it; see the module
+    docstring. ``detector_options`` go to :class:`DtmfDetector`."""
+
+    def __init__(self, sample_rate: int = 8000, *, max_delay_s: float = 1.0, **detector_options):
+        self.sample_rate = sample_rate
+        self.detector = DtmfDetector(sample_rate, **detector_options)
+        self.canceller = EchoCanceller(sample_rate, max_delay_s=max_delay_s)
+        self._ref: np.ndarray | None = None  # what is playing, from _ref_pos on
+        self._ref_pos = 0
+        self._referenced = False  # a reference was ever given in this stream
+        self._odd_byte = b""
+
+    def play(self, samples) -> None:
+        """The phone starts playing ``samples`` (int16, this sample rate) now:
+        at the next sample fed. Replaces any reference still playing."""
+        ref = np.asarray(samples).reshape(-1)
+        if ref.size and not np.issubdtype(ref.dtype, np.integer):
+            raise TypeError(f"expected int16 PCM samples, got dtype {ref.dtype}")
+        self._ref = ref.astype(np.float64)
+        self._ref_pos = 0
+        self._referenced = True
+
+    def stop(self) -> None:
+        """The phone stopped playing (the end of the file, or stopped early)."""
+        self._ref = None
+
+    def feed(self, samples) -> list[DtmfEvent]:
+        """Process more call audio (PCM16LE bytes or an int16 array, any
+        length); returns the key presses that became known."""
+        mic = self._as_int16(samples)
+        if not self._referenced or mic.size == 0:
+            return self.detector.feed(mic)
+        ref = np.zeros(mic.size)
+        if self._ref is not None:
+            part = self._ref[self._ref_pos : self._ref_pos + mic.size]
+            ref[: part.size] = part
+            self._ref_pos += mic.size
+            if self._ref_pos >= self._ref.size:
+                self._ref = None
+        residual = self.canceller.cancel(mic, ref)
+        return self.detector.feed(np.clip(np.rint(residual), -32768, 32767).astype(np.int16))
+
+    def flush(self) -> list[DtmfEvent]:
+        """End of the call audio: report a press in progress, forget everything."""
+        events = self.detector.flush()
+        self.canceller.reset()
+        self._ref, self._ref_pos, self._referenced, self._odd_byte = None, 0, False, b""
+        return events
+
+    def _as_int16(self, samples) -> np.ndarray:
+        if isinstance(samples, (bytes, bytearray, memoryview)):
+            b = self._odd_byte + bytes(samples)
+            self._odd_byte = b[len(b) & ~1 :]
+            return np.frombuffer(b, dtype="<i2", count=len(b) // 2).astype(np.int16)
+        a = np.asarray(samples).reshape(-1)
+        if a.size and not np.issubdtype(a.dtype, np.integer):
+            raise TypeError(f"expected int16 PCM samples, got dtype {a.dtype}")
+        return a
