@@ -139,6 +139,15 @@ _FULL = 0.75
 _SILENT = 0.2
 _STEADY_LO = 0.7
 _STEADY_HI = 1.4
+# Speech codecs (GSM 06.10, AMR) build a tone up over a frame and overshoot
+# it, then let it sag now and then: a step may rise through up to _RAMP
+# partly filled half-blocks; the first _OVERSHOOT full half-blocks may reach
+# _OVERSHOOT_HI of the reference; one inner half-block may dip to _DIP_LO.
+_RAMP = 3
+_OVERSHOOT = 2
+_OVERSHOOT_HI = 2.0
+_DIPS = 1
+_DIP_LO = 0.5
 _MAX_BREAKS = 1  # real breaks bridged before a press is accepted
 _UNSURE = 2.0  # times min_duration_s a press must last if it did not start with a step
 
@@ -507,6 +516,10 @@ class DtmfDetector:
         if p - 1 < pr.k0:  # full all the way back: the tone came before its windows passed
             return k * self._h, False
         step = self._occ(pr, p - 1) <= _SILENT
+        q = p - 1  # a codec may build the tone up over a few half-blocks: a rising ramp
+        while not step and q - 1 >= pr.k0 and p - q < _RAMP and self._occ(pr, q) > _SILENT:
+            step = self._occ(pr, q - 1) <= _SILENT
+            q -= 1
         return (k - self._occ(pr, p)) * self._h, step
 
     def _steady(self, pr: _Press) -> bool:
@@ -520,12 +533,17 @@ class DtmfDetector:
         while k - 1 >= pr.k0 and self._occ(pr, k - 1) >= _FULL:
             k -= 1
         ref = pr.ref
-        inner = 0
+        inner = dips = 0
         for kk in range(k, pr.last):  # the last one may be the tail
             if any(a <= kk <= b for a, b in pr.exempt):
                 continue
-            if not _STEADY_LO * ref <= pr.amps[kk - pr.k0] <= _STEADY_HI * ref:
-                return False
+            amp = pr.amps[kk - pr.k0]
+            hi = _OVERSHOOT_HI if kk - k < _OVERSHOOT else _STEADY_HI
+            if not _STEADY_LO * ref <= amp <= hi * ref:
+                if dips < _DIPS and _DIP_LO * ref <= amp <= hi * ref:
+                    dips += 1
+                else:
+                    return False
             inner += 1
         return inner >= 3
 

@@ -58,6 +58,9 @@ from scipy.signal import oaconvolve
 __all__ = ["EchoCanceller"]
 
 _PRE = 32  # taps kept before the measured lag (a filter's response may start early)
+_SAMPLES_PER_TAP = 8  # data the least-squares fit needs per tap
+_MIN_TAPS = 64
+_MIN_OVERLAP_S = 0.25  # echo in the history needed to measure the lag
 _MIN_GAIN = 0.05  # a fit that removes less than 5 % of the mic energy is no echo: pass through
 _RIDGE = 1e-3
 _STEADY_S = 3.0  # refit every first_fit_s until this much reference, then at doubling lengths  # Tikhonov regularisation, relative to the reference's power
@@ -84,6 +87,7 @@ class EchoCanceller:
         self._keep = int(history_s * sample_rate) + self.max_delay + self.taps
         self._first_fit = int(first_fit_s * sample_rate)
         self._steady = int(_STEADY_S * sample_rate)
+        self._min_overlap = int(_MIN_OVERLAP_S * sample_rate)
         self.reset()
 
     def reset(self) -> None:
@@ -112,18 +116,20 @@ class EchoCanceller:
         n = y.size
         if n == 0:
             return y
+        # Fit on the audio before this chunk: a key pressed in this chunk
+        # must not be partly "explained" by the reference and taken away.
+        if self._ref_seen >= self._next_fit:
+            self._fit()
+            self._next_fit = max(self._ref_seen + self._first_fit,
+                                 self._ref_seen * (1 if self._ref_seen < self._steady else 2))
         self._x = np.concatenate([self._x, x])[-self._keep:]
         self._y = np.concatenate([self._y, y])[-self._keep:]
         if np.any(x):
             self._ref_seen += n
-            if self._ref_seen >= self._next_fit:
-                self._fit()
-                self._next_fit = max(self._ref_seen + self._first_fit,
-                                     self._ref_seen * (1 if self._ref_seen < self._steady else 2))
         if self.h is None:
             return y
         # Echo of this chunk: the reference from delay + taps - 1 back.
-        span = self.delay + self.taps - 1 + n
+        span = self.delay + self.h.size - 1 + n
         xs = self._x[-span:]
         if xs.size < span:
             xs = np.concatenate([np.zeros(span - xs.size), xs])
@@ -136,30 +142,46 @@ class EchoCanceller:
     def _fit(self) -> None:
         x, y = self._x, self._y
         n = x.size
+        nz = np.flatnonzero(x)
+        if nz.size == 0:
+            return
+        span = n - int(nz[0])  # samples since the reference began (within the history)
+        max_lag = min(self.max_delay, span - self._min_overlap)
+        if max_lag < 0:
+            return
         nfft = 1 << int(np.ceil(np.log2(n + self.max_delay + self.taps)))
         X = np.fft.rfft(x, nfft)
         Y = np.fft.rfft(y, nfft)
         cross = Y * np.conj(X)
-        # 1. the lag: GCC-PHAT peak in [0, max_delay]
-        g = np.fft.irfft(cross / (np.abs(cross) + 1e-12 * np.abs(cross).max() + 1e-30), nfft)
-        lag = int(np.argmax(np.abs(g[: self.max_delay + 1])))
+        # 1. the lag: GCC-PHAT peak in [0, max_lag] (lags that leave enough
+        # of the echo inside the history to measure)
+        mag = np.abs(cross)
+        g = np.fft.irfft(cross / (mag + 1e-12 * mag.max() + 1e-30), nfft)
+        lag = int(np.argmax(np.abs(g[: max_lag + 1])))
         d = max(0, lag - _PRE)
-        # 2. the echo path: least squares over lags d .. d + taps - 1
+        # 2. the echo path: least squares over lags d .. d + taps - 1, with
+        # no more taps than the data can fix (an overfitted filter would
+        # "explain" noise and add it back)
+        overlap = span - d
+        taps = min(self.taps, overlap // _SAMPLES_PER_TAP)
+        if taps < _MIN_TAPS:
+            return
         # Reference autocorrelation over the reference whose echo is in the
         # microphone history: its last d samples are heard only later.
         xt = np.fft.rfft(x[: n - d], nfft) if d else X
-        r = np.fft.irfft(xt * np.conj(xt), nfft)[: self.taps]
-        c = np.fft.irfft(cross, nfft)[d : d + self.taps]  # mic-reference cross-correlation
+        r = np.fft.irfft(xt * np.conj(xt), nfft)[:taps]
+        c = np.fft.irfft(cross, nfft)[d : d + taps]  # mic-reference cross-correlation
         if r[0] <= 0:
             return
         r = r.copy()
         r[0] *= 1.0 + _RIDGE
         h = solve_toeplitz(r, c)
         explained = float(h @ c)  # energy of the fitted echo over the history
-        total = float(y @ y)
-        if total <= 0 or explained < _MIN_GAIN * total:
+        total = float(y[-overlap:] @ y[-overlap:])
+        # By chance alone a fit explains about taps/overlap of pure noise.
+        if total <= 0 or explained < max(_MIN_GAIN, 3.0 * taps / overlap) * total:
             self.h = None  # the microphone does not hear the reference
             self.erle_db = 0.0
             return
         self.h, self.delay = h, d
-        self.erle_db = float(-10.0 * np.log10(max(1e-12, 1.0 - explained / total)))
+        self.erle_db = float(-10.0 * np.log10(max(1e-12, 1.0 - min(1.0, explained / total))))
