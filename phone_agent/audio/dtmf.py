@@ -144,8 +144,8 @@ _STEADY_HI = 1.4
 # partly filled half-blocks; the first _OVERSHOOT full half-blocks may reach
 # _OVERSHOOT_HI of the reference; one inner half-block may dip to _DIP_LO.
 _RAMP = 3
-_OVERSHOOT = 2
-_OVERSHOOT_HI = 2.0
+_OVERSHOOT = 3
+_OVERSHOOT_HI = 2.5
 _DIPS = 1
 _DIP_LO = 0.5
 _MAX_BREAKS = 1  # real breaks bridged before a press is accepted
