@@ -580,3 +580,9 @@ def detect(samples, sample_rate: int = 8000, **options) -> list[DtmfEvent]:
     """All key presses in a complete recording (``feed`` + ``flush``)."""
     det = DtmfDetector(sample_rate, **options)
     return det.feed(samples) + det.flush()
+
+
+if __name__ == "__main__":  # python -m phone_agent.audio.dtmf RECORDING [--reference ANNOUNCEMENT]
+    from .cli import main
+
+    raise SystemExit(main())
