@@ -328,6 +328,14 @@ class DtmfDetector:
         self._process(x[: m * h].reshape(m, h), events)
         return events
 
+    @property
+    def tone_since(self) -> int | None:
+        """While a key tone is being tracked (before and after it is
+        reported): a sample index, counted like ``start_s``, at or a little
+        before its start; else None."""
+        pr = self._press
+        return None if pr is None else max(0, pr.k0 * self._h)
+
     def flush(self) -> list[DtmfEvent]:
         """End of stream: process what is buffered, report a press still in
         progress (if it qualifies and was not reported yet) and reset."""

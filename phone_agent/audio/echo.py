@@ -93,7 +93,10 @@ class EchoCanceller:
     def reset(self) -> None:
         """Forget the echo path and the history (a new call)."""
         self._x = np.zeros(0)  # reference history
-        self._y = np.zeros(0)  # microphone history
+        self._y = np.zeros(0)  # microphone history, for fitting (see exclude)
+        self._e = np.zeros(0)  # the echo estimate subtracted, same span
+        self._n = 0  # samples fed so far: the history ends at this index
+        self._excl_until = 0  # samples before this index are excluded as they arrive
         self._ref_seen = 0  # samples of non-silent reference so far
         self._next_fit = self._first_fit
         self.h: np.ndarray | None = None  # FIR from reference to echo, starting at `delay`
@@ -122,22 +125,46 @@ class EchoCanceller:
             self._fit()
             self._next_fit = max(self._ref_seen + self._first_fit,
                                  self._ref_seen * (1 if self._ref_seen < self._steady else 2))
+        echo = self._echo(x, n)
+        fit_y = y
+        if self._excl_until > self._n:  # the voter's key goes on: fit on our estimate instead
+            k = min(n, self._excl_until - self._n)
+            fit_y = y.copy()
+            fit_y[:k] = echo[:k]
         self._x = np.concatenate([self._x, x])[-self._keep:]
-        self._y = np.concatenate([self._y, y])[-self._keep:]
+        self._y = np.concatenate([self._y, fit_y])[-self._keep:]
+        self._e = np.concatenate([self._e, echo])[-self._keep:]
+        self._n += n
         if np.any(x):
             self._ref_seen += n
+        return y - echo
+
+    def exclude(self, start: int, end: int) -> None:
+        """Leave samples ``start`` to ``end`` (indices counted from the first
+        sample fed; ``end`` may lie ahead) out of later fits: a key is being
+        pressed there. A least-squares fit would otherwise explain a little
+        of the key's tone with the reference, and play it back later — as a
+        ghost key — wherever the reference has energy at those frequencies.
+        Their place in the fit takes the echo estimate."""
+        lo = max(start, self._n - self._y.size)
+        if lo < min(end, self._n):
+            a, b = lo - self._n + self._y.size, min(end, self._n) - self._n + self._y.size
+            self._y[a:b] = self._e[a:b]
+        self._excl_until = max(self._excl_until, end)
+
+    def _echo(self, x: np.ndarray, n: int) -> np.ndarray:
+        """The echo estimate for the chunk whose reference is x."""
         if self.h is None:
-            return y
+            return np.zeros(n)
         # Echo of this chunk: the reference from delay + taps - 1 back.
         span = self.delay + self.h.size - 1 + n
-        xs = self._x[-span:]
+        xs = np.concatenate([self._x, x])[-span:]
         if xs.size < span:
             xs = np.concatenate([np.zeros(span - xs.size), xs])
         xs = xs[: xs.size - self.delay]  # ends `delay` samples before the chunk's end
         if not np.any(xs):
-            return y
-        echo = oaconvolve(xs, self.h, mode="valid")
-        return y - echo
+            return np.zeros(n)
+        return oaconvolve(xs, self.h, mode="valid")
 
     def _fit(self) -> None:
         x, y = self._x, self._y

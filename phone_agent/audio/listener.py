@@ -31,6 +31,8 @@ from .echo import EchoCanceller
 
 __all__ = ["KeyListener"]
 
+_MARGIN = 400  # samples (50 ms) around a key tone kept out of the echo path's fit
+
 
 class KeyListener:
     """A DTMF detector with an echo canceller in front of it; see the module
@@ -44,6 +46,8 @@ class KeyListener:
         self._ref_pos = 0
         self._referenced = False  # a reference was ever given in this stream
         self._odd_byte = b""
+        self._fed = 0  # samples fed since the start (or flush)
+        self._offset = 0  # samples fed before the canceller's first
 
     def play(self, samples) -> None:
         """The phone starts playing ``samples`` (int16, this sample rate) now:
@@ -53,6 +57,8 @@ class KeyListener:
             raise TypeError(f"expected int16 PCM samples, got dtype {ref.dtype}")
         self._ref = ref.astype(np.float64)
         self._ref_pos = 0
+        if not self._referenced:
+            self._offset = self._fed  # the canceller's first sample
         self._referenced = True
 
     def stop(self) -> None:
@@ -63,6 +69,7 @@ class KeyListener:
         """Process more call audio (PCM16LE bytes or an int16 array, any
         length); returns the key presses that became known."""
         mic = self._as_int16(samples)
+        self._fed += mic.size
         if not self._referenced or mic.size == 0:
             return self.detector.feed(mic)
         ref = np.zeros(mic.size)
@@ -73,13 +80,18 @@ class KeyListener:
             if self._ref_pos >= self._ref.size:
                 self._ref = None
         residual = self.canceller.cancel(mic, ref)
-        return self.detector.feed(np.clip(np.rint(residual), -32768, 32767).astype(np.int16))
+        events = self.detector.feed(np.clip(np.rint(residual), -32768, 32767).astype(np.int16))
+        since = self.detector.tone_since
+        if since is not None:  # a key under way: keep it out of the echo path's fit
+            self.canceller.exclude(since - _MARGIN - self._offset, self._fed + _MARGIN - self._offset)
+        return events
 
     def flush(self) -> list[DtmfEvent]:
         """End of the call audio: report a press in progress, forget everything."""
         events = self.detector.flush()
         self.canceller.reset()
         self._ref, self._ref_pos, self._referenced, self._odd_byte = None, 0, False, b""
+        self._fed = self._offset = 0
         return events
 
     def _as_int16(self, samples) -> np.ndarray:
