@@ -97,7 +97,7 @@ def test_presses_during_the_announcement_are_heard_with_the_reference(announceme
 def test_the_announcement_alone_is_never_a_key(announcements):
     g = np.random.default_rng(SEED + 2)
     for ann in announcements:
-        for level in (-30.0, -12.0, -6.0):  # heard back softly, loudly, very loudly
+        for level in (-20.0, -6.0):  # heard back softly, very loudly
             mic = np.zeros(len(ann) + FS)
             mic[int(0.35 * FS) : int(0.35 * FS) + len(ann)] = da.hear(ann, da.echo_path(g), level)
             mic = np.clip(np.rint(mic + tones.white_noise(len(mic) / FS, -55.0, g)), -32768, 32767).astype(np.int16)
@@ -164,9 +164,19 @@ def test_speech_through_the_gsm_codec_is_not_a_key(announcements):
 # --------------------------------------------------------------------------- the command line
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
+def run_cli(*args) -> subprocess.CompletedProcess:
+    """``python -m phone_agent.audio.dtmf ARGS`` in a new process."""
     return subprocess.run([sys.executable, "-m", "phone_agent.audio.dtmf", *map(str, args)],
                           capture_output=True, text=True, timeout=60)
+
+
+def call_cli(capsys, *args) -> subprocess.CompletedProcess:
+    """The same command line, run in this process (no interpreter start-up)."""
+    from phone_agent.audio.cli import main
+
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out.out, out.err)
 
 
 def test_cli_prints_one_json_line_per_key(tmp_path):
@@ -184,7 +194,7 @@ def test_cli_prints_one_json_line_per_key(tmp_path):
     assert [d["duration_s"] for d in lines] == pytest.approx([0.08] * 3, abs=0.005)
 
 
-def test_cli_with_the_announcement_as_reference(tmp_path, announcements):
+def test_cli_with_the_announcement_as_reference(tmp_path, announcements, capsys):
     g = np.random.default_rng(SEED + 6)
     ann = announcements[1]
     for attempt in range(6):  # a recording the plain detector gets wrong
@@ -196,32 +206,32 @@ def test_cli_with_the_announcement_as_reference(tmp_path, announcements):
     rec, ref = tmp_path / "call.wav", tmp_path / "ment.wav"
     soundfile.write(str(rec), mic, FS, subtype="PCM_16")
     soundfile.write(str(ref), ann, FS, subtype="PCM_16")
-    plain = run_cli(rec)
+    plain = call_cli(capsys, rec)
     assert plain.returncode == 0 and '"key": "1"' not in plain.stdout
-    out = run_cli(rec, "--reference", ref, "--reference-at", play_at / FS)
+    out = call_cli(capsys, rec, "--reference", ref, "--reference-at", play_at / FS)
     assert out.returncode == 0, out.stderr
     assert [json.loads(line)["key"] for line in out.stdout.splitlines()] == ["1"]
 
 
-def test_cli_names_the_problem_with_a_bad_file(tmp_path):
-    missing = run_cli(tmp_path / "nope.wav")
+def test_cli_names_the_problem_with_a_bad_file(tmp_path, capsys):
+    missing = run_cli(tmp_path / "nope.wav")  # the real entry point, once
     assert missing.returncode == 2 and "nope.wav: no such file" in missing.stderr
     text = tmp_path / "notes.wav"
     text.write_text("this is not audio")
-    bad = run_cli(text)
+    bad = call_cli(capsys, text)
     assert bad.returncode == 2 and "notes.wav: not an audio file" in bad.stderr
     empty = tmp_path / "empty.wav"
     with wave.open(str(empty), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-    out = run_cli(empty)
+    out = call_cli(capsys, empty)
     assert out.returncode == 2 and "empty.wav: the file holds no audio" in out.stderr
     good = tmp_path / "good.wav"
     soundfile.write(str(good), tones.silence(0.5), FS, subtype="PCM_16")
-    ref = run_cli(good, "--reference", text)
+    ref = call_cli(capsys, good, "--reference", text)
     assert ref.returncode == 2 and "notes.wav" in ref.stderr
-    assert run_cli(good).stdout == ""  # silence: no keys, no error
+    assert call_cli(capsys, good).stdout == ""  # silence: no keys, no error
 
 
 # --------------------------------------------------------------------------- the call script
