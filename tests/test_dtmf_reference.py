@@ -126,6 +126,7 @@ def test_a_microphone_that_does_not_hear_the_reference_is_passed_through(announc
     ec = EchoCanceller()
     out = np.concatenate([ec.cancel(mic[i : i + 800], ann[i : i + 800]) for i in range(0, len(ann), 800)])
     assert not ec.active
+    assert ec.deaf  # a second of announcement with no echo: no more fitting this call
     assert np.array_equal(out, mic.astype(np.float64))
     with pytest.raises(ValueError, match="differ in length"):
         ec.cancel(np.zeros(10), np.zeros(12))

@@ -31,7 +31,7 @@ filter sample by sample (NLMS, or Speex's MDF), we *solve* for it:
 3. Subtract the reference filtered by that FIR (``scipy.signal.oaconvolve``).
 
 It is refitted on all the audio kept (``history_s``) every 0.25 s of
-reference for the first 3 s, then after 6, 12, 24, ... s, so it is as good as the data allow from the first
+reference for the first 1.5 s, then after 2.25, 3.4, 5, ... s, so it is as good as the data allow from the first
 quarter second, and costs almost nothing once the path is known. A
 least-squares fit is not pulled off course by the voter's own sound (a key,
 speech, line noise): that is uncorrelated with the reference, so it only adds
@@ -50,7 +50,8 @@ on, where nearly all presses fall. Decision 26 in docs/decisions.md.
 
 When the microphone does not hear the reference at all (a phone whose
 capture is the call's downlink, not the microphone), the fit explains none of
-the microphone's energy and the canceller passes the audio through.
+the microphone's energy and the canceller passes the audio through; after a
+second of such audio it stops fitting for the rest of the call (``deaf``).
 
 Pure logic: numpy/scipy arrays in and out, no I/O.
 """
@@ -58,6 +59,7 @@ Pure logic: numpy/scipy arrays in and out, no I/O.
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft
 from scipy.linalg import solve_toeplitz
 from scipy.signal import oaconvolve
 
@@ -69,7 +71,10 @@ _MIN_TAPS = 64
 _MIN_OVERLAP_S = 0.25  # echo in the history needed to measure the lag
 _MIN_GAIN = 0.05  # a fit that removes less than 5 % of the mic energy is no echo: pass through
 _RIDGE = 1e-3
-_STEADY_S = 3.0  # refit every first_fit_s until this much reference, then at doubling lengths  # Tikhonov regularisation, relative to the reference's power
+_STEADY_S = 1.5  # refit every first_fit_s until this much reference
+_DEAF_AFTER_S = 1.0  # a fit over this much audio that finds no echo is believed ...
+_LOUD_POWER = (32768.0 * 10 ** (-40 / 20)) ** 2 / 2  # ... if the reference's RMS is above -40 dBFS
+_GROW = 1.5  # then (and while no echo is heard) when the reference has grown by this factor  # Tikhonov regularisation, relative to the reference's power
 
 
 class EchoCanceller:
@@ -98,9 +103,10 @@ class EchoCanceller:
 
     def reset(self) -> None:
         """Forget the echo path and the history (a new call)."""
-        self._x = np.zeros(0)  # reference history
-        self._y = np.zeros(0)  # microphone history, for fitting (see exclude)
-        self._e = np.zeros(0)  # the echo estimate subtracted, same span
+        # History: rows reference, microphone (for fitting, see exclude) and
+        # the echo estimate subtracted; the latest _keep samples of _len.
+        self._buf = np.zeros((3, 2 * self._keep))
+        self._len = 0
         self._n = 0  # samples fed so far: the history ends at this index
         self._excl_until = 0  # samples before this index are excluded as they arrive
         self._ref_seen = 0  # samples of non-silent reference so far
@@ -108,6 +114,7 @@ class EchoCanceller:
         self.h: np.ndarray | None = None  # FIR from reference to echo, starting at `delay`
         self.delay = 0  # lag of h[0] behind the reference, in samples
         self.erle_db = 0.0  # echo removed by the last fit over its own data (dB)
+        self.deaf = False  # a second of reference brought no echo: no more fits this call
 
     @property
     def active(self) -> bool:
@@ -123,23 +130,24 @@ class EchoCanceller:
         if y.shape != x.shape:
             raise ValueError(f"mic and reference differ in length ({y.size} and {x.size} samples)")
         n = y.size
-        if n == 0:
+        if n == 0 or self.deaf:
+            self._n += n
             return y
         # Fit on the audio before this chunk: a key pressed in this chunk
         # must not be partly "explained" by the reference and taken away.
         if self._ref_seen >= self._next_fit:
             self._fit()
-            self._next_fit = max(self._ref_seen + self._first_fit,
-                                 self._ref_seen * (1 if self._ref_seen < self._steady else 2))
+            # Every first_fit_s while the path is being learnt; then, and
+            # while no echo is heard, at growing intervals.
+            grow = _GROW if self.h is None or self._ref_seen >= self._steady else 1.0
+            self._next_fit = max(self._ref_seen + self._first_fit, int(self._ref_seen * grow))
         echo = self._echo(x, n)
         fit_y = y
         if self._excl_until > self._n:  # the voter's key goes on: fit on our estimate instead
             k = min(n, self._excl_until - self._n)
             fit_y = y.copy()
             fit_y[:k] = echo[:k]
-        self._x = np.concatenate([self._x, x])[-self._keep:]
-        self._y = np.concatenate([self._y, fit_y])[-self._keep:]
-        self._e = np.concatenate([self._e, echo])[-self._keep:]
+        self._append(x, fit_y, echo)
         self._n += n
         if np.any(x):
             self._ref_seen += n
@@ -158,13 +166,36 @@ class EchoCanceller:
             self._y[a:b] = self._e[a:b]
         self._excl_until = max(self._excl_until, end)
 
+    @property
+    def _x(self) -> np.ndarray:
+        return self._buf[0, max(0, self._len - self._keep) : self._len]
+
+    @property
+    def _y(self) -> np.ndarray:
+        return self._buf[1, max(0, self._len - self._keep) : self._len]
+
+    @property
+    def _e(self) -> np.ndarray:
+        return self._buf[2, max(0, self._len - self._keep) : self._len]
+
+    def _append(self, *rows: np.ndarray) -> None:
+        n = rows[0].size
+        if self._len + n > self._buf.shape[1]:  # move the latest _keep samples to the front
+            keep = min(self._len, self._keep)
+            if keep + n > self._buf.shape[1]:
+                self._buf = np.concatenate([self._buf, np.zeros((3, keep + n - self._buf.shape[1]))], axis=1)
+            self._buf[:, :keep] = self._buf[:, self._len - keep : self._len]
+            self._len = keep
+        self._buf[:, self._len : self._len + n] = rows
+        self._len += n
+
     def _echo(self, x: np.ndarray, n: int) -> np.ndarray:
         """The echo estimate for the chunk whose reference is x."""
         if self.h is None:
             return np.zeros(n)
         # Echo of this chunk: the reference from delay + taps - 1 back.
         span = self.delay + self.h.size - 1 + n
-        xs = np.concatenate([self._x, x])[-span:]
+        xs = np.concatenate([self._x[-span:], x])[-span:]
         if xs.size < span:
             xs = np.concatenate([np.zeros(span - xs.size), xs])
         xs = xs[: xs.size - self.delay]  # ends `delay` samples before the chunk's end
@@ -182,14 +213,14 @@ class EchoCanceller:
         max_lag = min(self.max_delay, span - self._min_overlap)
         if max_lag < 0:
             return
-        nfft = 1 << int(np.ceil(np.log2(n + self.max_delay + self.taps)))
-        X = np.fft.rfft(x, nfft)
-        Y = np.fft.rfft(y, nfft)
+        nfft = fft.next_fast_len(n + self.max_delay + self.taps, real=True)
+        X = fft.rfft(x, nfft)
+        Y = fft.rfft(y, nfft)
         cross = Y * np.conj(X)
         # 1. the lag: GCC-PHAT peak in [0, max_lag] (lags that leave enough
         # of the echo inside the history to measure)
         mag = np.abs(cross)
-        g = np.fft.irfft(cross / (mag + 1e-12 * mag.max() + 1e-30), nfft)
+        g = fft.irfft(cross / (mag + 1e-12 * mag.max() + 1e-30), nfft)
         lag = int(np.argmax(np.abs(g[: max_lag + 1])))
         d = max(0, lag - _PRE)
         # 2. the echo path: least squares over lags d .. d + taps - 1, with
@@ -201,9 +232,9 @@ class EchoCanceller:
             return
         # Reference autocorrelation over the reference whose echo is in the
         # microphone history: its last d samples are heard only later.
-        xt = np.fft.rfft(x[: n - d], nfft) if d else X
-        r = np.fft.irfft(xt * np.conj(xt), nfft)[:taps]
-        c = np.fft.irfft(cross, nfft)[d : d + taps]  # mic-reference cross-correlation
+        xt = fft.rfft(x[: n - d], nfft) if d else X
+        r = fft.irfft(xt * np.conj(xt), nfft)[:taps]
+        c = fft.irfft(cross, nfft)[d : d + taps]  # mic-reference cross-correlation
         if r[0] <= 0:
             return
         r = r.copy()
@@ -215,6 +246,9 @@ class EchoCanceller:
         if total <= 0 or explained < max(_MIN_GAIN, 3.0 * taps / overlap) * total:
             self.h = None  # the microphone does not hear the reference
             self.erle_db = 0.0
+            # Believed only over a second of real sound (not a quiet lead-in).
+            loud = float(x[-span:] @ x[-span:]) / span >= _LOUD_POWER
+            self.deaf = loud and overlap >= _DEAF_AFTER_S * self.sample_rate
             return
         self.h, self.delay = h, d
         self.erle_db = float(-10.0 * np.log10(max(1e-12, 1.0 - min(1.0, explained / total))))
