@@ -216,7 +216,7 @@ def echo_talk_off(g: np.random.Generator, pool: list[np.ndarray]) -> dict:
     range's top): false keys with and without the reference."""
     with_ref = without = 0
     seconds = 0.0
-    for ann in pool:
+    for ann in pool * 3:  # each announcement through three echo paths
         ann = da.at_level(ann, -16.0)
         heard = da.hear(ann, da.echo_path(g), float(g.uniform(-25.0, -8.0)))
         pre = int(0.3 * FS)

@@ -103,8 +103,8 @@ class EchoCanceller:
 
     def reset(self) -> None:
         """Forget the echo path and the history (a new call)."""
-        # History: rows reference, microphone (for fitting, see exclude) and
-        # the echo estimate subtracted; the latest _keep samples of _len.
+        # History: rows reference, microphone and the exclusion mask (see
+        # exclude); the latest _keep samples of _len.
         self._buf = np.zeros((3, 2 * self._keep))
         self._len = 0
         self._n = 0  # samples fed so far: the history ends at this index
@@ -142,12 +142,10 @@ class EchoCanceller:
             grow = _GROW if self.h is None or self._ref_seen >= self._steady else 1.0
             self._next_fit = max(self._ref_seen + self._first_fit, int(self._ref_seen * grow))
         echo = self._echo(x, n)
-        fit_y = y
-        if self._excl_until > self._n:  # the voter's key goes on: fit on our estimate instead
-            k = min(n, self._excl_until - self._n)
-            fit_y = y.copy()
-            fit_y[:k] = echo[:k]
-        self._append(x, fit_y, echo)
+        mask = np.zeros(n)
+        if self._excl_until > self._n:  # the voter's key goes on
+            mask[: min(n, self._excl_until - self._n)] = 1.0
+        self._append(x, y, mask)
         self._n += n
         if np.any(x):
             self._ref_seen += n
@@ -159,11 +157,12 @@ class EchoCanceller:
         pressed there. A least-squares fit would otherwise explain a little
         of the key's tone with the reference, and play it back later — as a
         ghost key — wherever the reference has energy at those frequencies.
-        Their place in the fit takes the echo estimate."""
-        lo = max(start, self._n - self._y.size)
+        In the fit their place is taken by the echo the latest fit predicts
+        there (so each fit moves toward the least-squares fit of the rest)."""
+        m = self._m
+        lo = max(start, self._n - m.size)
         if lo < min(end, self._n):
-            a, b = lo - self._n + self._y.size, min(end, self._n) - self._n + self._y.size
-            self._y[a:b] = self._e[a:b]
+            m[lo - self._n + m.size : min(end, self._n) - self._n + m.size] = 1.0
         self._excl_until = max(self._excl_until, end)
 
     @property
@@ -175,7 +174,7 @@ class EchoCanceller:
         return self._buf[1, max(0, self._len - self._keep) : self._len]
 
     @property
-    def _e(self) -> np.ndarray:
+    def _m(self) -> np.ndarray:  # 1 where a key was pressed (see exclude)
         return self._buf[2, max(0, self._len - self._keep) : self._len]
 
     def _append(self, *rows: np.ndarray) -> None:
@@ -206,6 +205,15 @@ class EchoCanceller:
     def _fit(self) -> None:
         x, y = self._x, self._y
         n = x.size
+        m = self._m
+        if m.any():  # keys pressed: the latest fit's prediction stands in for them
+            y = y.copy()
+            hit = m > 0
+            if self.h is None:
+                y[hit] = 0.0
+            else:
+                pred = oaconvolve(x, self.h)[: max(0, n - self.delay)]
+                y[hit] = np.concatenate([np.zeros(n - pred.size), pred])[hit]
         nz = np.flatnonzero(x)
         if nz.size == 0:
             return
