@@ -112,8 +112,8 @@ a marginal tone is not chopped into several presses by noise.
 
 Known limits: a few sines that happen to sit within 2.5 % of a row and a
 column frequency and carry 80 % of the energy, steadily, for 35 ms are a key
-by every Q.24 measure (``tones.speech_like`` random-sine "speech": 1 false
-key in 20 minutes, 12 through GSM, where the strict shape gave 0 and 5; real
+by every Q.24 measure (``tones.speech_like`` random-sine "speech": 2 false
+keys in 20 minutes, 15 through GSM, where the strict shape gave 0 and 7; real
 speech from espeak-ng: none in 17 minutes, as is or through GSM). A tone
 shorter than 70 ms that starts while the other party is still talking at
 about the same level may be missed — or, for our own announcement, found

@@ -17,6 +17,11 @@ The reference starts at the next sample fed after ``play``; the echo may
 come up to ``max_delay_s`` (1 s) later — the canceller measures the lag —
 but never earlier, so call ``play`` *before* the phone starts playing.
 
+Two guards keep the removal from making keys of its own: a key under way is
+left out of the canceller's fit (``EchoCanceller.exclude``), and a key is
+refused when the echo removed at one of its frequencies was more than 6 dB
+stronger than the tone found there (``_left_over``).
+
 Without a reference (nothing played yet, or a call with no announcement) the
 audio goes to the detector untouched: the detector behaves exactly as on its
 own. Pure logic, no I/O.
