@@ -31,8 +31,9 @@ filter sample by sample (NLMS, or Speex's MDF), we *solve* for it:
 3. Subtract the reference filtered by that FIR (``scipy.signal.oaconvolve``).
 
 It is refitted on all the audio kept (``history_s``) every 0.25 s of
-reference for the first 1.5 s, then after 2.25, 3.4, 5, ... s, so it is as good as the data allow from the first
-quarter second, and costs almost nothing once the path is known. A
+reference for the first 1.5 s, then after 2.25, 3.4, 5, ... s, so it is as
+good as the data allow from about half a second in (the lag must be heard
+for a quarter second first), and costs little once the path is known. A
 least-squares fit is not pulled off course by the voter's own sound (a key,
 speech, line noise): that is uncorrelated with the reference, so it only adds
 variance that the growing history averages away — except a key tone, which
@@ -42,7 +43,7 @@ ghost key: the samples of a key under way are left out of the fit
 
 Compared on the same echo (tests/dtmf_audio.py: delayed, band-limited,
 reverberant, slightly distorted; six echo paths, median echo removed per
-half second of announcement): this canceller 2, 12, 16, 21, 25, then 22-38
+half second of announcement): this canceller 2, 12, 16, 21, 18, then 23-39
 dB; speexdsp's MDF canceller (through the ``pyaec`` wheel, 1024 taps,
 10 ms frames) 8, 12, 13, 19, 15, then 17-26 dB. Speex starts earlier (it
 needs no lag measurement), this one is ahead from the second half second
