@@ -58,7 +58,8 @@ from pathlib import Path
 from typing import Awaitable, Callable, Protocol
 
 from . import protocol
-from .audio.dtmf import DtmfDetector
+from .audio.listener import KeyListener
+from .audio.wavfile import AudioFileError, cached_8k_mono
 from .protocol.call_states import CallProgress, RESULT_FROM, TransitionError, advance
 from .telephony.base import (ACTIVE, ALERTING, DISCONNECTED, INCOMING, VOTER, AudioError,
                              CallFailed, CallStateChange, DeviceUnavailable, Telephony, TelephonyError)
@@ -153,6 +154,7 @@ class _Ctx:
         self.abort = asyncio.Event()
         self.abort_reason = "aborted"
         self.detector: asyncio.Task | None = None
+        self.keys: KeyListener | None = None  # the detector's; told what the phone plays
         self.refuse_key = ""  # the 수신거부 key of the campaign ("" = none)
         self.device_lost: str | None = None  # the backend lost the phone during the call: why
 
@@ -339,6 +341,7 @@ class CallScript:
                 result = _EARLY_RESULT.get(change.cause, "failed")
                 return result, None if result != "failed" else self._dropped(f"disconnected: {change.cause}")
         self._report(rec, "answered")
+        ctx.keys = KeyListener()  # before the first play, which tells it what plays
         ctx.detector = asyncio.create_task(self._detect(ctx, rec))
         try:
             return await self._answered(ctx, rec, campaign)
@@ -365,7 +368,7 @@ class CallScript:
         for sha in intro:
             path = self._path(sha)
             self._report(rec, "intro_started", {"sha256": sha})
-            outcome = await self._listen(ctx, rec, asyncio.create_task(self.backend.play(path)))
+            outcome = await self._listen(ctx, rec, asyncio.create_task(self._play(ctx, path)))
             if outcome != "done":
                 break
         if outcome == "done":
@@ -383,7 +386,7 @@ class CallScript:
                 return "connected", None
         self._report(rec, "promise_started")
         for sha in assets.get("promise") or []:
-            await self._listen(ctx, rec, asyncio.create_task(self.backend.play(self._path(sha))),
+            await self._listen(ctx, rec, asyncio.create_task(self._play(ctx, self._path(sha))),
                                digits=False)
         return "callback_requested", None
 
@@ -395,7 +398,7 @@ class CallScript:
         if not paths or not all(paths):
             paths = [refusal_tone()]
         for path in paths:
-            await self._listen(ctx, rec, asyncio.create_task(self.backend.play(path)), digits=False)
+            await self._listen(ctx, rec, asyncio.create_task(self._play(ctx, path)), digits=False)
         return "refused", None
 
     # ---------------------------------------------------------------- routing
@@ -477,15 +480,38 @@ class CallScript:
     # ------------------------------------------------------------ listening
 
     async def _detect(self, ctx: _Ctx, rec: CallRecord) -> None:
-        """Feed the call audio to a DTMF detector; keys go to ctx.digits."""
-        detector = DtmfDetector()
+        """Feed the call audio to a DTMF detector; keys go to ctx.digits.
+        While an announcement plays (``_play``), the detector is given it as
+        a reference and removes its echo first."""
+        keys = ctx.keys
+        if keys is None:
+            keys = ctx.keys = KeyListener()
         try:
             async with contextlib.aclosing(self.backend.frames()) as frames:
                 async for chunk in frames:
-                    for event in detector.feed(chunk):
+                    for event in keys.feed(chunk):
                         ctx.digits.put_nowait(event.key)
         except AudioError as exc:
             log.warning("call %s: no call audio: %s", rec.call_id, exc)
+
+    async def _play(self, ctx: _Ctx, path: str | Path) -> bool:
+        """``backend.play(path)``, telling the key listener what plays, from
+        just before playback starts until it ends or is stopped, so that it
+        can remove the announcement's echo from the call audio. A file the
+        listener cannot read is still played; keys are then detected
+        without a reference."""
+        keys = ctx.keys
+        if keys is not None:
+            try:
+                keys.play(cached_8k_mono(path))
+            except (AudioFileError, OSError) as exc:
+                log.info("no echo reference for %s: %s", path, exc)
+                keys = None
+        try:
+            return await self.backend.play(path)
+        finally:
+            if keys is not None:
+                keys.stop()
 
     async def _listen(self, ctx: _Ctx, rec: CallRecord, play: asyncio.Task | None,
                       timeout: float | None = None, digits: bool = True) -> str:
@@ -644,7 +670,7 @@ class CallScript:
             await self.backend.answer()
             answered = True
             for sha in callback:
-                await self._listen(ctx, rec, asyncio.create_task(self.backend.play(self._path(sha))),
+                await self._listen(ctx, rec, asyncio.create_task(self._play(ctx, self._path(sha))),
                                    digits=False)
         except _Hangup:
             how = "hung_up"
