@@ -18,7 +18,9 @@ It ties together, each in its own module:
   and ``uiautomator dump``;
 * :class:`~.audio.AudioHelper` (``audio.py``): the speakerphone helper's
   ``record`` and ``play``;
-* ``dumps.py``: ``getprop`` and ``dumpsys`` in each release's layout.
+* ``dumps.py``: ``getprop`` and ``dumpsys`` in each release's layout;
+* :class:`~.watcher.WatchLoop` (``watcher.py``): the backend's call-state
+  watch loop (``sh -c SCRIPT …`` on an ``exec:`` stream), run natively.
 
 The handset's own commands::
 
@@ -29,12 +31,14 @@ The handset's own commands::
     dumpsys telephony.registry | telecom | battery,  getprop [NAME]   (the dumps)
     content query --uri content://telephony/siminfo --projection …   own number per SIM
     CLASSPATH=/data/local/tmp/mobile-ars-audio.jar app_process / mobilears.Audio …  (the audio helper)
+    sh -c '<the watch script>' mobile-ars-watch FAST SLOW BEAT TICKS ARM   (the watch loop)
 
 Misbehaviour: ``answer_delay_s`` (every command answers that much later),
 ``dumpsys_layout="unknown"`` (``dumpsys telephony.registry`` prints a layout
 no parser knows), ``ask_sim=True`` (dual SIM without a default calling SIM:
 an outgoing call waits in SELECT_PHONE_ACCOUNT), ``conference=False`` (no
-Merge button), ``audio_helper=False`` (the helper's jar is not pushed yet).
+Merge button), ``audio_helper=False`` (the helper's jar is not pushed yet),
+``watcher=False`` (the watch loop does not run: the backend polls).
 Seeded: ``seed`` decides the phone (battery, signal, own number),
 ``voter_seed`` the people.
 """
@@ -55,6 +59,7 @@ from .audio import AUDIO_HELPER_CLASS, AUDIO_HELPER_JAR, AudioHelper
 from .screen import Screen
 from .shell import Shell, Storage
 from .telecom import Call, Clock, Telecom
+from .watcher import WatchLoop
 
 __all__ = ["AndroidProfile", "PROFILES", "VirtualHandset", "AUDIO_HELPER_JAR", "AUDIO_HELPER_CLASS"]
 
@@ -124,7 +129,8 @@ class VirtualHandset:
                  desk: SimAgentDesk | None = None, speed: float = 1.0, number: str | None = None,
                  audio_helper: bool = True, conference: bool = True, voice_slot: int = 0,
                  answer_delay_s: float = 0.0, dumpsys_layout: str = "normal", ask_sim: bool = False,
-                 frame_s: float = 0.1, battery: int | None = None, charging: bool = True):
+                 frame_s: float = 0.1, battery: int | None = None, charging: bool = True,
+                 watcher: bool = True):
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.serial = serial
@@ -159,6 +165,7 @@ class VirtualHandset:
             "am": self._am, "content": self._content, "getprop": self._getprop,
             "dumpsys": lambda args, stdin: dumps.dumpsys(self, args),
             "input": self.screen.input, "uiautomator": self.screen.uiautomator})
+        self.watch = WatchLoop(self.sh, self.storage, enabled=watcher)
         self.interactive_sessions = 0  # interactive shells opened (the backend keeps one)
 
     # What tests and benchmarks read, kept on the handset.
@@ -183,7 +190,7 @@ class VirtualHandset:
             self.interactive_sessions += 1
             return await self.sh.interactive(io, f"{self.profile.device}:/ $ ".encode(),
                                                  self.answer_delay_s)
-        helper = self.audio.command(command)
+        helper = self.audio.command(command) or self.watch.command(command)
         if helper is not None:
             self.sh.note(command)
             return await helper(io)
