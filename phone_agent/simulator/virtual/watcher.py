@@ -31,7 +31,7 @@ from .shell import Shell, Storage
 __all__ = ["SCRIPT_SHA256", "WatchLoop"]
 
 # sha256 of phone_agent.telephony.adb.watcher.WATCH_SCRIPT
-SCRIPT_SHA256 = "3685794bcea3a40661aebabba7ee5ba9156a04754846945bcf7d90c3389f856b"
+SCRIPT_SHA256 = "c0af8abc63f182e8583de08bd9c45fa187e6e8b1d68ffb1ab2d61b11e6179ff1"
 
 REGISTRY_PATTERN = ("Phone Id=|mCallState=|mRingingCallState=|mForegroundCallState=|"
                     "mBackgroundCallState=|mPreciseCallState=|mCallDisconnectCause=|"
@@ -121,7 +121,7 @@ class WatchLoop:
                     if self._exists(arm + ".a"):
                         self.storage.files.pop(self.storage.norm(arm + ".a"), None)
                     for _ in range(k):
-                        if self._exists(arm + ".d") or await nap(f):
+                        if await nap(f) or self._exists(arm + ".d"):
                             break
             return 143  # killed (SIGTERM)
         finally:

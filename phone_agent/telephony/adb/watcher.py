@@ -7,7 +7,7 @@ SLOW BEAT TICKS ARM``) looks at ``dumpsys telephony.registry`` (grepped on the
 phone, the same lines the poll reads) every FAST seconds while the registry
 shows a call (``mCallState`` 1 or 2 on any SIM) and every SLOW seconds
 otherwise — in TICKS naps of FAST seconds, so an arm file (below) is noticed
-within FAST seconds. It prints a block only when what it saw differs from
+within FAST seconds (it never looks twice without a nap). It prints a block only when what it saw differs from
 what it printed last, and the same block again after BEAT looks without a
 change (the heartbeat: a silent stream is a dead one, and a loop whose host
 went away dies of SIGPIPE at its next print)::
@@ -63,7 +63,7 @@ WATCH_SCRIPT = (
     'case $c in '
     '*mCallState=[12]*) [ -f $a.d ] && rm -f $a.d; sleep $f;; '
     '*) [ -f $a.a ] && rm -f $a.a; i=0; '
-    'while [ $i -lt $k ] && [ ! -f $a.d ]; do sleep $f; i=$((i+1)); done;; '
+    'while [ $i -lt $k ]; do sleep $f; i=$((i+1)); [ -f $a.d ] && break; done;; '
     'esac; '
     'done')
 
