@@ -202,6 +202,7 @@ class VirtualHandset:
         return code
 
     async def push(self, path: str, data: bytes, mode: int, mtime: int) -> None:
+        self.sh.note(f"sync: SEND {path}")  # a stream adb opened: counted like a command line
         self.storage.push(path, data, mode, mtime)
 
     async def stat(self, path: str) -> tuple[int, int, int] | None:

@@ -196,6 +196,7 @@ class AdbTelephony(Telephony):
         self.props: dict[str, str] = {}
         self._own_number: str | None = None
         self._pushed: dict[str, str] = {}  # sha256 -> remote path verified this session
+        self._pushing: dict[str, asyncio.Future] = {}  # remote path -> the push under way
         self._hash_cache: dict[tuple[str, float, int], str] = {}
         self._helper_ok: set[str] = set()
         self._orphaned = False  # legs ended as "failed" by a lost connection
@@ -784,30 +785,40 @@ class AdbTelephony(Telephony):
         """Put a file (announcement, image) in :data:`ASSET_DIR` as
         ``<sha256><suffix>``, verify its size and sha256 on the phone, and
         media-scan it. Returns the path on the phone; already-verified files
-        are not sent again."""
+        are not sent again, and a file asked for twice at once is sent once."""
         p = Path(path)
         sha = sha256 or await asyncio.get_running_loop().run_in_executor(None, self._sha256, p)
         remote = f"{self.asset_dir}/{sha}{p.suffix.lower()}"
         if self._pushed.get(sha) == remote:
             return remote
+        pending = self._pushing.get(remote)
+        if pending is None:
+            pending = self._pushing[remote] = asyncio.ensure_future(self._push_asset(p, sha, remote, scan))
+            pending.add_done_callback(lambda done: (self._pushing.pop(remote, None),
+                                                    done.cancelled() or done.exception()))
+        return await asyncio.shield(pending)
+
+    async def _push_asset(self, p: Path, sha: str, remote: str, scan: bool) -> str:
         await self._ensure_open()
         size = p.stat().st_size
-        if not await self._verify(remote, size, sha):
+        # The media scan rides on the line that verifies the file (one command line).
+        then = f"am broadcast -a android.intent.action.MEDIA_SCANNER_SCAN_FILE -d file://{remote}" if scan else None
+        if not await self._verify(remote, size, sha, then):
             data = await asyncio.get_running_loop().run_in_executor(None, p.read_bytes)
             await self.blocking(self._link.push, data, remote)
-            if not await self._verify(remote, size, sha):
+            if not await self._verify(remote, size, sha, then):
                 raise AudioError(f"{p.name} arrived damaged on the phone (size or sha256 differ)")
-        if scan:
-            with contextlib.suppress(TelephonyError):
-                await self.shell("am broadcast -a android.intent.action.MEDIA_SCANNER_SCAN_FILE "
-                                 f"-d file://{remote}")
         self._pushed[sha] = remote
         return remote
 
-    async def _verify(self, remote: str, size: int, sha: str) -> bool:
-        out, code = await self.shell(f"stat -c %s {remote} && sha256sum {remote}")
+    async def _verify(self, remote: str, size: int, sha: str, then: str | None = None) -> bool:
+        """Size and sha256 of ``remote`` on the phone are these; ``then``
+        runs after them on the same line when they could be read."""
+        out, code = await self.shell(f"stat -c %s {remote} && sha256sum {remote}"
+                                     + (f" && {then}" if then else ""))
         lines = out.split()
-        return code == 0 and len(lines) >= 2 and lines[0] == str(size) and lines[1].lower() == sha
+        return (code == 0 or then is not None) and len(lines) >= 2 and lines[0] == str(size) \
+            and lines[1].lower() == sha
 
     async def apply_images(self, images: dict[str, Path]) -> None:
         """The outgoing poster and the callback image, pushed, verified and
