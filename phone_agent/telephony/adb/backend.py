@@ -22,7 +22,8 @@ INJECT_EVENTS, DUMP, START_ACTIVITIES_FROM_BACKGROUND)
 what                       shell command                                        Android
 =========================  ==================================================  ==========
 dial                       ``am start -a android.intent.action.CALL -d tel:N``   all (``#`` sent as ``%23``)
-follow the call            ``dumpsys telephony.registry | grep -E '…'``          10–14
+follow the call            ``exec:sh -c '<watch loop>' …`` (pushed), else         10–14
+                           ``dumpsys telephony.registry | grep -E '…'`` (polled)
 (second leg, conference)   ``dumpsys telecom | grep -E '…'``                     10–14
 hang up (foreground call)  ``input keyevent KEYCODE_ENDCALL``                    all
 answer a ringing call      ``input keyevent KEYCODE_CALL``                       all
@@ -33,16 +34,20 @@ assets                     ``sync:`` push, ``stat -c %s``, ``sha256sum``,       
                            ``am broadcast -a …MEDIA_SCANNER_SCAN_FILE -d file://``
 =========================  ==================================================  ==========
 
-The call is followed through **one long-lived interactive shell per phone**
-(:class:`~.transport.Session`). Every other shell command of
-this backend goes through the same session; only pushes (``sync:``) and the
-audio streams (``exec:``) use streams of their own. The monitor polls every
-``poll_s`` (0.25 s) while a call is up and every ``idle_poll_s`` (1 s)
-otherwise — the idle poll is what notices an incoming call. Telecom's dump
-is read once before each dial and with every poll until the new call shows
-in the registry: a call that ends between two polls (a fast busy) is then
-still found, by its new Telecom id, with its own cause in Telecom's history.
-Its cost is one ``dumpsys telecom`` (grepped on the phone) per call.
+Every shell command goes through **one long-lived interactive shell per
+phone** (:class:`~.transport.Session`); pushes (``sync:``), the audio
+streams and the call-state watch (``exec:``) use streams of their own. Calls
+are followed by the **watch stream** (:mod:`.watcher`, decision 26): a shell
+loop on the phone prints the grepped registry — and Telecom's dump while
+the dial line's arm file exists — only when it changes; nothing crosses adb
+while nothing changes. When the stream ends, one look through the shell
+catches what changed and the stream starts again; a phone where it cannot
+run is polled every ``poll_s`` (0.25 s) in a call and every ``idle_poll_s``
+(1 s) otherwise, with Telecom's dump while a new call is not yet in the
+registry or a second leg is up. A dial is one command line (Telecom's calls
+just before, the arm, the idle check, ``am start``); a hang-up one
+(ENDCALL only if the registry on the phone shows a call); health is read at
+most every ``health_s`` and never during a call.
 
 What the dumps tell and how the calls are followed from them is the
 tracker's (:mod:`.tracker`); the audio path is :mod:`.audio`; the streams
@@ -50,7 +55,7 @@ and the shell session are :mod:`.transport`; the shell commands and what
 Android prints are :mod:`.android`; how adb's errors become typed errors,
 and what the backend does when the phone goes away, is :mod:`.errors`.
 
-This module is longer than the others (about 670 lines) because
+This module is longer than the others (about 850 lines) because
 :class:`AdbTelephony` is one class: its lifecycle, monitor, call control,
 audio, assets and device methods all work on the same shell session, call
 tracker and availability state; what is pure or separable lives in the
