@@ -13,9 +13,14 @@ real Socket.IO client) with fast voters for S seconds, and measures:
 ``--backend adb`` puts the real adb path between the call script and the
 voters: every phone is a virtual handset (phone_agent.simulator.virtual) behind a
 private adb server on a free loopback port, driven by the real adb backend
-(one long-lived shell per phone, dumpsys polls, exec: audio streams). The
-JSON line then also has ``adb_commands_per_call`` (shell command lines the
-handsets ran, per call) and the report the adb server's CPU.
+(one long-lived shell per phone, the watch stream, exec: audio streams). The
+measured window then starts once every phone has placed its first call
+(its start-up — asset pushes, the helper check, the first health read —
+is reported apart, per phone, as ``adb_startup_commands_per_phone``), and
+the JSON line also has ``adb_commands_per_call``: every command line the
+handsets ran and every stream adb opened to them (shell, exec:, sync: push)
+in the window, per call ended in it; the report breaks them down by kind
+(``adb_commands_by_kind``, per call) and gives the adb server's CPU.
 
 Prints human lines, one JSON line last, and writes the full report to
 --report (default bench-fleet.json).
@@ -91,6 +96,32 @@ def adb_server_pid(fleet: Fleet) -> int | None:
     return None
 
 
+KINDS = (  # first match wins: (kind, what the command line contains)
+    ("watch stream", ("sh -c 'f=$1",)), ("call state poll", ("dumpsys telephony.registry | grep -E 'Phone Id=",)),
+    ("dial", ("am start",)), ("hang up", ("KEYCODE_ENDCALL",)), ("answer", ("KEYCODE_CALL",)),
+    ("telecom read", ("dumpsys telecom",)), ("in-call screen", ("uiautomator", "input tap")),
+    ("audio", ("app_process",)), ("health", ("dumpsys battery",)),
+    ("audio helper check", ("stat -c %s /data/local/tmp/mobile-ars-audio.jar",)),
+    ("assets", ("sha256sum", "sync: SEND", "MEDIA_SCANNER", "stat -c", "ls ")),
+    ("device", ("getprop", "content query")))
+
+
+def command_kind(line: str) -> str:
+    for kind, marks in KINDS:
+        if any(mark in line for mark in marks):
+            return kind
+    return "other"
+
+
+def window_lines(rack, since: list[int]) -> list[str]:
+    """The command lines each handset ran since its count was ``since``."""
+    out = []
+    for handset, start in zip(rack.handsets, since):
+        new = handset.command_count - start
+        out += list(handset.commands)[-new:] if new > 0 else []
+    return out
+
+
 def ms(summary: dict, key: str) -> float | None:
     return None if not summary.get("count") else round(summary[key] * 1000, 2)
 
@@ -131,6 +162,17 @@ def main(argv=None) -> int:
             print(f"{args.phones} phones ({args.backend}) enrolled and connected in "
                   f"{time.perf_counter() - t:.1f} s", flush=True)
             adb_pid = adb_server_pid(fleet.fleet) if args.backend == "adb" else None
+            rack = fleet.fleet.rack if args.backend == "adb" else None
+            warm_s = startup = None
+            if rack is not None:  # the window starts once every phone has placed a call
+                t = time.perf_counter()
+                while not all(h.history for h in rack.handsets) and time.perf_counter() - t < 120:
+                    time.sleep(0.1)
+                warm_s = round(time.perf_counter() - t, 1)
+                startup = round(rack.commands() / args.phones, 1)
+                print(f"every phone placed a call after {warm_s} s; start-up: {startup} adb commands per phone",
+                      flush=True)
+                since = [h.command_count for h in rack.handsets]
             cpu0, wall0, own0 = cpu_seconds(server.pid), time.monotonic(), time.process_time()
             adb0 = cpu_seconds(adb_pid) if adb_pid else 0.0
             start = fleet.metrics()
@@ -139,6 +181,7 @@ def main(argv=None) -> int:
             cpu1, wall1, own1 = cpu_seconds(server.pid), time.monotonic(), time.process_time()
             adb1 = cpu_seconds(adb_pid) if adb_pid else 0.0
             commands1 = fleet.metrics().get("adb_commands", 0)
+            lines = window_lines(rack, since) if rack is not None else []
             final = fleet.stop(grace_s=0.0)
         finally:
             server.terminate()
@@ -168,7 +211,16 @@ def main(argv=None) -> int:
         if args.backend == "adb":
             summary["adb_commands_per_call"] = round((commands1 - commands0) / calls, 1) if calls else None
             extra["adb_server_cpu_percent"] = round(100 * (adb1 - adb0) / seconds, 1) if adb_pid else None
-            print(f"adb: {commands1 - commands0} shell command lines, {summary['adb_commands_per_call']} per call; "
+            extra["adb_startup_commands_per_phone"] = startup
+            extra["adb_warm_up_s"] = warm_s
+            kinds: dict[str, int] = {}
+            for line in lines:
+                kinds[command_kind(line)] = kinds.get(command_kind(line), 0) + 1
+            extra["adb_commands_by_kind"] = {k: round(v / calls, 2) for k, v in
+                                             sorted(kinds.items(), key=lambda kv: -kv[1])} if calls else {}
+            print("adb commands per call by kind: " + ", ".join(f"{k} {v}" for k, v in
+                                                             extra["adb_commands_by_kind"].items()))
+            print(f"adb: {commands1 - commands0} command lines and streams, {summary['adb_commands_per_call']} per call; "
                   f"adb server CPU {extra['adb_server_cpu_percent']} %")
         print(f"calls {calls} in {seconds:.0f} s; results {final['results']}")
         print(f"CPU: server {summary['server_cpu_percent']} %, simulated fleet {fleet_cpu} % (100 % = one core; "

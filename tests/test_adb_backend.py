@@ -24,7 +24,7 @@ from phone_agent import protocol
 from phone_agent.audio.dtmf import DtmfDetector
 from phone_agent.script import CallScript, ScriptConfig
 from phone_agent.telephony import create
-from phone_agent.telephony.adb import ASSET_DIR, AdbTelephony
+from phone_agent.telephony.adb import ASSET_DIR, POLL_REGISTRY, AdbTelephony
 from phone_agent.telephony.base import (ACTIVE, AGENT, ALERTING, DIALING, DISCONNECTED, INCOMING,
                                         VOTER, ConnectionLost, DeviceOffline, DeviceUnauthorized,
                                         DeviceUnavailable, NoActiveCall, Telephony)
@@ -135,10 +135,9 @@ def test_a_call_is_dialed_followed_heard_and_hung_up_through_one_shell(phone, as
     assert keys == ["1"] and played is True
     assert during["call_state"] == "active"
     assert states(end) == [(DISCONNECTED, "local_hangup")] and after["call_state"] == "idle"
-    # one long-lived shell carried every poll and command
-    assert handset.interactive_sessions == 1
-    polls = [c for c in handset.commands if c.startswith('echo "__BEGIN_') and "telephony.registry" in c]
-    assert len(polls) > 5
+    # one long-lived shell carried every command; one watch stream pushed the call's states
+    assert handset.interactive_sessions == 1 and handset.watch.runs == 1
+    assert not any(POLL_REGISTRY in c for c in handset.commands)  # nothing was polled
 
 
 @pytest.mark.parametrize("number, cause", [

@@ -21,7 +21,9 @@ It ties together, each in its own module:
 * :class:`~.scrcpy.ScrcpyServer` (``scrcpy.py``): scrcpy-server v3.3.4 run
   with ``app_process`` and its ``localabstract:scrcpy_<scid>`` audio socket,
   as the profile's ``call_capture`` and the lock screen allow;
-* ``dumps.py``: ``getprop`` and ``dumpsys`` in each release's layout.
+* ``dumps.py``: ``getprop`` and ``dumpsys`` in each release's layout;
+* :class:`~.watcher.WatchLoop` (``watcher.py``): the backend's call-state
+  watch loop (``sh -c SCRIPT …`` on an ``exec:`` stream), run natively.
 
 The handset's own commands::
 
@@ -32,6 +34,7 @@ The handset's own commands::
     dumpsys telephony.registry | telecom | battery,  getprop [NAME]   (the dumps)
     content query --uri content://telephony/siminfo --projection …   own number per SIM
     CLASSPATH=/data/local/tmp/mobile-ars-audio.jar app_process / mobilears.Audio …  (the audio helper)
+    sh -c '<the watch script>' mobile-ars-watch FAST SLOW BEAT TICKS ARM   (the watch loop)
 
 Misbehaviour: ``answer_delay_s`` (every command answers that much later),
 ``dumpsys_layout="unknown"`` (``dumpsys telephony.registry`` prints a layout
@@ -39,7 +42,8 @@ no parser knows), ``ask_sim=True`` (dual SIM without a default calling SIM:
 an outgoing call waits in SELECT_PHONE_ACCOUNT), ``conference=False`` (no
 Merge button), ``audio_helper=False`` (the helper's jar is not on the phone yet; with
 ``True`` the built jar is, if it was built), ``locked=True`` (the lock screen is up:
-Android 11 cannot start capture).
+Android 11 cannot start capture), ``watcher=False`` (the watch loop does not run: the
+backend polls).
 Seeded: ``seed`` decides the phone (battery, signal, own number),
 ``voter_seed`` the people.
 """
@@ -62,6 +66,7 @@ from .screen import Screen
 from .scrcpy import ScrcpyServer
 from .shell import Shell, Storage
 from .telecom import Call, Clock, Telecom
+from .watcher import WatchLoop
 
 __all__ = ["AndroidProfile", "PROFILES", "VirtualHandset", "AUDIO_HELPER_JAR", "AUDIO_HELPER_CLASS"]
 
@@ -136,7 +141,7 @@ class VirtualHandset:
                  audio_helper: bool = True, conference: bool = True, voice_slot: int = 0,
                  answer_delay_s: float = 0.0, dumpsys_layout: str = "normal", ask_sim: bool = False,
                  frame_s: float = 0.1, battery: int | None = None, charging: bool = True,
-                 locked: bool = False):
+                 locked: bool = False, watcher: bool = True):
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.serial = serial
@@ -172,6 +177,7 @@ class VirtualHandset:
             "am": self._am, "content": self._content, "getprop": self._getprop,
             "dumpsys": lambda args, stdin: dumps.dumpsys(self, args),
             "input": self.screen.input, "uiautomator": self.screen.uiautomator})
+        self.watch = WatchLoop(self.sh, self.storage, enabled=watcher)
         self.interactive_sessions = 0  # interactive shells opened (the backend keeps one)
 
     # What tests and benchmarks read, kept on the handset.
@@ -196,7 +202,7 @@ class VirtualHandset:
             self.interactive_sessions += 1
             return await self.sh.interactive(io, f"{self.profile.device}:/ $ ".encode(),
                                                  self.answer_delay_s)
-        helper = self.scrcpy.command(command) or self.audio.command(command)
+        helper = self.scrcpy.command(command) or self.audio.command(command) or self.watch.command(command)
         if helper is not None:
             self.sh.note(command)
             return await helper(io)
@@ -212,6 +218,7 @@ class VirtualHandset:
         return self.scrcpy.sockets.get(name)
 
     async def push(self, path: str, data: bytes, mode: int, mtime: int) -> None:
+        self.sh.note(f"sync: SEND {path}")  # a stream adb opened: counted like a command line
         self.storage.push(path, data, mode, mtime)
 
     async def stat(self, path: str) -> tuple[int, int, int] | None:

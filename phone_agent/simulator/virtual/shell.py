@@ -4,8 +4,8 @@ files it works on.
 :class:`Shell` runs command lines — ``;``, ``&&``, ``||``, pipes, ``$?``,
 environment assignments before a command, ``2>&1`` and ``>/dev/null``
 dropped — with the builtins every phone has (``echo``, ``true``, ``sleep``,
-``grep [-E] [-v] [-i] [-e PATTERN]``, ``head -n N``, ``cat``, ``sha256sum``,
-``stat -c FORMAT``, ``ls``, ``mkdir -p``, ``rm [-f]``) and hands any other
+``grep [-E] [-v] [-i] [-q] [-e PATTERN]``, ``head -n N``, ``cat``, ``sha256sum``,
+``stat -c FORMAT``, ``ls``, ``mkdir -p``, ``rm [-f]``, ``touch``) and hands any other
 command name to the table the handset registers (``am``, ``input``,
 ``dumpsys`` …): ``handler(args, stdin) → (output, exit code)``. An
 interactive ``shell:`` has a PTY, like a real one: it echoes what it is sent,
@@ -24,6 +24,7 @@ import hashlib
 import re
 import shlex
 import stat as stat_module
+import time
 from typing import Awaitable, Callable
 
 __all__ = ["Shell", "Storage"]
@@ -83,7 +84,7 @@ class Shell:
         self.commands: dict[str, Command] = {
             "echo": self._echo, "true": self._true, "sleep": self._sleep, "grep": self._grep,
             "head": self._head, "cat": self._cat, "sha256sum": self._sha256sum, "stat": self._stat,
-            "ls": self._ls, "mkdir": self._mkdir, "rm": self._rm, **(commands or {})}
+            "ls": self._ls, "mkdir": self._mkdir, "rm": self._rm, "touch": self._touch, **(commands or {})}
         self.log: collections.deque[str] = collections.deque(maxlen=5000)  # the latest command lines
         self.count = 0  # command lines run since start (benchmarks: adb commands per call)
 
@@ -116,9 +117,11 @@ class Shell:
                         await io.write(output.replace("\n", "\r\n").encode())
                 await io.write(prompt)
 
-    async def run(self, line: str) -> tuple[str, int]:
-        """Run one command line (``;``, ``&&``, ``||``, ``|``); (output, exit code)."""
-        self.note(line)
+    async def run(self, line: str, *, note: bool = True) -> tuple[str, int]:
+        """Run one command line (``;``, ``&&``, ``||``, ``|``); (output, exit code).
+        ``note=False``: a line a program on the phone runs (not one adb sent)."""
+        if note:
+            self.note(line)
         line = re.sub(r"\s\d?>&\d", " ", line)
         line = re.sub(r"\s\d?>\s*/dev/null", " ", line)
         try:
@@ -197,7 +200,7 @@ class Shell:
             return f"grep: bad regex: {exc}\n", 2
         keep = [ln for ln in stdin.splitlines(keepends=True)
                 if any(r.search(ln) for r in rx) != ("v" in flags)]
-        return "".join(keep), 0 if keep else 1
+        return "" if "q" in flags else "".join(keep), 0 if keep else 1
 
     async def _head(self, args, stdin):
         n = 10
@@ -271,6 +274,17 @@ class Shell:
             while p not in self.storage.dirs:
                 self.storage.dirs.add(p)
                 p = p.rsplit("/", 1)[0] or "/"
+        return "", 0
+
+    async def _touch(self, args, stdin):
+        for a in args:
+            if a.startswith("-"):
+                continue
+            try:
+                if self.storage.stat(a) is None:
+                    self.storage.push(a, b"", stat_module.S_IFREG | 0o644, int(time.time()))
+            except OSError as exc:
+                return f"touch: '{a}': {str(exc).split(': ', 1)[-1]}\n", 1
         return "", 0
 
     async def _rm(self, args, stdin):

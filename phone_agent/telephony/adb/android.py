@@ -13,25 +13,42 @@ from typing import Iterable
 from ..dumpsys import (DumpsysFormatError, SlotState, network_kind, parse_battery, parse_network_types,
                        parse_sim_states, parse_telephony_registry)
 
-__all__ = ["ASSET_DIR", "DIALLABLE", "HEALTH_COMMAND", "MERGE_LABELS", "POLL_REGISTRY", "POLL_TELECOM",
-           "RESUME_LABELS", "SEP", "dial_uri", "find_button", "first_error", "own_number",
-           "parse_health"]
+__all__ = ["ASSET_DIR", "DIALLABLE", "END_CALL_LINE", "HEALTH_COMMAND", "IN_CALL", "MERGE_LABELS",
+           "POLL_REGISTRY", "POLL_TELECOM", "POLL_TELECOM_PATTERN", "REGISTRY_PATTERN", "RESUME_LABELS", "SEP",
+           "dial_uri", "find_button", "first_error", "own_number", "parse_health", "place_call_line"]
 
 ASSET_DIR = "/sdcard/MobileARS"  # announcements and images, named <sha256>.<ext>
 MERGE_LABELS = ("Merge", "Merge calls", "병합", "통화 병합", "통화 합치기")
 RESUME_LABELS = ("Resume", "Resume call", "Unhold", "통화 재개", "대기 해제", "보류 해제")
 
-_REGISTRY_FIELDS = ("Phone Id=|mCallState=|mRingingCallState=|mForegroundCallState=|"
+REGISTRY_PATTERN = ("Phone Id=|mCallState=|mRingingCallState=|mForegroundCallState=|"
                     "mBackgroundCallState=|mPreciseCallState=|mCallDisconnectCause=|"
                     "mCallPreciseDisconnectCause=|mCallIncomingNumber=")
-POLL_REGISTRY = f"dumpsys telephony.registry | grep -E '{_REGISTRY_FIELDS}'"
-POLL_TELECOM = ("dumpsys telecom | grep -E '\\[Call id=|\\[TC@|mCalls:|Historical Events|"
-                "Call TC@|SET_DISCONNECTED'")
+POLL_REGISTRY = f"dumpsys telephony.registry | grep -E '{REGISTRY_PATTERN}'"
+POLL_TELECOM_PATTERN = "\\[Call id=|\\[TC@|mCalls:|Historical Events|Call TC@|SET_DISCONNECTED"
+POLL_TELECOM = f"dumpsys telecom | grep -E '{POLL_TELECOM_PATTERN}'"
 SEP = "__MOBILE_ARS_SEP__"  # between the outputs of commands sent as one
+IN_CALL = "__MOBILE_ARS_IN_CALL__"  # printed instead of dialling when the phone is in a call
+# The registry shows a call (ringing or off-hook, or a held one) on any SIM.
+_SHOWS_CALL = "dumpsys telephony.registry | grep -qE 'mCallState=[12]|mBackgroundCallState=2'"
 DIALLABLE = re.compile(r"\+?[0-9*#]{3,20}")
 HEALTH_COMMAND = (f"dumpsys battery; echo {SEP}; dumpsys telephony.registry | grep -E "
                   f"'Phone Id=|mCallState=|mServiceState=|mSignalStrength=|mNetworkType='; echo {SEP}; "
                   "getprop gsm.sim.state; getprop gsm.network.type")
+
+
+def place_call_line(target: str, arm: str, idle_only: bool = True) -> str:
+    """One command line that reads Telecom's calls (so the new one is told
+    from them), runs ``arm`` (the watch loop's arm file) and dials;
+    ``idle_only``: unless the registry shows a call, when it prints
+    :data:`IN_CALL` instead (checked on the phone, at the moment of dialling)."""
+    start = f"am start -a android.intent.action.CALL -d {dial_uri(target)}"
+    guard = f"{_SHOWS_CALL} && echo {IN_CALL} || " if idle_only else ""
+    return f"{POLL_TELECOM}; echo {SEP}; {arm}; {guard}{start}"
+
+
+# ENDCALL only while the phone shows a call: on an idle phone it turns the screen off.
+END_CALL_LINE = f"{_SHOWS_CALL} && input keyevent KEYCODE_ENDCALL"
 
 
 def dial_uri(number: str) -> str:

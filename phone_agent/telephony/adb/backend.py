@@ -22,7 +22,8 @@ INJECT_EVENTS, DUMP, START_ACTIVITIES_FROM_BACKGROUND)
 what                       shell command                                        Android
 =========================  ==================================================  ==========
 dial                       ``am start -a android.intent.action.CALL -d tel:N``   all (``#`` sent as ``%23``)
-follow the call            ``dumpsys telephony.registry | grep -E '…'``          10–14
+follow the call            ``exec:sh -c '<watch loop>' …`` (pushed), else         10–14
+                           ``dumpsys telephony.registry | grep -E '…'`` (polled)
 (second leg, conference)   ``dumpsys telecom | grep -E '…'``                     10–14
 hang up (foreground call)  ``input keyevent KEYCODE_ENDCALL``                    all
 answer a ringing call      ``input keyevent KEYCODE_CALL``                       all
@@ -33,16 +34,20 @@ assets                     ``sync:`` push, ``stat -c %s``, ``sha256sum``,       
                            ``am broadcast -a …MEDIA_SCANNER_SCAN_FILE -d file://``
 =========================  ==================================================  ==========
 
-The call is followed through **one long-lived interactive shell per phone**
-(:class:`~.transport.Session`). Every other shell command of
-this backend goes through the same session; only pushes (``sync:``) and the
-audio streams (``exec:``) use streams of their own. The monitor polls every
-``poll_s`` (0.25 s) while a call is up and every ``idle_poll_s`` (1 s)
-otherwise — the idle poll is what notices an incoming call. Telecom's dump
-is read once before each dial and with every poll until the new call shows
-in the registry: a call that ends between two polls (a fast busy) is then
-still found, by its new Telecom id, with its own cause in Telecom's history.
-Its cost is one ``dumpsys telecom`` (grepped on the phone) per call.
+Every shell command goes through **one long-lived interactive shell per
+phone** (:class:`~.transport.Session`); pushes (``sync:``), the audio
+streams and the call-state watch (``exec:``) use streams of their own. Calls
+are followed by the **watch stream** (:mod:`.watcher`, decision 30): a shell
+loop on the phone prints the grepped registry — and Telecom's dump while
+the dial line's arm file exists — only when it changes; nothing crosses adb
+while nothing changes. When the stream ends, one look through the shell
+catches what changed and the stream starts again; a phone where it cannot
+run is polled every ``poll_s`` (0.25 s) in a call and every ``idle_poll_s``
+(1 s) otherwise, with Telecom's dump while a new call is not yet in the
+registry or a second leg is up. A dial is one command line (Telecom's calls
+just before, the arm, the idle check, ``am start``); a hang-up one
+(ENDCALL only if the registry on the phone shows a call); health is read at
+most every ``health_s`` and never during a call.
 
 What the dumps tell and how the calls are followed from them is the
 tracker's (:mod:`.tracker`); the audio path is :mod:`.audio`; the streams
@@ -50,7 +55,7 @@ and the shell session are :mod:`.transport`; the shell commands and what
 Android prints are :mod:`.android`; how adb's errors become typed errors,
 and what the backend does when the phone goes away, is :mod:`.errors`.
 
-This module is longer than the others (about 670 lines) because
+This module is longer than the others (about 850 lines) because
 :class:`AdbTelephony` is one class: its lifecycle, monitor, call control,
 audio, assets and device methods all work on the same shell session, call
 tracker and availability state; what is pure or separable lives in the
@@ -104,15 +109,16 @@ from ..base import (ACTIVE, AGENT, DISCONNECTED, INCOMING, VOTER, AudioError, Ca
                     TelephonyError)
 from ..dumpsys import (DumpsysFormatError, SlotState, TelecomCall, parse_getprop, parse_telecom_calls,
                        parse_telephony_registry)
-from .android import (ASSET_DIR, DIALLABLE, HEALTH_COMMAND, MERGE_LABELS, POLL_REGISTRY,
-                      POLL_TELECOM, RESUME_LABELS, SEP, dial_uri, find_button, first_error,
-                      own_number, parse_health)
+from .android import (ASSET_DIR, DIALLABLE, END_CALL_LINE, HEALTH_COMMAND, IN_CALL, MERGE_LABELS,
+                      POLL_REGISTRY, POLL_TELECOM, RESUME_LABELS, SEP, find_button, first_error,
+                      own_number, parse_health, place_call_line)
 from .audio import AudioPath, SpeakerphoneAudio
 from .probe import probe as run_probe
 from .errors import TRANSPORT_ERRORS, MergeUnavailable, adb_error, on_phone, state_error
 from .helper import ensure_helper
 from .tracker import CallTracker
 from .transport import Session, Transport, close_quietly
+from .watcher import WatchStream, arm_line, watch_command
 
 __all__ = ["AdbTelephony"]
 
@@ -149,8 +155,9 @@ class AdbTelephony(Telephony):
                  poll_s: float = 0.25, idle_poll_s: float = 1.0, command_timeout_s: float = 10.0,
                  start_timeout_s: float = 15.0, retry_s: float = 1.0, asset_dir: str = ASSET_DIR,
                  merge_labels: Iterable[str] = MERGE_LABELS,
-                 resume_labels: Iterable[str] = RESUME_LABELS, monitor: bool = True,
-                 scrcpy_server: str | Path | None = None):
+                 resume_labels: Iterable[str] = RESUME_LABELS, monitor: bool = True, watch: bool = True,
+                 watch_beat_looks: int = 10, watch_start_s: float = 10.0, watch_retry_s: float = 300.0,
+                 health_s: float = 60.0, scrcpy_server: str | Path | None = None):
         super().__init__()
         self.serial = serial
         self.client = client or adbutils.AdbClient(host=adb_host, port=adb_port)
@@ -175,6 +182,25 @@ class AdbTelephony(Telephony):
         self._monitor_enabled = monitor
         self._monitor: asyncio.Task | None = None
         self._wake = asyncio.Event()
+        # The watch stream (decision 30); polling while it is None.
+        self._watch_enabled = watch
+        self.watch_beat_looks = watch_beat_looks
+        self.watch_start_s = watch_start_s
+        self.watch_retry_s = watch_retry_s
+        self._watch: WatchStream | None = None
+        self._watch_gen = 0
+        self._watch_queue: asyncio.Queue = asyncio.Queue()
+        self._watch_heard: float | None = None  # when it last printed (None: not yet)
+        self._watch_since = 0.0
+        self._watch_state: tuple[list[SlotState], list[TelecomCall] | None] | None = None
+        self._watch_failures: list[float] = []
+        self._watch_blocks = 0  # blocks applied
+        self._watch_paused_until = 0.0
+        self._progress = asyncio.Event()  # the monitor applied a look, or the watch changed
+        self._placing = asyncio.Lock()  # held from "am start" until the tracker knows of the call
+        self.health_s = health_s
+        self._health: dict | None = None
+        self._health_at = -1e9
         self._open_lock = asyncio.Lock()
         self._closed = False
         self.available = False
@@ -185,6 +211,7 @@ class AdbTelephony(Telephony):
         self.props: dict[str, str] = {}
         self._own_number: str | None = None
         self._pushed: dict[str, str] = {}  # sha256 -> remote path verified this session
+        self._pushing: dict[str, asyncio.Future] = {}  # remote path -> the push under way
         self._hash_cache: dict[tuple[str, float, int], str] = {}
         self._helper_ok: set[str] = set()
         self._orphaned = False  # legs ended as "failed" by a lost connection
@@ -276,6 +303,7 @@ class AdbTelephony(Telephony):
             if self.available:
                 await self.hang_up()
         self._closed = True
+        self._stop_watch()
         if self._monitor is not None:
             self._monitor.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -304,6 +332,8 @@ class AdbTelephony(Telephony):
         self._last_attempt = time.monotonic()
         self._pushed.clear()  # the phone may come back rebooted or wiped: verify again
         self._helper_ok.clear()
+        self._health = None
+        self._stop_watch()
         with self._session_lock:
             session, self._session = self._session, None
         if session is not None:
@@ -372,24 +402,155 @@ class AdbTelephony(Telephony):
     # ---------------------------------------------------------------- monitor
 
     async def _follow(self) -> None:
+        """Follow the phone's calls: by the watch stream (pushed), else by polling."""
         while not self._closed and self.available:
             try:
-                changes = await self._poll()
+                if self._watch is None and self._watch_enabled and time.monotonic() >= self._watch_paused_until:
+                    self._start_watch()
+                if self._watch is not None:
+                    await self._follow_watch()
+                else:
+                    await self._follow_poll()
             except DeviceUnavailable:
                 return
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug: keep the phone usable, say so
                 log.exception("%s: monitor error", self.serial)
-                changes = []
-            for change in changes:
-                if change.cause == "failed" and self.tracker.failure:
-                    log.warning("%s: %s call failed: %s", self.serial, change.leg, self.tracker.failure)
-                self._emit(change)
-            interval = self.poll_s if self.tracker.busy else self.idle_poll_s
-            self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+                await asyncio.sleep(self.idle_poll_s)
+
+    def _emit_all(self, changes: list[CallStateChange]) -> None:
+        for change in changes:
+            if change.cause == "failed" and self.tracker.failure:
+                log.warning("%s: %s call failed: %s", self.serial, change.leg, self.tracker.failure)
+            self._emit(change)
+        self._progress.set()
+
+    async def _follow_poll(self) -> None:
+        changes = await self._poll()
+        async with self._placing:
+            self._emit_all(changes)
+        interval = self.poll_s if self.tracker.busy else self.idle_poll_s
+        self._wake.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), interval)
+
+    # -- the watch stream (decision 30) --
+
+    def _start_watch(self) -> None:
+        self._watch_gen += 1
+        gen, queue = self._watch_gen, self._watch_queue
+        command = watch_command(self.poll_s, self.idle_poll_s, self.watch_beat_looks)
+        self._watch = WatchStream(self._link, command, asyncio.get_running_loop(),
+                                  lambda item: queue.put_nowait((gen, item)), name=self.serial)
+        self._watch_heard = None
+        self._watch_since = time.monotonic()
+        self._watch.start()
+
+    def _stop_watch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
+            self._watch_queue.put_nowait((self._watch_gen, None))  # wake the monitor
+        self._watch_state = None
+        self._progress.set()
+
+    async def _follow_watch(self) -> None:
+        """Wait for the next block (or for time to pass in a call) and apply it."""
+        now = time.monotonic()
+        if self._watch_heard is None:
+            deadline = self._watch_since + self.watch_start_s
+        else:
+            deadline = self._watch_heard + (self.watch_beat_looks * 3 + 2) * self.idle_poll_s + 5.0
+        timeout = deadline - now
+        if self.tracker.busy:
+            timeout = min(timeout, self.poll_s)
+        try:
+            gen, item = await asyncio.wait_for(self._watch_queue.get(), max(0.0, timeout))
+        except asyncio.TimeoutError:
+            if time.monotonic() >= deadline:
+                await self._watch_failed(f"no word on the watch stream for {deadline - self._watch_since:.0f} s"
+                                         if self._watch_heard is None else "the watch stream fell silent")
+            elif self._watch_state is not None:
+                # Time passes for a call in progress (start timeout, cause grace): no command needed.
+                async with self._placing:
+                    self._apply(*self._watch_state)
+            return
+        if gen != self._watch_gen or item is None or self._watch is None:
+            return
+        if isinstance(item, str):
+            await self._watch_failed(item)
+            return
+        try:
+            slots = parse_telephony_registry(item.registry)
+            calls = parse_telecom_calls(item.telecom) if item.telecom is not None and item.telecom.strip() \
+                else ([] if item.telecom is not None else None)
+        except DumpsysFormatError as exc:
+            raise self._lost(exc, DeviceUnavailable(f"cannot read the call state: {exc}")) from None
+        if self._watch_heard is None:
+            log.info("%s: following calls by the watch stream", self.serial)
+        self._watch_heard = time.monotonic()
+        if calls is None and self.tracker.agent is not None and self.tracker.needs_telecom:
+            calls = await self._telecom_calls()  # two legs need Telecom's view; the loop was not armed
+        async with self._placing:  # a dial in flight: its dialing() first
+            self._watch_state = (slots, calls)
+            self._watch_blocks += 1
+            self._apply(slots, calls)
+
+    def _apply(self, slots: list[SlotState], calls: list[TelecomCall] | None) -> None:
+        self._emit_all(self.tracker.update(slots, calls, time.monotonic()))
+
+    async def _watch_failed(self, reason: str) -> None:
+        """The stream ended or never spoke: look once through the shell (so no
+        change is lost; raises DeviceUnavailable if the phone is gone), then
+        start it again — or poll for ``watch_retry_s`` if it cannot run."""
+        heard = self._watch_heard is not None
+        self._stop_watch()
+        now = time.monotonic()
+        self._watch_failures = [t for t in self._watch_failures if now - t < 60.0] + [now]
+        if not heard or len(self._watch_failures) >= 3:
+            self._watch_paused_until = now + self.watch_retry_s
+            log.warning("%s: %s; following calls by polling for %.0f s", self.serial, reason, self.watch_retry_s)
+        else:
+            log.info("%s: %s; starting it again", self.serial, reason)
+        self._emit_all(await self._poll())
+
+    @property
+    def following(self) -> str:
+        """How calls are followed now: ``"stream"`` (the watch loop speaks),
+        ``"starting"``, ``"poll"`` or ``"none"`` (no monitor)."""
+        if self._monitor is None or self._monitor.done():
+            return "none"
+        if self._watch is None:
+            return "poll"
+        return "stream" if self._watch_heard is not None else "starting"
+
+    async def _next_block(self, timeout: float) -> None:
+        """Until the watch stream's next block is applied (or the timeout)."""
+        seen, deadline = self._watch_blocks, time.monotonic() + timeout
+        while self._watch is not None and self._watch_blocks == seen and time.monotonic() < deadline:
+            await self._await_progress(deadline - time.monotonic())
+
+    async def _await_progress(self, timeout: float) -> None:
+        self._progress.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._progress.wait(), max(0.0, timeout))
+
+    async def _current_slots(self) -> list[SlotState]:
+        """The phone's registry now: the watch stream's latest block (waiting
+        for the first), else a look through the shell."""
+        deadline = time.monotonic() + self.watch_start_s + 1.0
+        while self._watch is not None and self._watch_state is None and time.monotonic() < deadline:
+            await self._await_progress(deadline - time.monotonic())
+        if not self.available:
+            raise self._unavailable()
+        if self._watch is not None and self._watch_state is not None:
+            return self._watch_state[0]
+        slots, _ = await self._snapshot(False)
+        self._apply(slots, None)
+        return slots
+
+    # -- polling (the fallback) --
 
     async def _poll(self) -> list[CallStateChange]:
         slots, calls = await self._snapshot(self.tracker.needs_telecom)
@@ -409,8 +570,7 @@ class AdbTelephony(Telephony):
             raise self._lost(exc, DeviceUnavailable(f"cannot read the call state: {exc}")) from None
         return slots, calls
 
-    async def _telecom_calls(self) -> list[TelecomCall]:
-        text, _ = await self.shell(POLL_TELECOM)
+    def _parse_telecom(self, text: str) -> list[TelecomCall]:
         if not text.strip():
             return []
         try:
@@ -418,17 +578,25 @@ class AdbTelephony(Telephony):
         except DumpsysFormatError as exc:
             raise self._lost(exc, DeviceUnavailable(f"cannot read Telecom's calls: {exc}")) from None
 
+    async def _telecom_calls(self) -> list[TelecomCall]:
+        text, _ = await self.shell(POLL_TELECOM)
+        return self._parse_telecom(text)
+
     async def _settle(self, until: Callable[[], bool], timeout: float) -> bool:
-        """Poll now and again until ``until()`` holds (or the timeout)."""
+        """Until ``until()`` holds (or the timeout): the watch stream's
+        blocks as they come, else a poll now and again."""
         deadline = time.monotonic() + timeout
         while True:
-            for change in await self._poll():
-                self._emit(change)
+            if self._watch is None:
+                self._emit_all(await self._poll())
             if until():
                 return True
             if time.monotonic() >= deadline:
                 return False
-            await asyncio.sleep(self.poll_s)
+            if self._watch is not None:
+                await self._await_progress(min(deadline - time.monotonic(), 1.0))
+            else:
+                await asyncio.sleep(self.poll_s)
 
     # ---------------------------------------------------------- call control
 
@@ -438,24 +606,27 @@ class AdbTelephony(Telephony):
         await self._ensure_open()
         if self.tracker.live(VOTER) is not None:
             raise CallFailed("a call is already in progress")
-        # A fresh look first, so the tracker knows the last cause (baseline).
-        slots, _ = await self._snapshot(False)
-        for change in self.tracker.update(slots, None, time.monotonic()):
-            self._emit(change)
+        # The latest look (so the tracker knows the last cause: the baseline).
+        slots = await self._current_slots()
         if any(s.in_call for s in slots):
             raise CallFailed("the phone is already in a call")
-        calls = await self._place_call(number, "the phone refused to dial")
-        self._emit(self.tracker.dialing(number, time.monotonic(), calls))
+        async with self._placing:  # what the phone shows next is applied after dialing()
+            calls = await self._place_call(number, "the phone refused to dial", arm="d", idle_only=True)
+            self._emit(self.tracker.dialing(number, time.monotonic(), calls))
         self._wake.set()
 
-    async def _place_call(self, target: str, refused: str) -> list[TelecomCall]:
-        """``am start … CALL``; Telecom's calls as they were just before (so
-        the new one is told from them); CallFailed with Android's error."""
-        calls = await self._telecom_calls()
-        out, _ = await self.shell(f"am start -a android.intent.action.CALL -d {dial_uri(target)}")
-        if "Error" in out or "Exception" in out:
-            raise CallFailed(f"{refused}: {first_error(out)}")
-        return calls
+    async def _place_call(self, target: str, refused: str, *, arm: str, idle_only: bool) -> list[TelecomCall]:
+        """``am start … CALL`` in one command line with Telecom's calls as
+        they were just before (so the new one is told from them) and the
+        watch loop's arm file; CallFailed with Android's error."""
+        line = place_call_line(target, arm_line(arm) if self._watch is not None else "true", idle_only)
+        out, _ = await self.shell(line)
+        telecom, _, answer = out.partition(SEP + "\n")
+        if IN_CALL in answer:
+            raise CallFailed("the phone is already in a call")
+        if "Error" in answer or "Exception" in answer:
+            raise CallFailed(f"{refused}: {first_error(answer)}")
+        return self._parse_telecom(telecom)
 
     async def hang_up(self) -> None:
         await self._ensure_open()
@@ -466,13 +637,25 @@ class AdbTelephony(Telephony):
     async def _end_everything(self) -> None:
         """ENDCALL until the phone shows no call (each ends the foreground
         call; a held one comes forward). Never sent to an idle phone: there,
-        ENDCALL puts it to sleep."""
-        for _ in range(4):
-            slots, _ = await self._snapshot(False)
-            if not any(s.in_call or s.background_call_state == 2 for s in slots):
+        ENDCALL puts it to sleep — the command line checks the registry on
+        the phone first."""
+        for attempt in range(4):
+            watched = self._watch is not None and self._watch_state is not None
+            if watched:
+                slots = self._watch_state[0]
+            else:
+                slots, _ = await self._snapshot(False)
+            shows = any(s.in_call or s.background_call_state == 2 for s in slots)
+            # A call just placed may not show yet in the latest block: the line checks again.
+            if not shows and (attempt > 0 or not watched or not self.tracker.busy):
                 break
-            await self.shell("input keyevent KEYCODE_ENDCALL")
-            await asyncio.sleep(self.poll_s)
+            await self.shell(END_CALL_LINE)
+            if watched:
+                await self._next_block(max(1.0, 4 * self.poll_s))
+            else:
+                await asyncio.sleep(self.poll_s)
+                if self.tracker.busy:
+                    self._emit_all(await self._poll())
         self._wake.set()
 
     async def answer(self) -> None:
@@ -495,8 +678,10 @@ class AdbTelephony(Telephony):
             raise CallFailed("an agent leg is already up")
         if not DIALLABLE.fullmatch(dial_target or ""):
             raise InvalidNumber(f"cannot dial agent target {dial_target!r}")
-        calls = await self._place_call(dial_target, "the phone refused to dial the agent")
-        self._emit(self.tracker.agent_dialing(dial_target, time.monotonic(), calls))
+        async with self._placing:
+            calls = await self._place_call(dial_target, "the phone refused to dial the agent", arm="a",
+                                           idle_only=False)
+            self._emit(self.tracker.agent_dialing(dial_target, time.monotonic(), calls))
         self._wake.set()
 
     async def drop_agent(self) -> None:
@@ -628,30 +813,40 @@ class AdbTelephony(Telephony):
         """Put a file (announcement, image) in :data:`ASSET_DIR` as
         ``<sha256><suffix>``, verify its size and sha256 on the phone, and
         media-scan it. Returns the path on the phone; already-verified files
-        are not sent again."""
+        are not sent again, and a file asked for twice at once is sent once."""
         p = Path(path)
         sha = sha256 or await asyncio.get_running_loop().run_in_executor(None, self._sha256, p)
         remote = f"{self.asset_dir}/{sha}{p.suffix.lower()}"
         if self._pushed.get(sha) == remote:
             return remote
+        pending = self._pushing.get(remote)
+        if pending is None:
+            pending = self._pushing[remote] = asyncio.ensure_future(self._push_asset(p, sha, remote, scan))
+            pending.add_done_callback(lambda done: (self._pushing.pop(remote, None),
+                                                    done.cancelled() or done.exception()))
+        return await asyncio.shield(pending)
+
+    async def _push_asset(self, p: Path, sha: str, remote: str, scan: bool) -> str:
         await self._ensure_open()
         size = p.stat().st_size
-        if not await self._verify(remote, size, sha):
+        # The media scan rides on the line that verifies the file (one command line).
+        then = f"am broadcast -a android.intent.action.MEDIA_SCANNER_SCAN_FILE -d file://{remote}" if scan else None
+        if not await self._verify(remote, size, sha, then):
             data = await asyncio.get_running_loop().run_in_executor(None, p.read_bytes)
             await self.blocking(self._link.push, data, remote)
-            if not await self._verify(remote, size, sha):
+            if not await self._verify(remote, size, sha, then):
                 raise AudioError(f"{p.name} arrived damaged on the phone (size or sha256 differ)")
-        if scan:
-            with contextlib.suppress(TelephonyError):
-                await self.shell("am broadcast -a android.intent.action.MEDIA_SCANNER_SCAN_FILE "
-                                 f"-d file://{remote}")
         self._pushed[sha] = remote
         return remote
 
-    async def _verify(self, remote: str, size: int, sha: str) -> bool:
-        out, code = await self.shell(f"stat -c %s {remote} && sha256sum {remote}")
+    async def _verify(self, remote: str, size: int, sha: str, then: str | None = None) -> bool:
+        """Size and sha256 of ``remote`` on the phone are these; ``then``
+        runs after them on the same line when they could be read."""
+        out, code = await self.shell(f"stat -c %s {remote} && sha256sum {remote}"
+                                     + (f" && {then}" if then else ""))
         lines = out.split()
-        return code == 0 and len(lines) >= 2 and lines[0] == str(size) and lines[1].lower() == sha
+        return (code == 0 or then is not None) and len(lines) >= 2 and lines[0] == str(size) \
+            and lines[1].lower() == sha
 
     async def apply_images(self, images: dict[str, Path]) -> None:
         """The outgoing poster and the callback image, pushed, verified and
@@ -672,9 +867,15 @@ class AdbTelephony(Telephony):
     # ---------------------------------------------------------------- device
 
     async def health(self) -> dict:
+        """Battery, SIM, signal, network — read at most every ``health_s``
+        and not during a call (the call state itself is always current)."""
         await self._ensure_open()
-        text, _ = await self.shell(HEALTH_COMMAND)
-        health = {"call_state": self.tracker.call_state, **parse_health(text, self.tracker.voice_slot)}
+        if self._health is None or (not self.tracker.busy
+                                    and time.monotonic() - self._health_at >= self.health_s):
+            text, _ = await self.shell(HEALTH_COMMAND)
+            self._health = parse_health(text, self.tracker.voice_slot)
+            self._health_at = time.monotonic()
+        health = {"call_state": self.tracker.call_state, **self._health}
         if self.audio_probe is not None:
             health["audio"] = dict(self.audio_probe, sources=dict(self.audio_probe["sources"]))
         return health
