@@ -707,12 +707,19 @@ class AdbTelephony(Telephony):
         voter = self.tracker.live(VOTER)
         if voter is None or voter.tc_id is None:
             return
-        for _ in range(3):
+        async def still_held() -> bool:
             calls = await self._telecom_calls()
             held = next((c for c in calls if c.live and c.call_id == voter.tc_id), None)
-            if held is None or held.state != "ON_HOLD":
+            return held is not None and held.state == "ON_HOLD"
+
+        for _ in range(3):
+            if not await still_held():
                 return
             if not await self._press(self.resume_labels, "resume"):
+                # Telecom may have resumed the voter by itself meanwhile (the
+                # agent's leg ended between the dump and the screen).
+                if not await still_held():
+                    return
                 raise CallFailed("the voter is on hold and the in-call screen shows no Resume button")
             await asyncio.sleep(max(self.poll_s, 0.3))
         raise CallFailed("the voter stayed on hold after pressing Resume")
