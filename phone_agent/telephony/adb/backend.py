@@ -51,17 +51,19 @@ just before, the arm, the idle check, ``am start``); a hang-up one
 most every ``health_s`` and never during a call.
 
 Following the calls (the watch stream, else polling) is :mod:`.monitor`;
+the files put on the phone, verified by size and sha256, are :mod:`.assets`;
 what the dumps tell and how the calls are followed from them is the
 tracker's (:mod:`.tracker`); the audio path is :mod:`.audio`; the streams
 and the shell session are :mod:`.transport`; the shell commands and what
 Android prints are :mod:`.android`; how adb's errors become typed errors,
 and what the backend does when the phone goes away, is :mod:`.errors`.
 
-This module is longer than the others (about 700 lines) because
-:class:`AdbTelephony` is one class: its lifecycle, call control, audio,
-assets and device methods all work on the same shell session, call tracker
-and availability state; what is pure or separable lives in the modules
-named above.
+This module is a little over 600 lines (about 630) because this docstring
+is the adb path's reference (about 90 lines: the command table, what the
+shell can and cannot do for the agent leg) and :class:`AdbTelephony` is one
+class: its lifecycle, call control, audio and device methods all work on
+the same shell session, call tracker and availability state; what is pure
+or separable lives in the modules named above.
 
 The agent leg and the bridge — what the shell can and cannot do
 ---------------------------------------------------------------
@@ -96,9 +98,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
-import hashlib
 import logging
-import re
 import threading
 import time
 from pathlib import Path
@@ -112,6 +112,7 @@ from ..dumpsys import TelecomCall, parse_getprop
 from .android import (ASSET_DIR, DIALLABLE, END_CALL_LINE, HEALTH_COMMAND, IN_CALL, MERGE_LABELS,
                       RESUME_LABELS, SEP, find_button, first_error, own_number, parse_health,
                       place_call_line)
+from .assets import AssetStore
 from .audio import AudioPath, SpeakerphoneAudio
 from .probe import probe as run_probe
 from .errors import TRANSPORT_ERRORS, MergeUnavailable, adb_error, on_phone, state_error
@@ -168,7 +169,6 @@ class AdbTelephony(Telephony):
         self.idle_poll_s = idle_poll_s
         self.command_timeout_s = command_timeout_s
         self.retry_s = retry_s
-        self.asset_dir = asset_dir.rstrip("/")
         self.merge_labels = tuple(merge_labels)
         self.resume_labels = tuple(resume_labels)
         self.tracker = CallTracker(voice_slot=voice_slot, start_timeout_s=start_timeout_s)
@@ -195,9 +195,7 @@ class AdbTelephony(Telephony):
         self._last_attempt = -1e9
         self.props: dict[str, str] = {}
         self._own_number: str | None = None
-        self._pushed: dict[str, str] = {}  # sha256 -> remote path verified this session
-        self._pushing: dict[str, asyncio.Future] = {}  # remote path -> the push under way
-        self._hash_cache: dict[tuple[str, float, int], str] = {}
+        self.asset_store = AssetStore(self, asset_dir)  # files put on the phone: .assets
         self._helper_ok: set[str] = set()
         self._orphaned = False  # legs ended as "failed" by a lost connection
         self.scrcpy_server = scrcpy_server  # None: $ARS_SCRCPY_SERVER or the cache (server_file.py)
@@ -310,7 +308,7 @@ class AdbTelephony(Telephony):
         self.unavailable_reason = reason
         self.last_error = exc
         self._last_attempt = time.monotonic()
-        self._pushed.clear()  # the phone may come back rebooted or wiped: verify again
+        self.asset_store.forget()  # the phone may come back rebooted or wiped: verify again
         self._helper_ok.clear()
         self._health = None
         self.monitor.stop_watch()
@@ -586,52 +584,10 @@ class AdbTelephony(Telephony):
 
     # ---------------------------------------------------------------- assets
 
-    def _sha256(self, path: Path) -> str:
-        st = path.stat()
-        key = (str(path), st.st_mtime, st.st_size)
-        sha = self._hash_cache.get(key)
-        if sha is None:
-            sha = self._hash_cache[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-        return sha
-
     async def push_asset(self, path: str | Path, *, sha256: str | None = None, scan: bool = True) -> str:
-        """Put a file (announcement, image) in :data:`ASSET_DIR` as
-        ``<sha256><suffix>``, verify its size and sha256 on the phone, and
-        media-scan it. Returns the path on the phone; already-verified files
-        are not sent again, and a file asked for twice at once is sent once."""
-        p = Path(path)
-        sha = sha256 or await asyncio.get_running_loop().run_in_executor(None, self._sha256, p)
-        remote = f"{self.asset_dir}/{sha}{p.suffix.lower()}"
-        if self._pushed.get(sha) == remote:
-            return remote
-        pending = self._pushing.get(remote)
-        if pending is None:
-            pending = self._pushing[remote] = asyncio.ensure_future(self._push_asset(p, sha, remote, scan))
-            pending.add_done_callback(lambda done: (self._pushing.pop(remote, None),
-                                                    done.cancelled() or done.exception()))
-        return await asyncio.shield(pending)
-
-    async def _push_asset(self, p: Path, sha: str, remote: str, scan: bool) -> str:
-        await self._ensure_open()
-        size = p.stat().st_size
-        # The media scan rides on the line that verifies the file (one command line).
-        then = f"am broadcast -a android.intent.action.MEDIA_SCANNER_SCAN_FILE -d file://{remote}" if scan else None
-        if not await self._verify(remote, size, sha, then):
-            data = await asyncio.get_running_loop().run_in_executor(None, p.read_bytes)
-            await self.blocking(self._link.push, data, remote)
-            if not await self._verify(remote, size, sha, then):
-                raise AudioError(f"{p.name} arrived damaged on the phone (size or sha256 differ)")
-        self._pushed[sha] = remote
-        return remote
-
-    async def _verify(self, remote: str, size: int, sha: str, then: str | None = None) -> bool:
-        """Size and sha256 of ``remote`` on the phone are these; ``then``
-        runs after them on the same line when they could be read."""
-        out, code = await self.shell(f"stat -c %s {remote} && sha256sum {remote}"
-                                     + (f" && {then}" if then else ""))
-        lines = out.split()
-        return (code == 0 or then is not None) and len(lines) >= 2 and lines[0] == str(size) \
-            and lines[1].lower() == sha
+        """Put a file (announcement, image) in :data:`ASSET_DIR`, verified on
+        the phone and media-scanned (:meth:`.assets.AssetStore.push`)."""
+        return await self.asset_store.push(path, sha256=sha256, scan=scan)
 
     async def apply_images(self, images: dict[str, Path]) -> None:
         """The outgoing poster and the callback image, pushed, verified and
@@ -644,10 +600,7 @@ class AdbTelephony(Telephony):
 
     async def assets(self) -> list[str]:
         """sha256 of every asset file in :data:`ASSET_DIR` on the phone (by name)."""
-        out, code = await self.shell(f"ls {self.asset_dir}")
-        if code != 0:
-            return []
-        return sorted({m.group(1) for m in re.finditer(r"\b([0-9a-f]{64})\b", out)})
+        return await self.asset_store.held()
 
     # ---------------------------------------------------------------- device
 
