@@ -1,6 +1,10 @@
 """The ``adb`` backend: a real Android phone driven from the adb shell.
 
 * :mod:`.backend` — :class:`AdbTelephony`, the backend itself;
+* :mod:`.monitor` — :class:`CallMonitor`, the backend's calls followed by
+  the watch stream, else by polling;
+* :mod:`.assets` — :class:`AssetStore`, the files put on the phone and
+  verified by size and sha256;
 * :mod:`.tracker` — :class:`CallTracker`, calls followed from dumpsys
   snapshots (pure);
 * :mod:`.transport` — the adb streams and the long-lived shell session;

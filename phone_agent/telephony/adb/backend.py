@@ -37,7 +37,8 @@ assets                     ``sync:`` push, ``stat -c %s``, ``sha256sum``,       
 Every shell command goes through **one long-lived interactive shell per
 phone** (:class:`~.transport.Session`); pushes (``sync:``), the audio
 streams and the call-state watch (``exec:``) use streams of their own. Calls
-are followed by the **watch stream** (:mod:`.watcher`, decision 30): a shell
+are followed (:class:`~.monitor.CallMonitor`, which the backend owns) by the
+**watch stream** (:mod:`.watcher`, decision 30): a shell
 loop on the phone prints the grepped registry — and Telecom's dump while
 the dial line's arm file exists — only when it changes; nothing crosses adb
 while nothing changes. When the stream ends, one look through the shell
@@ -49,17 +50,20 @@ just before, the arm, the idle check, ``am start``); a hang-up one
 (ENDCALL only if the registry on the phone shows a call); health is read at
 most every ``health_s`` and never during a call.
 
-What the dumps tell and how the calls are followed from them is the
+Following the calls (the watch stream, else polling) is :mod:`.monitor`;
+the files put on the phone, verified by size and sha256, are :mod:`.assets`;
+what the dumps tell and how the calls are followed from them is the
 tracker's (:mod:`.tracker`); the audio path is :mod:`.audio`; the streams
 and the shell session are :mod:`.transport`; the shell commands and what
 Android prints are :mod:`.android`; how adb's errors become typed errors,
 and what the backend does when the phone goes away, is :mod:`.errors`.
 
-This module is longer than the others (about 850 lines) because
-:class:`AdbTelephony` is one class: its lifecycle, monitor, call control,
-audio, assets and device methods all work on the same shell session, call
-tracker and availability state; what is pure or separable lives in the
-modules named above.
+This module is a little over 600 lines (about 630) because this docstring
+is the adb path's reference (about 90 lines: the command table, what the
+shell can and cannot do for the agent leg) and :class:`AdbTelephony` is one
+class: its lifecycle, call control, audio and device methods all work on
+the same shell session, call tracker and availability state; what is pure
+or separable lives in the modules named above.
 
 The agent leg and the bridge — what the shell can and cannot do
 ---------------------------------------------------------------
@@ -94,9 +98,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
-import hashlib
 import logging
-import re
 import threading
 import time
 from pathlib import Path
@@ -104,21 +106,21 @@ from typing import AsyncIterator, Callable, Iterable
 
 import adbutils
 
-from ..base import (ACTIVE, AGENT, DISCONNECTED, INCOMING, VOTER, AudioError, CallFailed,
-                    CallStateChange, DeviceNotConnected, DeviceUnavailable, InvalidNumber, NoActiveCall, Telephony,
-                    TelephonyError)
-from ..dumpsys import (DumpsysFormatError, SlotState, TelecomCall, parse_getprop, parse_telecom_calls,
-                       parse_telephony_registry)
+from ..base import (ACTIVE, AGENT, DISCONNECTED, INCOMING, VOTER, AudioError, CallFailed, DeviceNotConnected,
+                    DeviceUnavailable, InvalidNumber, NoActiveCall, Telephony, TelephonyError)
+from ..dumpsys import TelecomCall, parse_getprop
 from .android import (ASSET_DIR, DIALLABLE, END_CALL_LINE, HEALTH_COMMAND, IN_CALL, MERGE_LABELS,
-                      POLL_REGISTRY, POLL_TELECOM, RESUME_LABELS, SEP, find_button, first_error,
-                      own_number, parse_health, place_call_line)
+                      RESUME_LABELS, SEP, find_button, first_error, own_number, parse_health,
+                      place_call_line)
+from .assets import AssetStore
 from .audio import AudioPath, SpeakerphoneAudio
 from .probe import probe as run_probe
 from .errors import TRANSPORT_ERRORS, MergeUnavailable, adb_error, on_phone, state_error
 from .helper import ensure_helper
 from .tracker import CallTracker
+from .monitor import CallMonitor
 from .transport import Session, Transport, close_quietly
-from .watcher import WatchStream, arm_line, watch_command
+from .watcher import arm_line
 
 __all__ = ["AdbTelephony"]
 
@@ -167,7 +169,6 @@ class AdbTelephony(Telephony):
         self.idle_poll_s = idle_poll_s
         self.command_timeout_s = command_timeout_s
         self.retry_s = retry_s
-        self.asset_dir = asset_dir.rstrip("/")
         self.merge_labels = tuple(merge_labels)
         self.resume_labels = tuple(resume_labels)
         self.tracker = CallTracker(voice_slot=voice_slot, start_timeout_s=start_timeout_s)
@@ -179,25 +180,9 @@ class AdbTelephony(Telephony):
         # Streams: a play's lines, opening exec:/sync:, closing them; made as needed.
         self._io_threads = concurrent.futures.ThreadPoolExecutor(
             max_workers=4, thread_name_prefix=f"adb-io-{serial}")
-        self._monitor_enabled = monitor
-        self._monitor: asyncio.Task | None = None
-        self._wake = asyncio.Event()
-        # The watch stream (decision 30); polling while it is None.
-        self._watch_enabled = watch
-        self.watch_beat_looks = watch_beat_looks
-        self.watch_start_s = watch_start_s
-        self.watch_retry_s = watch_retry_s
-        self._watch: WatchStream | None = None
-        self._watch_gen = 0
-        self._watch_queue: asyncio.Queue = asyncio.Queue()
-        self._watch_heard: float | None = None  # when it last printed (None: not yet)
-        self._watch_since = 0.0
-        self._watch_state: tuple[list[SlotState], list[TelecomCall] | None] | None = None
-        self._watch_failures: list[float] = []
-        self._watch_blocks = 0  # blocks applied
-        self._watch_paused_until = 0.0
-        self._progress = asyncio.Event()  # the monitor applied a look, or the watch changed
-        self._placing = asyncio.Lock()  # held from "am start" until the tracker knows of the call
+        # Following the calls (the watch stream, else polling): .monitor.
+        self.monitor = CallMonitor(self, enabled=monitor, watch=watch, watch_beat_looks=watch_beat_looks,
+                                   watch_start_s=watch_start_s, watch_retry_s=watch_retry_s)
         self.health_s = health_s
         self._health: dict | None = None
         self._health_at = -1e9
@@ -210,9 +195,7 @@ class AdbTelephony(Telephony):
         self._last_attempt = -1e9
         self.props: dict[str, str] = {}
         self._own_number: str | None = None
-        self._pushed: dict[str, str] = {}  # sha256 -> remote path verified this session
-        self._pushing: dict[str, asyncio.Future] = {}  # remote path -> the push under way
-        self._hash_cache: dict[tuple[str, float, int], str] = {}
+        self.asset_store = AssetStore(self, asset_dir)  # files put on the phone: .assets
         self._helper_ok: set[str] = set()
         self._orphaned = False  # legs ended as "failed" by a lost connection
         self.scrcpy_server = scrcpy_server  # None: $ARS_SCRCPY_SERVER or the cache (server_file.py)
@@ -248,8 +231,7 @@ class AdbTelephony(Telephony):
                     await self._end_everything()
             log.info("%s: open (%s, Android %s)", self.serial, self.props.get("ro.product.model"),
                      self.props.get("ro.build.version.release"))
-            if self._monitor_enabled and (self._monitor is None or self._monitor.done()):
-                self._monitor = asyncio.create_task(self._follow(), name=f"adb-monitor-{self.serial}")
+            self.monitor.start()
 
     def _open_blocking(self) -> None:
         answer = ""
@@ -303,11 +285,7 @@ class AdbTelephony(Telephony):
             if self.available:
                 await self.hang_up()
         self._closed = True
-        self._stop_watch()
-        if self._monitor is not None:
-            self._monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._monitor
+        await self.monitor.close()
         with contextlib.suppress(Exception):
             await self.audio.stop(self)
         with self._session_lock:
@@ -330,10 +308,10 @@ class AdbTelephony(Telephony):
         self.unavailable_reason = reason
         self.last_error = exc
         self._last_attempt = time.monotonic()
-        self._pushed.clear()  # the phone may come back rebooted or wiped: verify again
+        self.asset_store.forget()  # the phone may come back rebooted or wiped: verify again
         self._helper_ok.clear()
         self._health = None
-        self._stop_watch()
+        self.monitor.stop_watch()
         with self._session_lock:
             session, self._session = self._session, None
         if session is not None:
@@ -343,7 +321,7 @@ class AdbTelephony(Telephony):
             self._orphaned = self._orphaned or bool(changes)
             for change in changes:
                 self._emit(change)
-        self._wake.set()
+        self.monitor.wake()
 
     def _lost(self, exc: BaseException, error: DeviceUnavailable | None = None) -> DeviceUnavailable:
         """Mark the phone down for ``exc`` (as ``error``, else as adb_error
@@ -399,204 +377,10 @@ class AdbTelephony(Telephony):
         return await self.blocking(session.run, command, timeout or self.command_timeout_s,
                                    executor=self._shell_thread)
 
-    # ---------------------------------------------------------------- monitor
-
-    async def _follow(self) -> None:
-        """Follow the phone's calls: by the watch stream (pushed), else by polling."""
-        while not self._closed and self.available:
-            try:
-                if self._watch is None and self._watch_enabled and time.monotonic() >= self._watch_paused_until:
-                    self._start_watch()
-                if self._watch is not None:
-                    await self._follow_watch()
-                else:
-                    await self._follow_poll()
-            except DeviceUnavailable:
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bug: keep the phone usable, say so
-                log.exception("%s: monitor error", self.serial)
-                await asyncio.sleep(self.idle_poll_s)
-
-    def _emit_all(self, changes: list[CallStateChange]) -> None:
-        for change in changes:
-            if change.cause == "failed" and self.tracker.failure:
-                log.warning("%s: %s call failed: %s", self.serial, change.leg, self.tracker.failure)
-            self._emit(change)
-        self._progress.set()
-
-    async def _follow_poll(self) -> None:
-        changes = await self._poll()
-        async with self._placing:
-            self._emit_all(changes)
-        interval = self.poll_s if self.tracker.busy else self.idle_poll_s
-        self._wake.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), interval)
-
-    # -- the watch stream (decision 30) --
-
-    def _start_watch(self) -> None:
-        self._watch_gen += 1
-        gen, queue = self._watch_gen, self._watch_queue
-        command = watch_command(self.poll_s, self.idle_poll_s, self.watch_beat_looks)
-        self._watch = WatchStream(self._link, command, asyncio.get_running_loop(),
-                                  lambda item: queue.put_nowait((gen, item)), name=self.serial)
-        self._watch_heard = None
-        self._watch_since = time.monotonic()
-        self._watch.start()
-
-    def _stop_watch(self) -> None:
-        watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.stop()
-            self._watch_queue.put_nowait((self._watch_gen, None))  # wake the monitor
-        self._watch_state = None
-        self._progress.set()
-
-    async def _follow_watch(self) -> None:
-        """Wait for the next block (or for time to pass in a call) and apply it."""
-        now = time.monotonic()
-        if self._watch_heard is None:
-            deadline = self._watch_since + self.watch_start_s
-        else:
-            deadline = self._watch_heard + (self.watch_beat_looks * 3 + 2) * self.idle_poll_s + 5.0
-        timeout = deadline - now
-        if self.tracker.busy:
-            timeout = min(timeout, self.poll_s)
-        try:
-            gen, item = await asyncio.wait_for(self._watch_queue.get(), max(0.0, timeout))
-        except asyncio.TimeoutError:
-            if time.monotonic() >= deadline:
-                await self._watch_failed(f"no word on the watch stream for {deadline - self._watch_since:.0f} s"
-                                         if self._watch_heard is None else "the watch stream fell silent")
-            elif self._watch_state is not None:
-                # Time passes for a call in progress (start timeout, cause grace): no command needed.
-                async with self._placing:
-                    self._apply(*self._watch_state)
-            return
-        if gen != self._watch_gen or item is None or self._watch is None:
-            return
-        if isinstance(item, str):
-            await self._watch_failed(item)
-            return
-        try:
-            slots = parse_telephony_registry(item.registry)
-            calls = parse_telecom_calls(item.telecom) if item.telecom is not None and item.telecom.strip() \
-                else ([] if item.telecom is not None else None)
-        except DumpsysFormatError as exc:
-            raise self._lost(exc, DeviceUnavailable(f"cannot read the call state: {exc}")) from None
-        if self._watch_heard is None:
-            log.info("%s: following calls by the watch stream", self.serial)
-        self._watch_heard = time.monotonic()
-        if calls is None and self.tracker.agent is not None and self.tracker.needs_telecom:
-            calls = await self._telecom_calls()  # two legs need Telecom's view; the loop was not armed
-        async with self._placing:  # a dial in flight: its dialing() first
-            self._watch_state = (slots, calls)
-            self._watch_blocks += 1
-            self._apply(slots, calls)
-
-    def _apply(self, slots: list[SlotState], calls: list[TelecomCall] | None) -> None:
-        self._emit_all(self.tracker.update(slots, calls, time.monotonic()))
-
-    async def _watch_failed(self, reason: str) -> None:
-        """The stream ended or never spoke: look once through the shell (so no
-        change is lost; raises DeviceUnavailable if the phone is gone), then
-        start it again — or poll for ``watch_retry_s`` if it cannot run."""
-        heard = self._watch_heard is not None
-        self._stop_watch()
-        now = time.monotonic()
-        self._watch_failures = [t for t in self._watch_failures if now - t < 60.0] + [now]
-        if not heard or len(self._watch_failures) >= 3:
-            self._watch_paused_until = now + self.watch_retry_s
-            log.warning("%s: %s; following calls by polling for %.0f s", self.serial, reason, self.watch_retry_s)
-        else:
-            log.info("%s: %s; starting it again", self.serial, reason)
-        self._emit_all(await self._poll())
-
     @property
     def following(self) -> str:
-        """How calls are followed now: ``"stream"`` (the watch loop speaks),
-        ``"starting"``, ``"poll"`` or ``"none"`` (no monitor)."""
-        if self._monitor is None or self._monitor.done():
-            return "none"
-        if self._watch is None:
-            return "poll"
-        return "stream" if self._watch_heard is not None else "starting"
-
-    async def _next_block(self, timeout: float) -> None:
-        """Until the watch stream's next block is applied (or the timeout)."""
-        seen, deadline = self._watch_blocks, time.monotonic() + timeout
-        while self._watch is not None and self._watch_blocks == seen and time.monotonic() < deadline:
-            await self._await_progress(deadline - time.monotonic())
-
-    async def _await_progress(self, timeout: float) -> None:
-        self._progress.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._progress.wait(), max(0.0, timeout))
-
-    async def _current_slots(self) -> list[SlotState]:
-        """The phone's registry now: the watch stream's latest block (waiting
-        for the first), else a look through the shell."""
-        deadline = time.monotonic() + self.watch_start_s + 1.0
-        while self._watch is not None and self._watch_state is None and time.monotonic() < deadline:
-            await self._await_progress(deadline - time.monotonic())
-        if not self.available:
-            raise self._unavailable()
-        if self._watch is not None and self._watch_state is not None:
-            return self._watch_state[0]
-        slots, _ = await self._snapshot(False)
-        self._apply(slots, None)
-        return slots
-
-    # -- polling (the fallback) --
-
-    async def _poll(self) -> list[CallStateChange]:
-        slots, calls = await self._snapshot(self.tracker.needs_telecom)
-        return self.tracker.update(slots, calls, time.monotonic())
-
-    async def _snapshot(self, with_telecom: bool) -> tuple[list[SlotState], list[TelecomCall] | None]:
-        command = POLL_REGISTRY
-        if with_telecom:
-            command += f"; echo {SEP}; {POLL_TELECOM}"
-        text, _ = await self.shell(command)
-        registry, _, telecom = text.partition(SEP + "\n")
-        try:
-            slots = parse_telephony_registry(registry)
-            calls = parse_telecom_calls(telecom) if with_telecom and telecom.strip() else (
-                [] if with_telecom else None)
-        except DumpsysFormatError as exc:
-            raise self._lost(exc, DeviceUnavailable(f"cannot read the call state: {exc}")) from None
-        return slots, calls
-
-    def _parse_telecom(self, text: str) -> list[TelecomCall]:
-        if not text.strip():
-            return []
-        try:
-            return parse_telecom_calls(text)
-        except DumpsysFormatError as exc:
-            raise self._lost(exc, DeviceUnavailable(f"cannot read Telecom's calls: {exc}")) from None
-
-    async def _telecom_calls(self) -> list[TelecomCall]:
-        text, _ = await self.shell(POLL_TELECOM)
-        return self._parse_telecom(text)
-
-    async def _settle(self, until: Callable[[], bool], timeout: float) -> bool:
-        """Until ``until()`` holds (or the timeout): the watch stream's
-        blocks as they come, else a poll now and again."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._watch is None:
-                self._emit_all(await self._poll())
-            if until():
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            if self._watch is not None:
-                await self._await_progress(min(deadline - time.monotonic(), 1.0))
-            else:
-                await asyncio.sleep(self.poll_s)
+        """How calls are followed now (:attr:`.monitor.CallMonitor.following`)."""
+        return self.monitor.following
 
     # ---------------------------------------------------------- call control
 
@@ -607,26 +391,26 @@ class AdbTelephony(Telephony):
         if self.tracker.live(VOTER) is not None:
             raise CallFailed("a call is already in progress")
         # The latest look (so the tracker knows the last cause: the baseline).
-        slots = await self._current_slots()
+        slots = await self.monitor.current_slots()
         if any(s.in_call for s in slots):
             raise CallFailed("the phone is already in a call")
-        async with self._placing:  # what the phone shows next is applied after dialing()
+        async with self.monitor.placing:  # what the phone shows next is applied after dialing()
             calls = await self._place_call(number, "the phone refused to dial", arm="d", idle_only=True)
             self._emit(self.tracker.dialing(number, time.monotonic(), calls))
-        self._wake.set()
+        self.monitor.wake()
 
     async def _place_call(self, target: str, refused: str, *, arm: str, idle_only: bool) -> list[TelecomCall]:
         """``am start … CALL`` in one command line with Telecom's calls as
         they were just before (so the new one is told from them) and the
         watch loop's arm file; CallFailed with Android's error."""
-        line = place_call_line(target, arm_line(arm) if self._watch is not None else "true", idle_only)
+        line = place_call_line(target, arm_line(arm) if self.monitor.watching else "true", idle_only)
         out, _ = await self.shell(line)
         telecom, _, answer = out.partition(SEP + "\n")
         if IN_CALL in answer:
             raise CallFailed("the phone is already in a call")
         if "Error" in answer or "Exception" in answer:
             raise CallFailed(f"{refused}: {first_error(answer)}")
-        return self._parse_telecom(telecom)
+        return self.monitor.parse_telecom(telecom)
 
     async def hang_up(self) -> None:
         await self._ensure_open()
@@ -640,23 +424,22 @@ class AdbTelephony(Telephony):
         ENDCALL puts it to sleep — the command line checks the registry on
         the phone first."""
         for attempt in range(4):
-            watched = self._watch is not None and self._watch_state is not None
-            if watched:
-                slots = self._watch_state[0]
-            else:
-                slots, _ = await self._snapshot(False)
+            slots = self.monitor.watched_slots
+            watched = slots is not None
+            if slots is None:
+                slots, _ = await self.monitor.snapshot(False)
             shows = any(s.in_call or s.background_call_state == 2 for s in slots)
             # A call just placed may not show yet in the latest block: the line checks again.
             if not shows and (attempt > 0 or not watched or not self.tracker.busy):
                 break
             await self.shell(END_CALL_LINE)
             if watched:
-                await self._next_block(max(1.0, 4 * self.poll_s))
+                await self.monitor.next_block(max(1.0, 4 * self.poll_s))
             else:
                 await asyncio.sleep(self.poll_s)
                 if self.tracker.busy:
-                    self._emit_all(await self._poll())
-        self._wake.set()
+                    self.monitor.emit_all(await self.monitor.poll())
+        self.monitor.wake()
 
     async def answer(self) -> None:
         await self._ensure_open()
@@ -664,7 +447,7 @@ class AdbTelephony(Telephony):
         if leg is None or leg.state != INCOMING:
             raise NoActiveCall("no incoming call to answer")
         await self.shell("input keyevent KEYCODE_CALL")
-        if not await self._settle(lambda: leg.state != INCOMING, 5.0):
+        if not await self.monitor.settle(lambda: leg.state != INCOMING, 5.0):
             raise CallFailed("the phone did not answer the incoming call")
         if leg.state != ACTIVE:
             raise NoActiveCall("the caller hung up before the call was answered")
@@ -678,27 +461,27 @@ class AdbTelephony(Telephony):
             raise CallFailed("an agent leg is already up")
         if not DIALLABLE.fullmatch(dial_target or ""):
             raise InvalidNumber(f"cannot dial agent target {dial_target!r}")
-        async with self._placing:
+        async with self.monitor.placing:
             calls = await self._place_call(dial_target, "the phone refused to dial the agent", arm="a",
                                            idle_only=False)
             self._emit(self.tracker.agent_dialing(dial_target, time.monotonic(), calls))
-        self._wake.set()
+        self.monitor.wake()
 
     async def drop_agent(self) -> None:
         await self._ensure_open()
         agent = self.tracker.live(AGENT)
         if agent is not None:
             self.tracker.ending(agent)
-            await self._settle(lambda: agent.tc_id is not None or agent.state == DISCONNECTED,
+            await self.monitor.settle(lambda: agent.tc_id is not None or agent.state == DISCONNECTED,
                                min(2.0, self.tracker.start_timeout_s))
-            calls = await self._telecom_calls()
+            calls = await self.monitor.telecom_calls()
             up = [c for c in calls if c.live and c.state not in ("DISCONNECTED", "DISCONNECTING", "ABORTED")
                   and not c.conference and not c.has_parent]
             # ENDCALL ends the foreground call — and, with only the held voter
             # left, the voter. Send it only while the agent's call is up.
             if any(c.call_id == agent.tc_id for c in up) or (agent.tc_id is None and len(up) > 1):
                 await self.shell("input keyevent KEYCODE_ENDCALL")
-            if not await self._settle(lambda: agent.state == DISCONNECTED, 5.0):
+            if not await self.monitor.settle(lambda: agent.state == DISCONNECTED, 5.0):
                 log.warning("%s: the agent leg did not end after KEYCODE_ENDCALL", self.serial)
         await self._resume_voter()
 
@@ -708,7 +491,7 @@ class AdbTelephony(Telephony):
         if voter is None or voter.tc_id is None:
             return
         async def still_held() -> bool:
-            calls = await self._telecom_calls()
+            calls = await self.monitor.telecom_calls()
             held = next((c for c in calls if c.live and c.call_id == voter.tc_id), None)
             return held is not None and held.state == "ON_HOLD"
 
@@ -738,7 +521,7 @@ class AdbTelephony(Telephony):
                 "this phone's in-call screen offers no Merge (the carrier may not support "
                 "3-way calling, or the in-call app labels it differently: see merge_labels); "
                 "the agent stays on a separate leg")
-        if not await self._settle(lambda: self.tracker.bridged or self.tracker.live(AGENT) is None, 6.0):
+        if not await self.monitor.settle(lambda: self.tracker.bridged or self.tracker.live(AGENT) is None, 6.0):
             raise MergeUnavailable("Merge was pressed but the phone did not join the calls")
         if not self.tracker.bridged:
             raise NoActiveCall("a leg ended while merging")
@@ -808,52 +591,10 @@ class AdbTelephony(Telephony):
 
     # ---------------------------------------------------------------- assets
 
-    def _sha256(self, path: Path) -> str:
-        st = path.stat()
-        key = (str(path), st.st_mtime, st.st_size)
-        sha = self._hash_cache.get(key)
-        if sha is None:
-            sha = self._hash_cache[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-        return sha
-
     async def push_asset(self, path: str | Path, *, sha256: str | None = None, scan: bool = True) -> str:
-        """Put a file (announcement, image) in :data:`ASSET_DIR` as
-        ``<sha256><suffix>``, verify its size and sha256 on the phone, and
-        media-scan it. Returns the path on the phone; already-verified files
-        are not sent again, and a file asked for twice at once is sent once."""
-        p = Path(path)
-        sha = sha256 or await asyncio.get_running_loop().run_in_executor(None, self._sha256, p)
-        remote = f"{self.asset_dir}/{sha}{p.suffix.lower()}"
-        if self._pushed.get(sha) == remote:
-            return remote
-        pending = self._pushing.get(remote)
-        if pending is None:
-            pending = self._pushing[remote] = asyncio.ensure_future(self._push_asset(p, sha, remote, scan))
-            pending.add_done_callback(lambda done: (self._pushing.pop(remote, None),
-                                                    done.cancelled() or done.exception()))
-        return await asyncio.shield(pending)
-
-    async def _push_asset(self, p: Path, sha: str, remote: str, scan: bool) -> str:
-        await self._ensure_open()
-        size = p.stat().st_size
-        # The media scan rides on the line that verifies the file (one command line).
-        then = f"am broadcast -a android.intent.action.MEDIA_SCANNER_SCAN_FILE -d file://{remote}" if scan else None
-        if not await self._verify(remote, size, sha, then):
-            data = await asyncio.get_running_loop().run_in_executor(None, p.read_bytes)
-            await self.blocking(self._link.push, data, remote)
-            if not await self._verify(remote, size, sha, then):
-                raise AudioError(f"{p.name} arrived damaged on the phone (size or sha256 differ)")
-        self._pushed[sha] = remote
-        return remote
-
-    async def _verify(self, remote: str, size: int, sha: str, then: str | None = None) -> bool:
-        """Size and sha256 of ``remote`` on the phone are these; ``then``
-        runs after them on the same line when they could be read."""
-        out, code = await self.shell(f"stat -c %s {remote} && sha256sum {remote}"
-                                     + (f" && {then}" if then else ""))
-        lines = out.split()
-        return (code == 0 or then is not None) and len(lines) >= 2 and lines[0] == str(size) \
-            and lines[1].lower() == sha
+        """Put a file (announcement, image) in :data:`ASSET_DIR`, verified on
+        the phone and media-scanned (:meth:`.assets.AssetStore.push`)."""
+        return await self.asset_store.push(path, sha256=sha256, scan=scan)
 
     async def apply_images(self, images: dict[str, Path]) -> None:
         """The outgoing poster and the callback image, pushed, verified and
@@ -866,10 +607,7 @@ class AdbTelephony(Telephony):
 
     async def assets(self) -> list[str]:
         """sha256 of every asset file in :data:`ASSET_DIR` on the phone (by name)."""
-        out, code = await self.shell(f"ls {self.asset_dir}")
-        if code != 0:
-            return []
-        return sorted({m.group(1) for m in re.finditer(r"\b([0-9a-f]{64})\b", out)})
+        return await self.asset_store.held()
 
     # ---------------------------------------------------------------- device
 

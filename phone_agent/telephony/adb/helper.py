@@ -54,10 +54,10 @@ async def ensure_helper(backend: "AdbTelephony", remote: str, local: Path | None
     key = f"{remote}@{sha}"
     if key in backend._helper_ok:
         return
-    if not await backend._verify(remote, size, sha):
+    if not await backend.asset_store.verify(remote, size, sha):
         data = path.read_bytes()
         await backend.blocking(backend._link.push, data, remote)
-        if not await backend._verify(remote, size, sha):
+        if not await backend.asset_store.verify(remote, size, sha):
             raise AudioError(f"audio helper {remote} arrived damaged on the phone (size or SHA-256 differ)")
         log.info("%s: pushed the audio helper %s (%d bytes, sha256 %s)", backend.serial, remote, size, sha[:12])
     answer = await _run(backend, helper_command(remote, "version"), 30.0)

@@ -72,14 +72,14 @@ def server_command(scid: int, source: str) -> str:
 
 async def ensure_server(backend: "AdbTelephony") -> None:
     """The pinned server on the phone, verified by size and SHA-256."""
-    if backend._pushed.get(SERVER_SHA256) == SERVER_REMOTE:
+    if backend.asset_store.pushed.get(SERVER_SHA256) == SERVER_REMOTE:
         return
     data = await asyncio.get_running_loop().run_in_executor(None, load, backend.scrcpy_server)
-    if not await backend._verify(SERVER_REMOTE, SERVER_SIZE, SERVER_SHA256):
+    if not await backend.asset_store.verify(SERVER_REMOTE, SERVER_SIZE, SERVER_SHA256):
         await backend.blocking(backend._link.push, data, SERVER_REMOTE)
-        if not await backend._verify(SERVER_REMOTE, SERVER_SIZE, SERVER_SHA256):
+        if not await backend.asset_store.verify(SERVER_REMOTE, SERVER_SIZE, SERVER_SHA256):
             raise AudioError("scrcpy-server arrived damaged on the phone (size or sha256 differ)")
-    backend._pushed[SERVER_SHA256] = SERVER_REMOTE
+    backend.asset_store.pushed[SERVER_SHA256] = SERVER_REMOTE
 
 
 class Capture:
