@@ -169,7 +169,7 @@ class SpeakerphoneAudio(AudioPath):
             with self._play_lock:
                 if self._play_conn is conn:
                     self._play_conn = None
-            await backend._run_blocking(close_quietly, conn)
+            close_quietly(conn)  # never blocks: no await to be cut short
 
     async def _line(self, backend, conn, sock, timeout: float) -> str | None:
         """The helper's next line but its warnings (logged); None when stop()
@@ -191,7 +191,7 @@ class SpeakerphoneAudio(AudioPath):
         with self._play_lock:
             conn, self._play_conn = self._play_conn, None
         if conn is not None:
-            await backend._run_blocking(close_quietly, conn)
+            close_quietly(conn)  # never blocks: no await to be cut short
 
     async def frames(self, backend: "AdbTelephony") -> AsyncIterator[bytes]:
         """The call as the phone's capture source hears it, through scrcpy-server

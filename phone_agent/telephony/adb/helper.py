@@ -74,7 +74,7 @@ async def _run(backend: "AdbTelephony", command: str, timeout: float) -> str:
     try:
         return await backend.blocking(_read_all, conn.conn, timeout)
     finally:
-        await backend._run_blocking(close_quietly, conn)
+        close_quietly(conn)  # never blocks: no await to be cut short
 
 
 def _read_all(sock: socket.socket, timeout: float) -> str:

@@ -33,7 +33,6 @@ timeout; what the phone sends is bounded by the parser.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import socket
 import threading
@@ -163,6 +162,9 @@ class Capture:
                 raise AudioError(f"scrcpy-server ended before listening: {self.messages() or 'no message'}")
             try:
                 self._audio = link.open(f"localabstract:{self.socket_name}", timeout=self.read_timeout_s)
+                if self._closed.is_set():  # closed (the call ended) while this thread was opening it
+                    close_quietly(self._audio)
+                    raise AudioError("the capture was closed while it started")
                 break
             except adbutils.AdbError as exc:
                 error = adb_error(exc)
@@ -211,7 +213,8 @@ class Capture:
 
     async def close(self) -> None:
         self._closed.set()
+        # On the loop, without an await: a close cut short by a second
+        # cancellation would leave the sockets to the garbage collector.
+        # (close_quietly only shuts the sockets down: it never blocks.)
         for conn in (self._audio, self._exec):  # the audio first: the server then exits by itself
-            if conn is not None:
-                with contextlib.suppress(DeviceUnavailable, RuntimeError):
-                    await self.backend._run_blocking(close_quietly, conn)
+            close_quietly(conn)
