@@ -157,6 +157,57 @@ def test_a_dial_confirmed_too_late_is_given_back_by_the_phone_and_not_counted(se
     assert phone.send(p.RELEASE, {"call_ids": [second["call_id"]]})["released"] == 0
 
 
+@pytest.mark.parametrize("retries", [1, 2])
+def test_a_dial_confirmed_to_a_phone_that_froze_before_dialling_is_not_lost(tmp_path, retries):
+    """The server confirmed the dial, then heard nothing past the lease (the
+    phone froze before it dialled) and closed the call as lost. The phone
+    wakes, finds its wait for the confirmation ran out, and gives the call
+    back: the voter was never dialled, so the voter is due again at once —
+    neither closed unheard (one attempt) nor put off as a no-answer (two)."""
+    server = start_server(tmp_path, config={"lease_base_s": 1.0, "lease_per_call_s": 1.0},
+                          settings={"no_answer_max_attempts": retries, "no_answer_retry_delay_min": 30})
+    try:
+        frozen, other = (ScriptedPhone(server.url, token).connect() for token in server.seeded["tokens"][:2])
+        for phone in (frozen, other):
+            phone.hello(assets=assets_of(server))
+        (call,) = frozen.send(p.LEASE, {"want": 1})["batch"]["calls"]
+        assert frozen.event(call["call_id"], "dialing")["ok"]
+        wait_until(lambda: query(server, "SELECT reason FROM call WHERE id = ?", [call["call_id"]])[0]["reason"]
+                   == "phone_lost", timeout=20, message="the call closed as lost")
+        assert frozen.send(p.RELEASE, {"call_ids": [call["call_id"]]}) == {"ok": True, "released": 1}
+        (contact,) = query(server, "SELECT status, attempts, last_result FROM campaign_contact WHERE number = ?",
+                           [call["number"]])
+        assert contact == {"status": "pending", "attempts": 0, "last_result": None}
+        assert query(server, "SELECT count(*) AS n FROM call WHERE id = ?", [call["call_id"]]) == [{"n": 0}]
+        assert call["number"] in {c["number"] for c in lease_all(other)}   # someone calls the voter now
+        # A second release of the same call changes nothing.
+        assert frozen.send(p.RELEASE, {"call_ids": [call["call_id"]]})["released"] == 0
+        frozen.close()
+        other.close()
+    finally:
+        server.stop()
+
+
+def test_a_lost_call_that_rang_is_not_given_back_by_a_release(tmp_path):
+    """Only a call whose one event is the dial's claim can be undone: one that
+    rang was dialled, whatever the phone says."""
+    server = start_server(tmp_path, config={"lease_base_s": 1.0, "lease_per_call_s": 1.0})
+    try:
+        phone = ScriptedPhone(server.url, server.seeded["tokens"][0]).connect()
+        phone.hello(assets=assets_of(server))
+        (call,) = phone.send(p.LEASE, {"want": 1})["batch"]["calls"]
+        phone.event(call["call_id"], "dialing")
+        phone.event(call["call_id"], "ringing")
+        wait_until(lambda: query(server, "SELECT reason FROM call WHERE id = ?", [call["call_id"]])[0]["reason"]
+                   == "phone_lost", timeout=20, message="the call closed as lost")
+        assert phone.send(p.RELEASE, {"call_ids": [call["call_id"]]})["released"] == 0
+        (row,) = query(server, "SELECT result, reason FROM call WHERE id = ?", [call["call_id"]])
+        assert row == {"result": "failed", "reason": "phone_lost"}
+        phone.close()
+    finally:
+        server.stop()
+
+
 # -- keypad refusal --------------------------------------------------------------
 
 def test_a_voter_who_presses_the_refusal_key_is_never_called_again(server, phones, tmp_path):

@@ -435,7 +435,11 @@ class CallingEngine:
         for call_id in msg["call_ids"]:
             with self._call_locks[call_id]:
                 open_call = self.calls.get(call_id)
-                if open_call is None or open_call.phone_id != phone_id:
+                if open_call is None:
+                    if self._undo_lost_claim(phone_id, call_id):
+                        released += 1
+                    continue
+                if open_call.phone_id != phone_id:
                     continue
                 state = open_call.progress.state
                 if state == QUEUED or (state == DIALING and open_call.last_seq == 1):
@@ -449,6 +453,19 @@ class CallingEngine:
                         released += 1
         self.version += 1
         return p.ok_ack(released=released)
+
+    def _undo_lost_claim(self, phone_id: int, call_id: str) -> bool:
+        """A released call the sweep closed as lost while its phone was silent
+        between the dial's confirmation and the dial (frozen, link stalled):
+        the phone never dialled it, so its voter is due again rather than
+        lost (only a call whose one event is ``dialing``; db.undo_lost_claim)."""
+        if not self.storage(db.undo_lost_claim, call_id, phone_id=phone_id):
+            return False
+        phone = self.phones.get(phone_id)
+        if phone is not None:
+            phone.dialled_today = max(0, phone.dialled_today - 1)
+        log.info("call %s: closed as lost, but its phone never dialled it; the voter is due again", call_id)
+        return True
 
     # -- housekeeping --------------------------------------------------------------
     def sweep(self) -> None:

@@ -322,6 +322,40 @@ def release_call(db: Database, call_id: str, *, undo_claim: bool = False) -> boo
     return True
 
 
+def undo_lost_claim(db: Database, call_id: str, *, phone_id: int) -> bool:
+    """A call closed as ``phone_lost`` in its dialing step (its only event is
+    ``dialing``) whose phone now says it never dialled it: the confirmation
+    reached the phone after its own wait ran out (it was frozen, or the link
+    stalled), so it gave the call back instead of dialling. The call is
+    forgotten as if released undialled: the attempt is not counted, and a
+    contact the loss closed or put off is due again at once. A newer lease
+    of the contact, or 수신거부 since, is left as it is; so is a campaign
+    no longer running or paused."""
+    with transaction(db):
+        row = call(db, call_id)
+        if (row is None or row["phone_id"] != phone_id or row["reason"] != "phone_lost"
+                or row["last_seq"] != 1):
+            return False
+        campaign = db.execute("SELECT state FROM campaign WHERE id = ?", [row["campaign_id"]]).fetchone()
+        if campaign is None or campaign[0] not in ("running", "paused"):
+            return False     # a finished or stopped campaign is not reopened for one voter
+        contact = _one(db.execute("SELECT status, call_id, last_result FROM campaign_contact WHERE id = ?",
+                                  [row["campaign_contact_id"]]))
+        db.execute("DELETE FROM call_event WHERE call_id = ?", [call_id])
+        db.execute("DELETE FROM call WHERE id = ?", [call_id])
+        if contact is None:
+            return True
+        if contact["call_id"] == call_id or (contact["status"] == "pending" and contact["call_id"] is None):
+            # Closed by the loss (done, still naming this call), or put off for a retry.
+            db.execute("UPDATE campaign_contact SET status = 'pending', call_id = NULL, next_at = 0, "
+                       "last_result = NULL, attempts = max(0, attempts - 1) WHERE id = ?",
+                       [row["campaign_contact_id"]])
+        elif contact["last_result"] != "do_not_call":
+            db.execute("UPDATE campaign_contact SET attempts = max(0, attempts - 1) WHERE id = ?",
+                       [row["campaign_contact_id"]])
+    return True
+
+
 def skip_do_not_call(db: Database, call_id: str) -> bool:
     """A leased call whose number went on 수신거부 before it was dialled: no
     call is recorded, the contact is closed as skipped."""
