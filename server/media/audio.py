@@ -55,7 +55,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import firwin, kaiserord, resample_poly
 
 from . import MediaError
 
@@ -402,6 +401,8 @@ def _describe_changes(fmt: str, subtype: str, rate: int, channels: int) -> list[
 
 def _resample(mono: np.ndarray, rate: int) -> np.ndarray:
     """Polyphase resampling to 8000 Hz with an anti-aliasing (and anti-imaging) low-pass."""
+    # Imported here: scipy.signal costs about a second, and every server start would pay it.
+    from scipy.signal import firwin, kaiserord, resample_poly
     g = math.gcd(rate, PHONE_SAMPLE_RATE)
     up, down = PHONE_SAMPLE_RATE // g, rate // g
     fs_up = rate * up
