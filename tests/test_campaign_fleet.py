@@ -85,8 +85,8 @@ def assert_each_contact_dialled_once(found: dict, contacts: int) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_campaign_of_200_contacts_on_10_phones_completes(tmp_path, backend, request):
-    server = campaign_server(tmp_path, contacts=200)
+def test_a_campaign_of_120_contacts_on_10_phones_completes(tmp_path, backend, request):
+    server = campaign_server(tmp_path, contacts=120)
     try:
         Console(server.url).campaign(server.seeded["campaign_id"], "start")
         fleet = Fleet.in_thread(server.url, 10, enrol_key=ENROL_KEY, seed=3, state_file=None,
@@ -97,13 +97,13 @@ def test_a_campaign_of_200_contacts_on_10_phones_completes(tmp_path, backend, re
         finally:
             seen = fleet.stop(grace_s=2.0)
         found = records(server)
-        assert_each_contact_dialled_once(found, 200)
+        assert_each_contact_dialled_once(found, 120)
         # What the phones saw is what the server recorded, and the counters agree.
         assert seen["refused_events"] == 0
         assert Counter(seen["results"]) == Counter(found["results"])
         counters = found["counters"]
-        assert counters["dialled"] == sum(found["results"].values()) == 200
-        assert counters["remaining"] == 0 and counters["done"] == 200
+        assert counters["dialled"] == sum(found["results"].values()) == 120
+        assert counters["remaining"] == 0 and counters["done"] == 120
         assert counters["connected"] == found["results"].get("connected", 0)
         assert counters["callback"] == found["callbacks"]
         pressed = sum(1 for call in found["calls"] if call["result"] in ("connected", "callback_requested"))
@@ -159,7 +159,7 @@ def test_phones_killed_mid_campaign_lose_nothing_and_dial_nothing_twice(tmp_path
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_server_killed_and_restarted_mid_campaign_resumes(tmp_path, backend, request):
-    server = campaign_server(tmp_path, contacts=150, config={"lease_base_s": 5.0, "lease_per_call_s": 2.0})
+    server = campaign_server(tmp_path, contacts=100, config={"lease_base_s": 5.0, "lease_per_call_s": 2.0})
     try:
         Console(server.url).campaign(server.seeded["campaign_id"], "start")
         fleet = Fleet.in_thread(server.url, 8, enrol_key=ENROL_KEY, seed=9, state_file=None,
@@ -175,7 +175,7 @@ def test_server_killed_and_restarted_mid_campaign_resumes(tmp_path, backend, req
             seen = fleet.stop(grace_s=2.0)
         assert seen["reconnects"] >= 8
         found = records(server)
-        assert_each_contact_dialled_once(found, 150)
+        assert_each_contact_dialled_once(found, 100)
         # Every call a phone finished was recorded, before or after the restart.
         assert sum(seen["results"].values()) <= sum(found["results"].values())
     finally:
