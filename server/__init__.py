@@ -34,6 +34,8 @@ def create_app(config: dict | None = None):
     )
     if config:
         app.config.update(config)
+    for key in ("DATABASE", "UPLOADS"):   # absolute, like server.config's (send_file needs it)
+        app.config[key] = config_module.absolute_path(app.config[key])
 
     db.init_db(app.config["DATABASE"])
     if not app.config.get("SECRET_KEY"):

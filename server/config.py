@@ -12,6 +12,12 @@ keys, for example::
     port = 8000
     lockout_max_failures = 3
 
+A relative ``db`` or ``uploads`` (the defaults are) is made absolute here,
+once, against the working directory the command was started in
+(:func:`resolve_paths`), so nothing downstream sees a relative path: Flask's
+``send_file`` would otherwise read a relative path against the ``server``
+package's folder.
+
 Operating settings that a manager changes in the console (calling hours,
 retries, ring repeats) live in the database, not here.
 """
@@ -115,14 +121,36 @@ def load(environ=os.environ) -> dict[str, object]:
         raise ConfigError(f"min_free_disk_mb must be a number of MB, not {values['min_free_disk_mb']!r}") from None
     if values["min_free_disk_mb"] < 0:
         raise ConfigError("min_free_disk_mb must be 0 or more")
+    return resolve_paths(values)
+
+
+PATH_KEYS = ("db", "uploads")
+
+
+def absolute_path(path: str | os.PathLike, base: str | os.PathLike | None = None) -> str:
+    """``path`` as an absolute, normalised path: ``~`` expanded, a relative
+    path taken from ``base`` (the working directory when None)."""
+    expanded = Path(path).expanduser()
+    if not expanded.is_absolute():
+        expanded = Path(base if base is not None else os.getcwd()) / expanded
+    return os.path.normpath(expanded)
+
+
+def resolve_paths(values: dict[str, object], base: str | os.PathLike | None = None) -> dict[str, object]:
+    """``values`` with its :data:`PATH_KEYS` made absolute (:func:`absolute_path`).
+    Call it again after overriding one (a command-line option)."""
+    for key in PATH_KEYS:
+        if values.get(key) in (None, ""):
+            raise ConfigError(f"{key} must name a path")
+        values[key] = absolute_path(values[key], base)
     return values
 
 
 def app_config(values: dict[str, object]) -> dict[str, object]:
     """Translate loaded values into the Flask config keys ``create_app`` reads."""
     config = {
-        "DATABASE": str(values["db"]),
-        "UPLOADS": str(values["uploads"]),
+        "DATABASE": absolute_path(values["db"]),
+        "UPLOADS": absolute_path(values["uploads"]),
         "LOCKOUT_MAX_FAILURES": values["lockout_max_failures"],
         "LOCKOUT_WINDOW_S": values["lockout_window_s"],
         "LOCKOUT_BAN_S": values["lockout_ban_s"],
