@@ -52,6 +52,8 @@ def create_app(config: dict | None = None):
                                            app.config["MIN_FREE_DISK_BYTES"],
                                            uploads_path=app.config["UPLOADS"])
     csrf.init_app(app)
+    from . import headers
+    headers.init_app(app)
     from .phones import wire_json
     socketio = SocketIO(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], json=wire_json)
 
