@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 
 import pytest
@@ -171,3 +172,29 @@ def test_a_phone_whose_request_expired_asks_again(http_server, store, clock, cap
         return await phone
 
     assert asyncio.run(scenario())["token"] == "token-3"
+
+
+def test_requests_waiting_before_the_upgrade_get_a_day_from_when_they_were_made(tmp_path):
+    from server.db.migrations import migrations
+    store = db.connect(tmp_path / "old.db")
+    try:
+        migrations.apply(store, stop_before="m008_join_requests_expire")
+        store.execute("INSERT INTO phone_join_request (id, poll_secret_sha256, name, mode, device, address, "
+                      "created_at) VALUES ('r1', 's', 'rack-01', 'router', '{}', '192.0.2.1', "
+                      "'2026-12-01T10:00:00+00:00')")
+        assert db.migrate(store) == ["m008_join_requests_expire"]
+        row = db.join_request(store, "r1")
+        made = 1_796_119_200.0                                  # 2026-12-01 10:00 UTC
+        assert (row["status"], row["requested_at"], row["expires_at"]) == ("pending", made, made + DAY)
+        assert [r["id"] for r in db.join_requests(store, now=made + DAY - 1)] == ["r1"]
+        assert db.join_requests(store, now=made + DAY) == []
+    finally:
+        store.conn.close()
+
+
+def test_the_protocol_document_lists_the_join_refusals():
+    from pathlib import Path
+    doc = (Path(__file__).parents[1] / "docs" / "protocol.md").read_text(encoding="utf-8")
+    enrolment = doc[doc.index("## Enrolment"):doc.index("## Assets")]
+    assert set(re.findall(r"^\s*\| `([a-z_]+)` \|", enrolment, re.M)) == set(p.JOIN_REFUSALS)
+    assert '{"status": "expired"}' in enrolment and "Retry-After" in enrolment
