@@ -87,7 +87,7 @@ async def enrol(server: str, name: str, *, enrol_key: str | None = None, mode: s
                     raise EnrolmentError(f"{name!r}: the server refused to take a join request "
                                          f"({refusal}) until the time ran out", r.status)
                 log.warning("%s: the server takes no join request now (%s: %s); asking again in %.0f s",
-                            name, refusal, answer["error"].get("message", ""), wait)
+                            name, refusal, str(answer["error"].get("message", ""))[:200], wait)
                 await asyncio.sleep(wait)
                 continue
             if r.status != 202 or answer.get("status") != "pending":
