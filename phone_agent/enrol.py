@@ -32,6 +32,8 @@ from typing import Any, Awaitable, Callable
 
 import aiohttp
 
+from . import protocol as p
+from .backoff import Backoff
 from .link import Link, LinkRefused
 
 log = logging.getLogger(__name__)
@@ -52,10 +54,17 @@ class EnrolmentError(RuntimeError):
 
 async def enrol(server: str, name: str, *, enrol_key: str | None = None, mode: str = "sim",
                 device: dict | None = None, session: aiohttp.ClientSession | None = None,
-                poll_s: float = 5.0, timeout: float | None = None) -> dict:
+                poll_s: float = 5.0, timeout: float | None = None,
+                refused_wait_s: tuple[float, float] = (5.0, 3600.0)) -> dict:
     """Join the server (``POST /api/phones/join``); returns
     ``{"phone_id", "token", …}``. Without an enrolment key the request waits
-    for the manager's approval, polling every ``poll_s`` (up to ``timeout``)."""
+    for the manager's approval, polling every ``poll_s`` (up to ``timeout``).
+
+    A request the server refuses for now (429 ``join_rate_limited`` or
+    ``join_queue_full``) is made again after the Retry-After it gives, kept
+    within ``refused_wait_s`` (least, most) and spread a little, growing while
+    the refusals go on; a request that expired before a manager decided is
+    made again at once."""
     own = session is None
     session = session or aiohttp.ClientSession()
     try:
@@ -63,27 +72,69 @@ async def enrol(server: str, name: str, *, enrol_key: str | None = None, mode: s
         if enrol_key:
             body["enrol_key"] = enrol_key
         url = f"{server.rstrip('/')}/api/phones/join"
-        async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=30)) as r:
-            answer = await _json(r)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        refusals = Backoff(refused_wait_s[0], refused_wait_s[1], jitter=0.2)
+        while True:
+            async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=30)) as r:
+                answer = await _json(r)
+                retry_after = r.headers.get("Retry-After", "")
             if r.status == 201 and answer.get("status") == "approved":
                 return answer
+            refusal = _join_refusal(r.status, answer)
+            if refusal is not None:
+                wait = min(max(_seconds(retry_after), refusals.next()), refused_wait_s[1])
+                if deadline is not None and time.monotonic() + wait >= deadline:
+                    raise EnrolmentError(f"{name!r}: the server refused to take a join request "
+                                         f"({refusal}) until the time ran out", r.status)
+                log.warning("%s: the server takes no join request now (%s: %s); asking again in %.0f s",
+                            name, refusal, str(answer["error"].get("message", ""))[:200], wait)
+                await asyncio.sleep(wait)
+                continue
             if r.status != 202 or answer.get("status") != "pending":
                 raise EnrolmentError(f"POST {url}: HTTP {r.status} {answer}", r.status)
-        request_id, secret = answer["request_id"], answer["poll_secret"]
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while deadline is None or time.monotonic() < deadline:
-            await asyncio.sleep(poll_s)
-            async with session.get(f"{url}/{request_id}", headers={"X-Poll-Secret": secret},
-                                   timeout=aiohttp.ClientTimeout(total=30)) as r:
-                answer = await _json(r)
-            if answer.get("status") == "approved":
-                return answer
-            if answer.get("status") == "rejected":
-                raise EnrolmentError(f"the manager rejected {name!r}")
-        raise EnrolmentError(f"{name!r} was not approved within {timeout} s")
+            refusals.reset()
+            approved = await _wait_for_decision(session, url, answer, name, poll_s, deadline)
+            if approved is not None:
+                return approved
+            log.warning("%s: the join request expired before a manager approved it; asking again", name)
     finally:
         if own:
             await session.close()
+
+
+async def _wait_for_decision(session: aiohttp.ClientSession, url: str, pending: dict, name: str,
+                             poll_s: float, deadline: float | None) -> dict | None:
+    """Poll a pending join request: the approved answer, None when it
+    expired; EnrolmentError when rejected or out of time."""
+    request_id, secret = pending["request_id"], pending["poll_secret"]
+    while deadline is None or time.monotonic() < deadline:
+        await asyncio.sleep(poll_s)
+        async with session.get(f"{url}/{request_id}", headers={"X-Poll-Secret": secret},
+                               timeout=aiohttp.ClientTimeout(total=30)) as r:
+            answer = await _json(r)
+        if answer.get("status") == "approved":
+            return answer
+        if answer.get("status") == "rejected":
+            raise EnrolmentError(f"the manager rejected {name!r}")
+        if answer.get("status") == "expired":
+            return None
+    raise EnrolmentError(f"{name!r} was not approved in time")
+
+
+def _join_refusal(status: int, answer: dict) -> str | None:
+    """The code of a join request refused for now (429), else None."""
+    error = answer.get("error")
+    if status == 429 and isinstance(error, dict) and error.get("code") in p.JOIN_REFUSALS:
+        return error["code"]
+    return None
+
+
+def _seconds(header: str) -> float:
+    """A Retry-After in seconds (0 when absent or a date: the backoff decides)."""
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        return 0.0
 
 
 async def _json(response: aiohttp.ClientResponse) -> dict:

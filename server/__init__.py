@@ -34,6 +34,8 @@ def create_app(config: dict | None = None):
     )
     if config:
         app.config.update(config)
+    for key in ("DATABASE", "UPLOADS"):   # absolute, like server.config's (send_file needs it)
+        app.config[key] = config_module.absolute_path(app.config[key])
 
     db.init_db(app.config["DATABASE"])
     if not app.config.get("SECRET_KEY"):
@@ -50,6 +52,8 @@ def create_app(config: dict | None = None):
                                            app.config["MIN_FREE_DISK_BYTES"],
                                            uploads_path=app.config["UPLOADS"])
     csrf.init_app(app)
+    from . import headers
+    headers.init_app(app)
     from .phones import wire_json
     socketio = SocketIO(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], json=wire_json)
 

@@ -47,9 +47,10 @@ def storage_options(command):
     @functools.wraps(command)
     def wrapped(*args, db_path, uploads_dir, **kwargs):
         settings = _settings()
+        from . import config
         settings["db"] = db_path or settings["db"]
         settings["uploads"] = uploads_dir or settings["uploads"]
-        return command(settings, *args, **kwargs)
+        return command(config.resolve_paths(settings), *args, **kwargs)
     return wrapped
 
 

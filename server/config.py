@@ -12,6 +12,12 @@ keys, for example::
     port = 8000
     lockout_max_failures = 3
 
+A relative ``db`` or ``uploads`` (the defaults are) is made absolute here,
+once, against the working directory the command was started in
+(:func:`resolve_paths`), so nothing downstream sees a relative path: Flask's
+``send_file`` would otherwise read a relative path against the ``server``
+package's folder.
+
 Operating settings that a manager changes in the console (calling hours,
 retries, ring repeats) live in the database, not here.
 """
@@ -52,6 +58,14 @@ DEFAULTS: dict[str, object] = {
     # dashboard warns and uploads and imports are refused (server/disk.py);
     # calling resumes by itself when space returns.
     "min_free_disk_mb": 200,
+    # Join requests without an enrolment key (docs/protocol.md "Enrolment"):
+    # at most join_rate_max from one address in join_rate_window_s, at most
+    # join_pending_max waiting for the manager at once; a request not decided
+    # within join_expiry_s expires (the phone asks again).
+    "join_rate_max": 10,
+    "join_rate_window_s": 600,
+    "join_pending_max": 200,
+    "join_expiry_s": 86_400,
 }
 
 ENV_KEYS = {
@@ -95,13 +109,17 @@ def load(environ=os.environ) -> dict[str, object]:
         if environ.get(env_name):
             values[key] = environ[env_name]
     for key in ("port", "lockout_max_failures", "lockout_window_s", "lockout_ban_s",
-                "session_idle_s", "max_upload_bytes", "lease_max_held"):
+                "session_idle_s", "max_upload_bytes", "lease_max_held", "join_rate_max",
+                "join_rate_window_s", "join_pending_max", "join_expiry_s"):
         try:
             values[key] = int(values[key])
         except (TypeError, ValueError):
             raise ConfigError(f"{key} must be a whole number, not {values[key]!r}") from None
     if not 1 <= values["lease_max_held"] <= 50:
         raise ConfigError("lease_max_held must be from 1 to 50")
+    for key in ("join_rate_max", "join_rate_window_s", "join_pending_max", "join_expiry_s"):
+        if values[key] < 1:
+            raise ConfigError(f"{key} must be 1 or more")
     for key in ("lease_base_s", "lease_per_call_s", "heartbeat_s", "reconnect_grace_s"):
         try:
             values[key] = float(values[key])
@@ -115,14 +133,36 @@ def load(environ=os.environ) -> dict[str, object]:
         raise ConfigError(f"min_free_disk_mb must be a number of MB, not {values['min_free_disk_mb']!r}") from None
     if values["min_free_disk_mb"] < 0:
         raise ConfigError("min_free_disk_mb must be 0 or more")
+    return resolve_paths(values)
+
+
+PATH_KEYS = ("db", "uploads")
+
+
+def absolute_path(path: str | os.PathLike, base: str | os.PathLike | None = None) -> str:
+    """``path`` as an absolute, normalised path: ``~`` expanded, a relative
+    path taken from ``base`` (the working directory when None)."""
+    expanded = Path(path).expanduser()
+    if not expanded.is_absolute():
+        expanded = Path(base if base is not None else os.getcwd()) / expanded
+    return os.path.normpath(expanded)
+
+
+def resolve_paths(values: dict[str, object], base: str | os.PathLike | None = None) -> dict[str, object]:
+    """``values`` with its :data:`PATH_KEYS` made absolute (:func:`absolute_path`).
+    Call it again after overriding one (a command-line option)."""
+    for key in PATH_KEYS:
+        if values.get(key) in (None, ""):
+            raise ConfigError(f"{key} must name a path")
+        values[key] = absolute_path(values[key], base)
     return values
 
 
 def app_config(values: dict[str, object]) -> dict[str, object]:
     """Translate loaded values into the Flask config keys ``create_app`` reads."""
     config = {
-        "DATABASE": str(values["db"]),
-        "UPLOADS": str(values["uploads"]),
+        "DATABASE": absolute_path(values["db"]),
+        "UPLOADS": absolute_path(values["uploads"]),
         "LOCKOUT_MAX_FAILURES": values["lockout_max_failures"],
         "LOCKOUT_WINDOW_S": values["lockout_window_s"],
         "LOCKOUT_BAN_S": values["lockout_ban_s"],
@@ -134,6 +174,10 @@ def app_config(values: dict[str, object]) -> dict[str, object]:
         "LEASE_MAX_HELD": values["lease_max_held"],
         "RECONNECT_GRACE_S": values["reconnect_grace_s"],
         "MIN_FREE_DISK_BYTES": int(float(values["min_free_disk_mb"]) * 1024 * 1024),
+        "JOIN_RATE_MAX": values["join_rate_max"],
+        "JOIN_RATE_WINDOW_S": values["join_rate_window_s"],
+        "JOIN_PENDING_MAX": values["join_pending_max"],
+        "JOIN_EXPIRY_S": values["join_expiry_s"],
     }
     if values.get("secret_key"):
         config["SECRET_KEY"] = values["secret_key"]

@@ -206,6 +206,7 @@ EN: dict[str, str] = {
     "오디오 점검을 요청했습니다. 결과는 잠시 후 이 표에 나옵니다.": "Audio probe requested. The result appears in this table shortly.",
     "폰이 연결되어 있지 않아 오디오를 점검할 수 없습니다.": "The phone is not connected, so its audio cannot be probed.",
     "가입 요청": "Join requests",
+    "이 가입 요청은 만료되었거나 이미 처리되었습니다. 폰에서 다시 요청하게 하세요.": "This join request has expired or was already decided. Let the phone ask again.",
     "거절": "Rejected",
     "공유기접속": "Router (공유기접속)",
     "그룹": "Group",

@@ -91,6 +91,14 @@ RETRY_CODES = (NOT_HELLO, SEQ_GAP, STORAGE)
 ERROR_CODES = (BAD_PAYLOAD, UNKNOWN_EVENT, UNKNOWN_CALL, BAD_TRANSITION, NOT_HELLO, NOT_CONNECTED, REVOKED,
                SEQ_GAP, SEQ_CONFLICT, UNKNOWN_LINE, STORAGE, INTERNAL, DO_NOT_CALL, NOT_RUNNING,
                OUTSIDE_HOURS, ELECTION_HOURS)
+# Refusals of a join request (HTTP 429, docs/protocol.md "Enrolment"): the phone
+# waits (the Retry-After header says how long) and asks again.
+JOIN_RATE_LIMITED = "join_rate_limited"   # too many requests from this address lately
+JOIN_QUEUE_FULL = "join_queue_full"       # too many requests wait for the manager
+JOIN_REFUSALS = (JOIN_RATE_LIMITED, JOIN_QUEUE_FULL)
+# The states a join request's poll answers: an expired one was not decided in
+# time; the phone asks again.
+JOIN_STATUSES = ("pending", "approved", "rejected", "expired")
 # Codes of a refused connection (Socket.IO connect_error {"code", "message"}).
 CONNECT_REFUSALS = ("bad_token", "disabled", "protocol")
 

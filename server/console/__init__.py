@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from ..i18n import _
 from ..jobs import JobRegistry, run_blocking
@@ -18,6 +19,7 @@ def register_console(app) -> None:
     from . import audit_log, auth, campaigns, contacts, home, images, ments, operations, phones, settings
 
     app.extensions["ars_jobs"] = JobRegistry()
+    app.url_map.converters["int"] = RowId       # before the blueprints add their rules
 
     console = (auth, home, contacts, ments, images, settings, audit_log, phones, campaigns, operations)
     for module in console:
@@ -51,6 +53,16 @@ def register_console(app) -> None:
     @app.route("/")
     def root():
         return redirect(url_for("home.index"))
+
+
+class RowId(IntegerConverter):
+    """``<int:…>`` in the console's URLs: a number SQLite can hold, so
+    ``/contacts/99999999999999999999`` is 404 like any unknown id (SQLite
+    refuses integers above 2**63 - 1; that was a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2 ** 63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def disk():
@@ -119,13 +131,50 @@ def jobs() -> JobRegistry:
     return current_app.extensions["ars_jobs"]
 
 
-def page_args(per_page: int = 50) -> tuple[int, int, int]:
-    """(page, limit, offset) from ?page=, clamped to sane values."""
+MAX_PAGE = 1_000_000   # a ?page= above this is read as this (then as the last page)
+
+
+def requested_page(value: str | None) -> int:
+    """The page a ``?page=`` value asks for, from 1 to :data:`MAX_PAGE`:
+    missing, empty or not a number is 1; zero or negative is 1; a number too
+    large (``1e20``, twenty nines) is :data:`MAX_PAGE`. Pure."""
+    text = (value or "").strip()
+    if text.isascii() and text.isdecimal():          # the usual case, any length
+        return MAX_PAGE if len(text) > 7 else min(max(1, int(text)), MAX_PAGE)
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        number = float(text)                         # "1e20", "-5", "2.5", "inf"
     except ValueError:
-        page = 1
+        return 1
+    if not number >= 1:                              # zero, negative, NaN
+        return 1
+    return MAX_PAGE if number >= MAX_PAGE else int(number)
+
+
+def page_args(per_page: int = 50) -> tuple[int, int, int]:
+    """(page, limit, offset) from ?page= (:func:`requested_page`)."""
+    page = requested_page(request.args.get("page"))
     return page, per_page, (page - 1) * per_page
+
+
+@dataclass
+class Page:
+    rows: list
+    total: int
+    page: int
+    pages: int
+
+
+def paged(fetch, per_page: int = 50) -> Page:
+    """One page of a listing: ``fetch(limit=, offset=)`` returns ``(rows,
+    total)``. A ``?page=`` past the last page shows the last page."""
+    page, limit, offset = page_args(per_page)
+    rows, total = fetch(limit=limit, offset=offset)
+    pages = max(1, -(-total // limit))
+    if page > pages:
+        page = pages
+        rows, total = fetch(limit=limit, offset=(page - 1) * limit)
+        pages = max(1, -(-total // limit))
+    return Page(rows, total, page, pages)
 
 
 def page_url(page: int) -> str:

@@ -9,7 +9,7 @@ from flask import Blueprint, render_template, request
 
 from .. import db
 from ..operating import SEOUL
-from . import page_args
+from . import paged
 from .auth import login_required
 
 bp = Blueprint("audit_log", __name__, url_prefix="/audit")
@@ -65,7 +65,6 @@ def index():
         "until": _day_start_utc(args.get("until", ""), days=1),
         "text": args.get("q") or None,
     }
-    page, limit, offset = page_args()
-    rows, total = db.audit_entries(db.get_db(), limit=limit, offset=offset, **filters)
-    return render_template("audit.html", rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // limit)), actions=db.AUDIT_ACTIONS, args=args)
+    listing = paged(lambda **window: db.audit_entries(db.get_db(), **window, **filters))
+    return render_template("audit.html", rows=listing.rows, total=listing.total, page=listing.page,
+                           pages=listing.pages, actions=db.AUDIT_ACTIONS, args=args)

@@ -14,7 +14,7 @@ from ..contacts.phone_numbers import format_display, mask
 from ..disk import DiskFull
 from ..i18n import _
 from ..storage import uploads
-from . import disk, jobs, page_args, upload_size
+from . import disk, jobs, paged, upload_size
 from .auth import audit, current_manager, login_required, pin_refused
 from .forms import CallListUploadForm
 from .forms import DoNotCallForm
@@ -207,10 +207,9 @@ def detail(list_id: int):
     except db.NotFound:
         abort(404)
     search = request.args.get("q", "").strip()
-    page, limit, offset = page_args()
-    rows, total = db.contacts_page(store, list_id, search=search or None, limit=limit, offset=offset)
-    return render_template("contacts/detail.html", contact_list=contact_list, rows=rows, total=total,
-                           page=page, pages=max(1, -(-total // limit)), search=search,
+    listing = paged(lambda **window: db.contacts_page(store, list_id, search=search or None, **window))
+    return render_template("contacts/detail.html", contact_list=contact_list, rows=listing.rows,
+                           total=listing.total, page=listing.page, pages=listing.pages, search=search,
                            just_imported=request.args.get("imported") == "1")
 
 
@@ -272,9 +271,8 @@ def do_not_call():
 
 def _dnc_page(store) -> dict:
     search = request.args.get("q", "").strip()
-    page, limit, offset = page_args()
-    rows, total = db.do_not_call_page(store, search=search or None, limit=limit, offset=offset)
-    return {"rows": rows, "total": total, "page": page, "pages": max(1, -(-total // limit)),
+    listing = paged(lambda **window: db.do_not_call_page(store, search=search or None, **window))
+    return {"rows": listing.rows, "total": listing.total, "page": listing.page, "pages": listing.pages,
             "search": search}
 
 

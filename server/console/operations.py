@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from .. import db
 from ..contacts.phone_numbers import format_display
 from ..i18n import _
-from . import page_args
+from . import paged
 from .auth import audit, login_required
 from .forms import AgentAwayForm, CallbackForm
 
@@ -55,10 +55,9 @@ def callbacks():
     status = request.args.get("status") or None
     if status and status not in CALLBACK_LABELS:
         status = None
-    page, limit, offset = page_args()
-    rows, total = db.callbacks_page(db.get_db(), status=status, limit=limit, offset=offset)
-    return render_template("callbacks.html", rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // limit)), status=status, labels=CALLBACK_LABELS)
+    listing = paged(lambda **window: db.callbacks_page(db.get_db(), status=status, **window))
+    return render_template("callbacks.html", rows=listing.rows, total=listing.total, page=listing.page,
+                           pages=listing.pages, status=status, labels=CALLBACK_LABELS)
 
 
 @bp.route("/callbacks/<int:callback_id>", methods=["POST"])
@@ -83,12 +82,14 @@ def callback_update(callback_id: int):
 @login_required
 def calls():
     store = db.get_db()
-    page, limit, offset = page_args()
     campaign_id = request.args.get("campaign", type=int)
+    if campaign_id is not None and not 0 < campaign_id < 2 ** 63:
+        campaign_id = -1                       # no such campaign (SQLite could not even take the number)
     result = request.args.get("result") or None
-    rows, total = db.calls_page(store, campaign_id=campaign_id, result=result,
-                                search=request.args.get("q") or None, limit=limit, offset=offset)
-    return render_template("calls.html", rows=rows, total=total, page=page, pages=max(1, -(-total // limit)),
+    listing = paged(lambda **window: db.calls_page(store, campaign_id=campaign_id, result=result,
+                                                   search=request.args.get("q") or None, **window))
+    return render_template("calls.html", rows=listing.rows, total=listing.total, page=listing.page,
+                           pages=listing.pages,
                            campaigns=db.campaigns(store), results=RESULT_LABELS, args=request.args)
 
 

@@ -67,7 +67,9 @@ def _page(status: int = 200, issued: dict | None = None, issued_for: dict | None
     rows = [dict(row, live=by_id.get(row["id"], {})) for row in db.phones(store)]
     for row in rows:
         row["audio"] = audio_status(row["live"])
-    return render_template("phones/index.html", phones=rows, requests=db.join_requests(store),
+    now = current_app.config["CLOCK"]()
+    db.expire_join_requests(store, now)
+    return render_template("phones/index.html", phones=rows, requests=db.join_requests(store, now=now),
                            enrol_key=db.get_setting(store, ENROL_KEY_SETTING), modes=MODES,
                            install=install_command(server_url()), issued=issued,
                            issued_for=issued_for, server_url=server_url()), status
@@ -162,17 +164,24 @@ def delete(phone_id: int):
 @login_required
 def decide(request_id: str, decision: str):
     store = db.get_db()
+    now = current_app.config["CLOCK"]()
     try:
         if decision == "approve":
             token = new_token()
-            phone_id = db.approve_join_request(store, request_id, token=token, token_sha256=token_sha256(token))
+            phone_id = db.approve_join_request(store, request_id, token=token,
+                                               token_sha256=token_sha256(token), now=now)
             engine().reload_phone(phone_id)
         elif decision == "reject":
-            db.reject_join_request(store, request_id)
+            db.reject_join_request(store, request_id, now=now)
         else:
             abort(404)
     except db.NotFound:
-        abort(404)
+        row = db.join_request(store, request_id)
+        if row is None:
+            abort(404)
+        db.expire_join_requests(store, now)
+        flash(_("이 가입 요청은 만료되었거나 이미 처리되었습니다. 폰에서 다시 요청하게 하세요."), "error")
+        return redirect(url_for("phones.index"))
     audit("settings", target=f"join request {request_id}", detail={"decision": decision})
     return redirect(url_for("phones.index"))
 

@@ -98,12 +98,31 @@ def record_phone_images(db: Database, phone_id: int, images: dict) -> None:
 # -- join requests ---------------------------------------------------------
 
 def create_join_request(db: Database, *, request_id: str, poll_secret_sha256: str, name: str,
-                        mode: str, device: dict, address: str) -> None:
+                        mode: str, device: dict, address: str, now: float, expires_at: float) -> None:
     db.execute(
-        "INSERT INTO phone_join_request (id, poll_secret_sha256, name, mode, device, address, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO phone_join_request (id, poll_secret_sha256, name, mode, device, address, created_at, "
+        "requested_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [request_id, poll_secret_sha256, name, mode, json.dumps(device, ensure_ascii=False),
-         address, utcnow()])
+         address, utcnow(), now, expires_at])
+
+
+def expire_join_requests(db: Database, now: float) -> int:
+    """Mark pending requests past their ``expires_at`` as ``expired`` (they
+    can no longer be approved); the number marked."""
+    return db.execute("UPDATE phone_join_request SET status = 'expired' "
+                      "WHERE status = 'pending' AND expires_at <= ?", [now]).rowcount
+
+
+def join_request_load(db: Database, address: str, *, since: float, now: float) -> dict:
+    """What the join limits read: ``from_address`` (requests from ``address``
+    made after ``since``, whatever became of them), ``oldest_from_address``
+    (the first of those, epoch seconds, or None) and ``pending`` (requests
+    waiting for the manager, not expired at ``now``)."""
+    recent = db.execute("SELECT count(*), min(requested_at) FROM phone_join_request "
+                        "WHERE address = ? AND requested_at > ?", [address, since]).fetchone()
+    pending = db.execute("SELECT count(*) FROM phone_join_request WHERE status = 'pending' AND expires_at > ?",
+                         [now]).fetchone()[0]
+    return {"from_address": recent[0], "oldest_from_address": recent[1], "pending": pending}
 
 
 def join_request(db: Database, request_id: str) -> dict | None:
@@ -113,19 +132,23 @@ def join_request(db: Database, request_id: str) -> dict | None:
     return row
 
 
-def join_requests(db: Database, status: str = "pending") -> list[dict]:
-    rows = _rows(db.execute("SELECT * FROM phone_join_request WHERE status = ? ORDER BY created_at",
-                            [status]))
+def join_requests(db: Database, status: str = "pending", *, now: float | None = None) -> list[dict]:
+    """Requests in ``status``; with ``now``, pending ones only while not expired."""
+    live = " AND expires_at > ?" if now is not None and status == "pending" else ""
+    rows = _rows(db.execute(f"SELECT * FROM phone_join_request WHERE status = ?{live} ORDER BY requested_at",
+                            [status] + ([now] if live else [])))
     for row in rows:
         row["device"] = json.loads(row["device"] or "{}")
     return rows
 
 
-def approve_join_request(db: Database, request_id: str, *, token: str, token_sha256: str) -> int:
-    """Create the phone of a pending request; keep its token until fetched once."""
+def approve_join_request(db: Database, request_id: str, *, token: str, token_sha256: str,
+                         now: float) -> int:
+    """Create the phone of a pending request; keep its token until fetched once.
+    A request past its ``expires_at`` is not pending (NotFound)."""
     with transaction(db):
         row = join_request(db, request_id)
-        if row is None or row["status"] != "pending":
+        if row is None or row["status"] != "pending" or row["expires_at"] <= now:
             raise NotFound(f"no pending join request {request_id}")
         phone_id = create_phone(db, name=row["name"], mode=row["mode"], token_sha256=token_sha256)
         db.execute("UPDATE phone SET device = ? WHERE id = ?",
@@ -135,9 +158,9 @@ def approve_join_request(db: Database, request_id: str, *, token: str, token_sha
     return phone_id
 
 
-def reject_join_request(db: Database, request_id: str) -> None:
-    if db.execute("UPDATE phone_join_request SET status = 'rejected' WHERE id = ? AND status = 'pending'",
-                  [request_id]).rowcount == 0:
+def reject_join_request(db: Database, request_id: str, *, now: float) -> None:
+    if db.execute("UPDATE phone_join_request SET status = 'rejected' "
+                  "WHERE id = ? AND status = 'pending' AND expires_at > ?", [request_id, now]).rowcount == 0:
         raise NotFound(f"no pending join request {request_id}")
 
 

@@ -335,3 +335,36 @@ def m007_calling_integrity(db):
                "source, changes, created_at FROM ment")
     db.execute("DROP TABLE ment")
     db.execute("ALTER TABLE ment_new RENAME TO ment")
+
+
+@migrations()
+def m008_join_requests_expire(db):
+    """Join requests are counted by address and expire (docs/protocol.md
+    "Enrolment"): ``requested_at`` and ``expires_at`` in epoch seconds of the
+    server's clock, and the status ``expired``. A CHECK cannot be altered in
+    SQLite, so the table is rebuilt; requests already waiting get the default
+    24 hours from when they were made."""
+    db.execute("""
+        CREATE TABLE phone_join_request_new (
+            id TEXT PRIMARY KEY,
+            poll_secret_sha256 TEXT NOT NULL,
+            name TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            device TEXT,
+            address TEXT,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'approved', 'rejected', 'delivered', 'expired')),
+            phone_id INTEGER REFERENCES phone(id) ON DELETE SET NULL,
+            token TEXT,                    -- kept only until the phone has fetched it once
+            created_at TEXT NOT NULL,
+            requested_at REAL NOT NULL,    -- epoch seconds: counts requests per address
+            expires_at REAL NOT NULL       -- a pending request after this is expired
+        )""")
+    db.execute("INSERT INTO phone_join_request_new SELECT id, poll_secret_sha256, name, mode, device, "
+               "address, status, phone_id, token, created_at, "
+               "CAST(strftime('%s', created_at) AS REAL), CAST(strftime('%s', created_at) AS REAL) + 86400 "
+               "FROM phone_join_request")
+    db.execute("DROP TABLE phone_join_request")
+    db.execute("ALTER TABLE phone_join_request_new RENAME TO phone_join_request")
+    db.execute("CREATE INDEX phone_join_request_by_address ON phone_join_request (address, requested_at)")
+    db.execute("CREATE INDEX phone_join_request_by_status ON phone_join_request (status, expires_at)")

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import io
 import logging
+import math
 import secrets
 import tarfile
 import time
@@ -67,12 +68,48 @@ def join():
                  target=f"phone {phone_id}", detail={"name": message["name"], "mode": message["mode"]})
         engine.reload_phone(phone_id)
         return jsonify({"status": "approved", "phone_id": phone_id, "token": token}), 201
+    return _ask_to_join(store, message)
+
+
+def _ask_to_join(store, message: dict):
+    """A join request without an enrolment key, within the limits: at most
+    JOIN_RATE_MAX from one address in JOIN_RATE_WINDOW_S, at most
+    JOIN_PENDING_MAX waiting at once (429 with Retry-After otherwise); it
+    expires after JOIN_EXPIRY_S. Counting and storing are one transaction, so
+    requests arriving together cannot pass the limits."""
+    cfg = current_app.config
+    now, window = cfg["CLOCK"](), cfg["JOIN_RATE_WINDOW_S"]
+    address = request.remote_addr or ""
     request_id, poll_secret = secrets.token_urlsafe(12), secrets.token_urlsafe(24)
-    db.create_join_request(store, request_id=request_id,
-                           poll_secret_sha256=hashlib.sha256(poll_secret.encode()).hexdigest(),
-                           name=message["name"].strip(), mode=message["mode"],
-                           device=message.get("device", {}), address=request.remote_addr or "")
-    return jsonify({"status": "pending", "request_id": request_id, "poll_secret": poll_secret}), 202
+    with db.transaction(store):
+        db.expire_join_requests(store, now)
+        load = db.join_request_load(store, address, since=now - window, now=now)
+        if load["from_address"] >= cfg["JOIN_RATE_MAX"]:
+            wait = max(1, math.ceil(load["oldest_from_address"] + window - now))
+            log.warning("join request refused: %d from %s in the last %d s (limit %d)",
+                        load["from_address"], address, window, cfg["JOIN_RATE_MAX"])
+            return _refuse_join(p.JOIN_RATE_LIMITED, wait,
+                                f"too many join requests from this address: at most {cfg['JOIN_RATE_MAX']} "
+                                f"in {window} s; ask again in {wait} s")
+        if load["pending"] >= cfg["JOIN_PENDING_MAX"]:
+            log.warning("join request from %s refused: %d requests already wait for the manager",
+                        address, load["pending"])
+            return _refuse_join(p.JOIN_QUEUE_FULL, window,
+                                f"{load['pending']} join requests already wait for the manager's approval; "
+                                f"ask again in {window} s")
+        db.create_join_request(store, request_id=request_id,
+                               poll_secret_sha256=hashlib.sha256(poll_secret.encode()).hexdigest(),
+                               name=message["name"].strip(), mode=message["mode"],
+                               device=message.get("device", {}), address=address,
+                               now=now, expires_at=now + cfg["JOIN_EXPIRY_S"])
+    return jsonify({"status": "pending", "request_id": request_id, "poll_secret": poll_secret,
+                    "expires_in_s": cfg["JOIN_EXPIRY_S"]}), 202
+
+
+def _refuse_join(code: str, retry_after_s: int, message: str):
+    response, status = _error(429, code, message)
+    response.headers["Retry-After"] = str(int(retry_after_s))
+    return response, status
 
 
 @bp.route("/api/phones/join/<request_id>")
@@ -83,6 +120,9 @@ def join_status(request_id: str):
     if row is None or not hmac.compare_digest(hashlib.sha256(secret.encode()).hexdigest(),
                                               row["poll_secret_sha256"]):
         return _error(404, "unknown_request", "no such join request")
+    if row["status"] == "pending" and row["expires_at"] <= current_app.config["CLOCK"]():
+        db.expire_join_requests(store, current_app.config["CLOCK"]())
+        return jsonify({"status": "expired"})
     if row["status"] == "approved":
         token = db.deliver_join_token(store, request_id)
         if token:

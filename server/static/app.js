@@ -10,6 +10,23 @@
     box.querySelector(".label").textContent = label + " " + Math.round(fraction * 100) + "%";
   }
 
+  // Progress bars drawn by the server: their width from data-fraction (the
+  // policy allows no style="" attributes).
+  Array.prototype.forEach.call(document.querySelectorAll(".bar[data-fraction]"), function (bar) {
+    var fraction = parseFloat(bar.dataset.fraction);
+    if (fraction >= 0) bar.style.width = Math.round(Math.min(fraction, 1) * 1000) / 10 + "%";
+  });
+
+  // "‹ 이전" on error pages goes back a page (the link itself leads home).
+  Array.prototype.forEach.call(document.querySelectorAll("a[data-back]"), function (link) {
+    link.addEventListener("click", function (event) {
+      if (window.history.length > 1) {
+        event.preventDefault();
+        window.history.back();
+      }
+    });
+  });
+
   // Upload with XMLHttpRequest so the browser reports upload progress.
   var form = document.getElementById("contact-upload");
   if (form) {
