@@ -335,3 +335,24 @@ def m007_calling_integrity(db):
                "source, changes, created_at FROM ment")
     db.execute("DROP TABLE ment")
     db.execute("ALTER TABLE ment_new RENAME TO ment")
+
+
+@migrations()
+def m008_reports(db):
+    """통계: phone problems kept as they start; calls found by the time they were dialled.
+
+    - ``phone_problem``: one row each time a phone's heartbeat shows a problem
+      it did not show before (low battery, weak signal, no network, SIM,
+      device lost), so the 통계 page can count problems per phone over a
+      period (``phone.health`` keeps only the latest beat).
+    - ``call_dialed``: the statistics and their exports select calls by the
+      Seoul day they were dialled.
+    """
+    db.execute("""
+        CREATE TABLE phone_problem (
+            phone_id INTEGER NOT NULL,
+            at REAL NOT NULL,              -- server clock
+            kind TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX phone_problem_at ON phone_problem(at)")
+    db.execute("CREATE INDEX call_dialed ON call(dialed_at)")
