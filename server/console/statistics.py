@@ -53,8 +53,9 @@ def campaign_days(campaign_id: int) -> tuple[str | None, str | None]:
         return None, None
     first = period.iso_to_seoul_date(row["started_at"] or row["created_at"])
     last = period.iso_to_seoul_date(row["ended_at"]) if row["ended_at"] else None
-    if first and (last or period.today(now())) - first > dt.timedelta(days=period.MAX_DAYS - 1):
-        first = None
+    today = period.today(now())
+    if first and (first > (last or today) or (last or today) - first > dt.timedelta(days=period.MAX_DAYS - 1)):
+        first = None           # a clock set wrong, or a campaign older than the longest period: today only
     return (first.isoformat() if first else None), (last.isoformat() if last else None)
 
 
