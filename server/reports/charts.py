@@ -67,6 +67,7 @@ def hourly(rows: list[dict], tr, *, day_label: str, before_label: str, fmt: str 
     """Calls per Seoul hour on the day against the day before, answers of the
     day as a line."""
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
     figure, family = _figure(9, 3.2)
     ax = figure.add_subplot()
     hours = np.arange(24)
@@ -79,7 +80,8 @@ def hourly(rows: list[dict], tr, *, day_label: str, before_label: str, fmt: str 
     ax.set_xticks(hours, [f"{h:02d}" for h in hours], fontfamily=family)
     ax.set_xlabel(tr("시간대"), fontfamily=family)
     ax.set_ylabel(tr("발신"), fontfamily=family)
-    ax.legend(prop={"family": family}, frameon=False, loc="upper left")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(prop={"family": family}, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3)
     ax.grid(axis="y", color="#e5e5e5")
     ax.set_axisbelow(True)
     return _render(figure, fmt)
@@ -108,7 +110,8 @@ def bars(labels_: list[str], values: list[int], tr, *, colour: str = DAY_COLOUR,
 def agents(rows: list[dict], tr, *, fmt: str = "svg") -> bytes:
     """Per agent line: rung, answered, no answer."""
     import numpy as np
-    figure, family = _figure(6, 2.8)
+    from matplotlib.ticker import MaxNLocator
+    figure, family = _figure(9, 2.8)
     ax = figure.add_subplot()
     if not rows:
         ax.text(0.5, 0.5, tr("기록이 없습니다."), ha="center", va="center", fontfamily=family,
@@ -121,6 +124,7 @@ def agents(rows: list[dict], tr, *, fmt: str = "svg") -> bytes:
         drawn = ax.bar(x + offset, [r[key] for r in rows], 0.27, color=colour, label=tr(label))
         ax.bar_label(drawn, padding=2, fontfamily=family, fontsize=8)
     ax.set_xticks(x, [f"{r['extension']} {r['name']}".strip() for r in rows], fontfamily=family)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(prop={"family": family}, frameon=False)
     ax.grid(axis="y", color="#e5e5e5")
     ax.set_axisbelow(True)

@@ -20,6 +20,8 @@
         } else if (s.state === "done") {
           if (bar) bar.value = 1;
           if (percent) percent.textContent = "100%";
+          var label = box.querySelector(".label");
+          if (label) label.textContent = box.dataset.doneLabel;
           link.href = s.download;
           done.hidden = false;
           window.location.href = s.download;
