@@ -206,6 +206,8 @@ EN: dict[str, str] = {
     '끝난 통화의 결과별 건수. 비율은 끝난 통화 가운데의 비율입니다.':
         'Ended calls by result. The share is of all ended calls.',
     '내려받기': 'Download',
+    '내보낼 파일을 쓰지 못했습니다. 서버 PC의 디스크 공간을 확인한 뒤 다시 내보내세요.':
+        'The export file could not be written. Check the disk space on the server PC, then export again.',
     '내보내기': 'Export',
     '내보내는 중': 'Exporting',
     '네트워크 없음': 'No network',

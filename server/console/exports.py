@@ -46,6 +46,16 @@ WHAT_KO = {"calls": "통화 기록", "callbacks": "콜백 처리", "campaign": "
            "statistics": "통계", "report": "캠페인 보고서"}
 
 
+class ExportWriteFailed(RuntimeError):
+    """The export file could not be written (a full disk, most often)."""
+
+    user_message = "내보낼 파일을 쓰지 못했습니다. 서버 PC의 디스크 공간을 확인한 뒤 다시 내보내세요."
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.user_message = message        # in the manager's language, for the job page
+
+
 class ExportRefused(ValueError):
     """Input that cannot be exported; ``message`` is Korean (through ``_()``)."""
 
@@ -224,7 +234,7 @@ def _table_export(export: Export, fmt: str, masked: bool, detail: dict, tr):
         store.conn.execute("ROLLBACK")
         store.conn.close()
         raise
-    limit = current_app.config.get("EXPORT_DIRECT_ROWS", DIRECT_ROWS)
+    limit = current_app.config.get("EXPORT_DIRECT_ROWS", DIRECT_ROWS)   # ars.toml export_direct_rows
     if total > limit:
         store.conn.execute("ROLLBACK")
         store.conn.close()
@@ -270,15 +280,17 @@ def _start_job(export: Export, fmt: str, masked: bool, detail: dict, tr):
             total, sheets = export.sheets(store, number)
             job.data["total"] = total
             progress = lambda done: job.progress("write", done / max(1, total))  # noqa: E731
-            if fmt == "csv":
-                title, columns, rows = sheets[0]
-                written = 0
-                with open(out, "w", encoding="utf-8", newline="") as fh:
-                    for chunk in writers.csv_lines(columns, rows, tr, progress=progress):
-                        fh.write(chunk)
-                written = total
-            else:
-                written = writers.write_xlsx(out, sheets, tr, progress=progress)
+            try:
+                if fmt == "csv":
+                    _title, columns, rows = sheets[0]
+                    with open(out, "w", encoding="utf-8", newline="") as fh:
+                        for chunk in writers.csv_lines(columns, rows, tr, progress=progress):
+                            fh.write(chunk)
+                    written = total
+                else:
+                    written = writers.write_xlsx(out, sheets, tr, progress=progress)
+            except OSError as exc:
+                raise ExportWriteFailed(tr(ExportWriteFailed.user_message)) from exc
             store.conn.execute("ROLLBACK")
             job.data["rows"] = written
             db.audit(store, "export", actor=actor, address=address, target=export.target,

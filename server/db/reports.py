@@ -13,7 +13,7 @@ from typing import Iterator
 
 from sqlite_utils import Database
 
-from . import NotFound, _rows
+from . import NotFound
 from .calling import calls_filter
 
 
@@ -143,6 +143,3 @@ def export_contacts(db: Database, list_id: int) -> tuple[int, Iterator[dict]]:
             yield item
     return total, rows()
 
-
-def report_campaign_names(db: Database) -> list[dict]:
-    return _rows(db.execute("SELECT id, name, state, kind, started_at, ended_at FROM campaign ORDER BY id DESC"))

@@ -32,5 +32,5 @@
       })
       .catch(function () { setTimeout(poll, 1500); });
   };
-  if (done.hidden && error.hidden) poll();
+  if (error.hidden) poll();   // also when the job was done before the page came: the download starts
 })();
