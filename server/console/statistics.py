@@ -59,12 +59,13 @@ def campaign_days(campaign_id: int) -> tuple[str | None, str | None]:
     return (first.isoformat() if first else None), (last.isoformat() if last else None)
 
 
-def statistics_for(campaign_id: int | None, chosen: period.Period):
-    """The statistics, computed off the event loop, kept a minute for the charts."""
+def statistics_for(campaign_id: int | None, chosen: period.Period, *, fresh: bool = False):
+    """The statistics, computed off the event loop; the page computes them
+    (``fresh``), its charts reuse that computation for a minute."""
     key = (current_app.config["DATABASE"], campaign_id, chosen.first, chosen.last)
     cache = _cache()
     hit = cache.get(key)
-    if hit and time.monotonic() - hit[0] < CACHE_S:
+    if hit and not fresh and time.monotonic() - hit[0] < CACHE_S:
         return hit[1]
     path = current_app.config["DATABASE"]
 
@@ -115,7 +116,7 @@ def index():
     campaign = next((c for c in campaigns if c["id"] == campaign_id), None)
     if campaign_id and campaign is None:
         abort(404)
-    stats = statistics_for(campaign_id, chosen)
+    stats = statistics_for(campaign_id, chosen, fresh=True)
     query = {"campaign": campaign_id, "start": chosen.first.isoformat(), "end": chosen.last.isoformat()}
     return render_template("statistics.html", campaigns=campaigns, campaign=campaign, stats=stats,
                            period=chosen, tables=tables.statistics_tables(stats), args=request.args,
