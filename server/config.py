@@ -42,6 +42,9 @@ DEFAULTS: dict[str, object] = {
     "session_idle_s": 30 * 60,
     # Largest upload accepted by the console (a 1,000,000-row CSV is ~60 MB).
     "max_upload_bytes": 200 * 1024 * 1024,
+    # Exports of up to this many rows download at once; bigger ones run as a
+    # job whose progress the page shows (console/exports.py).
+    "export_direct_rows": 20_000,
     # Contact leases (docs/protocol.md "Leases"): a batch of n calls is held
     # for lease_base_s + n * lease_per_call_s; each event of a call extends it.
     "lease_base_s": 60.0,
@@ -120,6 +123,12 @@ def load(environ=os.environ) -> dict[str, object]:
     for key in ("join_rate_max", "join_rate_window_s", "join_pending_max", "join_expiry_s"):
         if values[key] < 1:
             raise ConfigError(f"{key} must be 1 or more")
+    try:
+        values["export_direct_rows"] = int(values["export_direct_rows"])
+    except (TypeError, ValueError):
+        raise ConfigError(f"export_direct_rows must be a whole number, not {values['export_direct_rows']!r}") from None
+    if values["export_direct_rows"] < 0:
+        raise ConfigError("export_direct_rows must be 0 or more")
     for key in ("lease_base_s", "lease_per_call_s", "heartbeat_s", "reconnect_grace_s"):
         try:
             values[key] = float(values[key])
@@ -168,6 +177,7 @@ def app_config(values: dict[str, object]) -> dict[str, object]:
         "LOCKOUT_BAN_S": values["lockout_ban_s"],
         "SESSION_IDLE_S": values["session_idle_s"],
         "MAX_CONTENT_LENGTH": values["max_upload_bytes"],
+        "EXPORT_DIRECT_ROWS": values["export_direct_rows"],
         "LEASE_BASE_S": values["lease_base_s"],
         "LEASE_PER_CALL_S": values["lease_per_call_s"],
         "HEARTBEAT_S": values["heartbeat_s"],

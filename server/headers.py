@@ -65,7 +65,9 @@ def content_security_policy(host: str | None) -> str:
 
 def add_security_headers(response):
     """``after_request``: the headers above on ``response``."""
-    response.headers["Content-Security-Policy"] = content_security_policy(request.host)
+    if "Content-Security-Policy" not in response.headers:
+        # A view may set a stricter one of its own (a chart's SVG: no script at all).
+        response.headers["Content-Security-Policy"] = content_security_policy(request.host)
     for name, value in HEADERS.items():
         response.headers[name] = value
     if request.endpoint not in CACHEABLE_ENDPOINTS or response.status_code >= 400:

@@ -183,6 +183,102 @@ EN: dict[str, str] = {
     "시작일": "From date",
     "종료일": "To date",
     "보기": "Show",
+    # 통계 and exports (server/reports, console/statistics.py, console/exports.py)
+    "PDF 보고서에 쓸 한글 글꼴(NanumGothic)이 서버에 없습니다. 서버 PC에서 'apt-get install fonts-nanum'을 실행하세요.":
+        "The Korean font for the PDF report (NanumGothic) is not installed on the server. Run 'apt-get install fonts-nanum' on the server PC.",
+    'SIM 문제': 'SIM problem',
+    '{field}: 날짜는 YYYY-MM-DD 형식으로 입력하세요 (입력값: {value}).':
+        '{field}: enter the date as YYYY-MM-DD (you entered: {value}).',
+    '{field}: 숫자가 아닙니다 (입력값: {value}).': '{field}: not a number (you entered: {value}).',
+    '값': 'Value',
+    '건수': 'Calls',
+    '결과별': 'By result',
+    '관리자비번이 올바르지 않습니다. 전화번호 전체 표시는 관리자비번을 다시 입력해야 합니다.':
+        'The admin PIN is not correct. Exporting full phone numbers needs the admin PIN again.',
+    '기간': 'Period',
+    '기간은 {max}일을 넘을 수 없습니다.': 'The period cannot be longer than {max} days.',
+    '기준일': 'Day',
+    '기준일 발신': 'Day: calls',
+    '기준일 응답': 'Day: answered',
+    '기준일 응답률': 'Day: answer rate',
+    '기준일(기간의 마지막 날)과 그 전날의 시간대별 발신과 응답 (서울 시각). 막대는 발신, 선은 기준일의 응답입니다.':
+        "Calls and answers per hour (Seoul time) on the day (the last day of the period) and the day before. Bars are calls, the line is the day's answers.",
+    '끝난 통화의 결과별 건수. 비율은 끝난 통화 가운데의 비율입니다.':
+        'Ended calls by result. The share is of all ended calls.',
+    '내려받기': 'Download',
+    '내보낼 파일을 쓰지 못했습니다. 서버 PC의 디스크 공간을 확인한 뒤 다시 내보내세요.':
+        'The export file could not be written. Check the disk space on the server PC, then export again.',
+    '내보내기': 'Export',
+    '내보내는 중': 'Exporting',
+    '네트워크 없음': 'No network',
+    '마지막 통화 종료': 'Last call ended',
+    '만든 시각': 'Made at',
+    '무응답, 통화중, 거절, 없는 번호, 실패(폰 연결 끊김, 통화 시간 초과, 폰 오류)로 끝난 통화. 비율은 미연결·실패 가운데의 비율입니다.':
+        'Calls that ended no answer, busy, rejected, invalid number or failed (phone connection lost, call too long, phone error). The share is of all such calls.',
+    '미연결·실패': 'Not reached / failed',
+    '미연결·실패 원인': 'Not reached / failed, by cause',
+    '발신 시각': 'Dialled at',
+    '발신: 폰이 실제로 건 통화 (서버가 발신을 허락한 통화), 건 날짜와 시각(서울) 기준. 응답률 = 응답 ÷ 발신. 서비스 레벨 = 1번을 누른 뒤 20초 안에 상담원에 연결된 통화 ÷ 1번 누름. 평균 통화 시간은 응답부터 종료까지, 평균 신호 시간은 발신부터 응답까지 (응답한 통화만). 콜백 요청은 1번을 눌렀지만 상담원에 연결되지 않아 콜백 요청이 기록된 통화. 수신거부 제외는 번호가 수신거부에 있어 걸지 않고 닫은 사람 수로, 시각이 남지 않아 기간과 상관없이 캠페인 전체의 수입니다.':
+        "Dialled: calls a phone actually placed (the server allowed the dial), by the Seoul date and hour they were dialled. Answer rate = answered ÷ dialled. Service level = calls connected to an agent within 20 s of pressing 1 ÷ pressed 1. Average talk time runs from the answer to the end, average ring time from the dial to the answer (answered calls only). Callback requested: pressed 1, reached no agent, and a callback request was recorded. Do-not-call skipped: voters closed without a call because their number was on the do-not-call list; no time is kept for them, so this is the whole campaign's count, whatever the period.",
+    '배정 시각': 'Leased at',
+    '배터리 부족': 'Low battery',
+    '비율': 'Share',
+    '상담원 연결 시각': 'Connected to agent at',
+    '상담원별': 'By agent line',
+    '서비스 레벨 (1번 후 20초 안에 연결)': 'Service level (connected within 20 s of pressing 1)',
+    '시간대': 'Hour',
+    '시간대별': 'By hour',
+    '신호 약함': 'Weak signal',
+    '알 수 없는 결과입니다: {value}': 'Unknown result: {value}',
+    '알 수 없는 상태입니다: {value}': 'Unknown status: {value}',
+    '알 수 없는 표입니다: {value}': 'Unknown table: {value}',
+    '예': 'Yes',
+    '연결된 상담원': 'Agent connected',
+    '요약': 'Summary',
+    '원인': 'Cause',
+    '응답 시각': 'Answered at',
+    '응답 직후': 'Just after answering',
+    '응답률': 'Answer rate',
+    '이 자료는 {formats} 형식으로만 내보낼 수 있습니다 (요청: {value}).':
+        'This can only be exported as {formats} (asked for: {value}).',
+    '이 페이지를 새로 고치면 진행 상황이 보입니다.': 'Reload this page to see the progress.',
+    '전일': 'Day before',
+    '전일 발신': 'Day before: calls',
+    '전일 응답': 'Day before: answered',
+    '전일 응답률': 'Day before: answer rate',
+    '전체 캠페인': 'All campaigns',
+    '전화번호 전체 표시': 'Full phone numbers',
+    '전화번호 전체 표시는 관리자비번을 다시 입력해야 합니다.': 'Full phone numbers need the admin PIN again.',
+    '전화번호는 가려서 내보냅니다 (010-****-5678).': 'Phone numbers are masked (010-****-5678).',
+    '종료 시각': 'Ended at',
+    '종료일({last})이 시작일({first})보다 앞섭니다.':
+        'The end date ({last}) is before the start date ({first}).',
+    '중간 종료 단계': 'Hung up during',
+    '처리 시각': 'Handled at',
+    '최종 결과': 'Final result',
+    '캠페인 {id}번이 없습니다.': 'There is no campaign {id}.',
+    '캠페인 결과': 'Campaign results',
+    '캠페인 보고서': 'Campaign report',
+    '캠페인을 고르세요.': 'Choose a campaign.',
+    '콜백': 'Callback',
+    '통계': 'Statistics',
+    '통화 ID': 'Call ID',
+    '통화 시간 (초)': 'Talk time (s)',
+    '통화 시간 초과': 'Call too long',
+    '통화 시간 합계 (초)': 'Total talk time (s)',
+    '평균 신호 시간 (초)': 'Average ring time (s)',
+    '평균 통화 시간 (초)': 'Average talk time (s)',
+    '폰 연결 끊김': 'Phone connection lost',
+    '폰 오류': 'Phone error',
+    '폰마다 발신, 응답, 미연결·실패, 그리고 기간 안에 폰 상태에 새로 나타난 문제의 횟수 (배터리 20% 미만이고 충전 중이 아님, 신호 1칸 이하, 네트워크 없음, SIM 없음·잠김, 기기 끊김). 문제는 캠페인과 상관없이 셉니다.':
+        'Per phone: calls, answered, not reached / failed, and how often a problem appeared in its status during the period (battery under 20 % and not charging, signal of 1 bar or less, no network, SIM absent or locked, device lost). Problems are counted whatever the campaign.',
+    '폰별': 'By phone',
+    '항목': 'Item',
+    '호출': 'Rung',
+    '호출: 상담원 전화가 울린 횟수 (한 통화가 여러 상담원을 울릴 수 있음). 응답: 상담원이 받아 연결된 횟수. 무응답: 받지 않아 다음 상담원으로 넘어간 횟수. 통화 시간은 연결부터 종료까지입니다.':
+        "Rung: how often the agent's phone rang (one call may ring several lines). Answered: the agent picked up and was connected. No answer: not picked up, so the next line was tried. Talk time runs from the connection to the end.",
+    '호출자료 {id}번이 없습니다.': 'There is no call list {id}.',
+    '호출자료를 고르세요.': 'Choose a call list.',
     # calling engine, phones, campaigns, dashboard
     "발신 시작": "Start calling",
     "안내 중": "Intro playing",
@@ -356,6 +452,14 @@ def gettext(text: str, **values) -> str:
 
 
 _ = gettext
+
+
+def translator(lang: str):
+    """``_`` for a fixed language, for work done outside the request (an
+    export job, a chart drawn in a worker thread)."""
+    if lang == "en":
+        return lambda text: EN.get(text, text)
+    return lambda text: text
 
 
 def init_app(app) -> None:

@@ -109,8 +109,35 @@ def test_a_campaign_of_120_contacts_on_10_phones_completes(tmp_path, backend, re
         pressed = sum(1 for call in found["calls"] if call["result"] in ("connected", "callback_requested"))
         assert counters["pressed_one"] >= pressed > 0
         assert found["results"].get("listened", 0) > 0 and found["results"].get("no_answer", 0) > 0
+        assert_statistics_agree(server, found, seen)
     finally:
         server.stop()
+
+
+def assert_statistics_agree(server, found: dict, seen: dict) -> None:
+    """The 통계 workbook of the finished campaign says what the records and
+    the phones say."""
+    import datetime as dt
+    import io
+
+    import openpyxl
+
+    from server.reports import labels, period
+    today = period.today(time.time())
+    answer = Console(server.url).post("/exports/statistics", {
+        "format": "xlsx", "campaign": server.seeded["campaign_id"],
+        "start": (today - dt.timedelta(days=1)).isoformat(), "end": today.isoformat()})
+    assert answer.ok, answer.text
+    book = openpyxl.load_workbook(io.BytesIO(answer.content))
+    summary = dict(book["요약"].iter_rows(min_row=2, values_only=True))
+    counters = found["counters"]
+    assert summary["발신"] == counters["dialled"] == 200
+    assert summary["응답"] == counters["answered"] and summary["1번 누름"] == counters["pressed_one"]
+    assert summary["상담원 연결"] == counters["connected"] and summary["콜백 요청"] == found["callbacks"]
+    by_result = {row[0]: row[1] for row in book["결과별"].iter_rows(min_row=2, values_only=True)}
+    assert by_result == {labels.result(code): n for code, n in Counter(seen["results"]).items()}
+    hours = sum(row[1] + row[4] for row in book["시간대별"].iter_rows(min_row=2, values_only=True))
+    assert hours == 200, "every call in one hour of today or yesterday"
 
 
 def start_fleet_process(server, tmp_path, phones: int, seed: int, options: dict,

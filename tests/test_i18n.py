@@ -9,6 +9,10 @@ SERVER = Path(__file__).resolve().parent.parent / "server"
 CALL = re.compile(r"""_\(\s*"([^"]+)"|_\(\s*'([^']+)'""")
 
 
+# tr("…") in the chart and PDF code, and the Korean messages of refusals.
+REPORT_TEXT = re.compile(r"""(?:\btr|PeriodError|ExportRefused)\(\s*["']([^"']*[가-힣][^"']*)["']"""
+                         r'|user_message = "([^"]+)"')
+
 QUOTED_KOREAN = re.compile(r"""["']([^"'<>{}]*[가-힣][^"'<>{}]*)["']""")
 
 
@@ -32,6 +36,17 @@ def texts_to_translate() -> set[str]:
     found.add(forms.RULES_NOT_CONFIRMED)
     found.update(operations.RESULT_LABELS.values())
     found.update(operations.CALLBACK_LABELS.values())
+    # 통계 and exports: the one wording of results and reasons, column headers,
+    # explanations, and the texts the charts, the PDF and refusals translate.
+    from server.console import exports, statistics
+    from server.reports import labels, tables
+    found.update(labels.all_labels())
+    found.update(tables.all_headers())
+    found.update(statistics.EXPLAIN.values())
+    found.update(exports.WHAT_KO.values())
+    for path in [*SERVER.glob("reports/*.py"), *SERVER.glob("console/*.py")]:
+        for match in REPORT_TEXT.finditer(path.read_text(encoding="utf-8")):
+            found.add(match.group(1) or match.group(2))
     return found
 
 

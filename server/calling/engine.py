@@ -199,6 +199,9 @@ class CallingEngine:
             open_call = self.calls.get(call_id)
             if open_call is not None and open_call.progress.state != QUEUED:
                 open_call.lease_expires = max(open_call.lease_expires, until)
+        started = policy.health_problems(msg) - policy.health_problems(before)
+        if started:
+            self.storage(db.record_phone_problems, phone_id, started, phone.last_seen)
         if policy.health_worth_storing(before, msg, phone.health_stored_at, phone.last_seen):
             self.storage(db.record_phone_health, phone_id, msg, phone.last_seen)
             phone.health_stored_at = phone.last_seen

@@ -217,3 +217,29 @@ def health_worth_storing(before: dict, after: dict, stored_at: float, now: float
     changed = any(before.get(k) != after.get(k) for k in ("sim", "network", "charging", "device", "audio")) or \
         abs((before.get("battery") or 0) - (after.get("battery") or 0)) >= 5
     return changed or now - stored_at >= HEALTH_STORE_EVERY_S
+
+
+LOW_BATTERY_PERCENT = 20
+WEAK_SIGNAL_BARS = 1
+
+
+def health_problems(health: dict | None) -> frozenset[str]:
+    """The problems a heartbeat shows (for 통계, counted when they start):
+    battery under 20 % and not charging, signal of 1 bar or none, no
+    network, a SIM that is absent or locked, the device lost."""
+    if not health:
+        return frozenset()
+    found = set()
+    battery = health.get("battery")
+    if battery is not None and battery < LOW_BATTERY_PERCENT and not health.get("charging"):
+        found.add("low_battery")
+    signal = health.get("signal")
+    if signal is not None and signal <= WEAK_SIGNAL_BARS and health.get("network") not in (None, "wifi", "none"):
+        found.add("weak_signal")
+    if health.get("network") == "none":
+        found.add("no_network")
+    if health.get("sim") in ("absent", "locked"):
+        found.add("sim")
+    if health.get("device") == "unavailable":
+        found.add("device_unavailable")
+    return frozenset(found)

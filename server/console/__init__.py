@@ -17,11 +17,13 @@ from ..jobs import JobRegistry, run_blocking
 
 def register_console(app) -> None:
     from . import audit_log, auth, campaigns, contacts, home, images, ments, operations, phones, settings
+    from . import exports, statistics   # 통계 and the exports
 
     app.extensions["ars_jobs"] = JobRegistry()
     app.url_map.converters["int"] = RowId       # before the blueprints add their rules
 
     console = (auth, home, contacts, ments, images, settings, audit_log, phones, campaigns, operations)
+    console += (statistics, exports)
     for module in console:
         app.register_blueprint(module.bp)
     console_blueprints = {module.bp.name for module in console}

@@ -7,18 +7,15 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from .. import db
 from ..contacts.phone_numbers import format_display
 from ..i18n import _
+from ..reports import labels
 from . import paged
 from .auth import audit, login_required
 from .forms import AgentAwayForm, CallbackForm
 
 bp = Blueprint("operations", __name__)
 
-CALLBACK_LABELS = {"requested": "요청", "done": "완료", "deleted": "삭제", "failed": "실패"}
-RESULT_LABELS = {
-    "no_answer": "무응답", "busy": "통화중", "rejected": "거절", "invalid_number": "없는 번호",
-    "failed": "실패", "listened": "안내 청취", "hung_up": "중간 종료", "connected": "상담원 연결",
-    "callback_requested": "콜백 요청", "refused": "수신거부",
-}
+CALLBACK_LABELS = labels.CALLBACK_STATUSES      # one wording: server/reports/labels.py
+RESULT_LABELS = labels.RESULTS
 
 
 @bp.app_template_filter("result")

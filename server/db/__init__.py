@@ -10,7 +10,7 @@ functions here; SQL strings do not leave this package.
 log-in, audit, announcements, images, settings, agent lines), ``contacts``
 the call lists and the do-not-call list (and the import's bulk insert),
 ``calling`` what the calling engine does (phones, campaigns, leases, call
-records), ``migrations`` the schema.
+records), ``reports`` what 통계 and the exports read, ``migrations`` the schema.
 """
 
 from __future__ import annotations
@@ -126,3 +126,4 @@ def _one(cursor) -> dict | None:
 from .console import *  # noqa: E402,F401,F403
 from .contacts import *  # noqa: E402,F401,F403
 from .calling import *  # noqa: E402,F401,F403
+from .reports import *  # noqa: E402,F401,F403

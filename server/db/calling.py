@@ -551,8 +551,10 @@ def recent_calls(db: Database, limit: int = 20, campaign_id: int | None = None) 
         "ORDER BY c.ended_at DESC LIMIT ?", [*params, limit]))
 
 
-def calls_page(db: Database, *, campaign_id: int | None = None, result: str | None = None,
-               search: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+def calls_filter(*, campaign_id: int | None = None, result: str | None = None,
+                 search: str | None = None) -> tuple[str, list]:
+    """The WHERE clause (over ``call c``) of the 통화 기록 filters, shared by
+    the page and its export."""
     where, params = ["1 = 1"], []
     if campaign_id:
         where.append("c.campaign_id = ?"); params.append(campaign_id)
@@ -560,7 +562,12 @@ def calls_page(db: Database, *, campaign_id: int | None = None, result: str | No
         where.append("c.result = ?"); params.append(result)
     if search:
         where.append("c.number LIKE ?"); params.append(f"%{''.join(ch for ch in search if ch.isdigit())}%")
-    clause = " AND ".join(where)
+    return " AND ".join(where), params
+
+
+def calls_page(db: Database, *, campaign_id: int | None = None, result: str | None = None,
+               search: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    clause, params = calls_filter(campaign_id=campaign_id, result=result, search=search)
     total = db.execute(f"SELECT count(*) FROM call c WHERE {clause}", params).fetchone()[0]
     rows = _rows(db.execute(
         "SELECT c.*, p.name AS phone_name, a.extension AS agent_extension FROM call c "
@@ -593,6 +600,12 @@ def set_callback_status(db: Database, callback_id: int, status: str, note: str |
         db.execute("UPDATE callback SET status = ?, note = coalesce(?, note), updated_at = ? WHERE id = ?",
                    [status, note, utcnow(), callback_id])
     return row
+
+
+def record_phone_problems(db: Database, phone_id: int, kinds, at: float) -> None:
+    """Problems a phone's heartbeat shows that its previous one did not."""
+    db.conn.executemany("INSERT INTO phone_problem (phone_id, at, kind) VALUES (?, ?, ?)",
+                        [(phone_id, at, kind) for kind in sorted(kinds)])
 
 
 def set_agent_line_away(db: Database, line_id: int, away: bool) -> None:

@@ -368,3 +368,24 @@ def m008_join_requests_expire(db):
     db.execute("ALTER TABLE phone_join_request_new RENAME TO phone_join_request")
     db.execute("CREATE INDEX phone_join_request_by_address ON phone_join_request (address, requested_at)")
     db.execute("CREATE INDEX phone_join_request_by_status ON phone_join_request (status, expires_at)")
+
+
+@migrations()
+def m009_reports(db):
+    """통계: phone problems kept as they start; calls found by the time they were dialled.
+
+    - ``phone_problem``: one row each time a phone's heartbeat shows a problem
+      it did not show before (low battery, weak signal, no network, SIM,
+      device lost), so the 통계 page can count problems per phone over a
+      period (``phone.health`` keeps only the latest beat).
+    - ``call_dialed``: the statistics and their exports select calls by the
+      Seoul day they were dialled.
+    """
+    db.execute("""
+        CREATE TABLE phone_problem (
+            phone_id INTEGER NOT NULL,
+            at REAL NOT NULL,              -- server clock
+            kind TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX phone_problem_at ON phone_problem(at)")
+    db.execute("CREATE INDEX call_dialed ON call(dialed_at)")
