@@ -175,8 +175,9 @@ def login():
         return _locked(locked_until, login_id, next_url)
 
     manager = db.manager_by_login(store, login_id)
-    password_ok = verify(manager["password_hash"] if manager else _dummy_hash(), password)
-    pin_ok = verify(manager["pin_hash"] if manager else _dummy_hash(), pin)
+    unknown = None if manager else run_blocking(_dummy_hash)
+    password_ok = verify(manager["password_hash"] if manager else unknown, password)
+    pin_ok = verify(manager["pin_hash"] if manager else unknown, pin)
     if manager and password_ok and pin_ok and manager["disabled_at"]:
         db.audit(store, "login", actor=login_id, address=address, ok=False,
                  detail={"reason": "manager disabled"})
