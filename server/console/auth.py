@@ -185,6 +185,9 @@ def login():
         return _login_page(next=next_url, login_id=login_id), 403
     if manager and password_ok and pin_ok:
         db.clear_login_failures(store, address, login_id)
+        previous = sessions.current_key()
+        if previous is not None:       # this browser's earlier session, if any, is over
+            sessions.end(previous, "logged in again")
         clear_session()
         sessions.begin(manager, address)
         db.audit(store, "login", actor=login_id, address=address, ok=True)
