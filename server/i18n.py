@@ -337,15 +337,17 @@ EN: dict[str, str] = {
     "데이터베이스에 기록할 수 없습니다: {error}": "The database cannot be written: {error}",
     "통화 후 자리비움": "Away after this call",
     # sessions, lock-out and the admin PIN asked again
-    "{window}분 안에 로그인에 {n}번 실패하면 그 아이디와 접속 주소가 {hours}시간 동안 잠깁니다.":
-        "{n} failed logins within {window} minutes lock that ID and that address for {hours} hours.",
+    "{window} 안에 로그인에 {n}번 실패하면 그 아이디와 접속 주소가 {ban} 동안 잠깁니다.":
+        "{n} failed logins within {window} lock that ID and that address for {ban}.",
+    "{n}시간": "{n} h",
+    "{n}분": "{n} min",
     "관리자가 이 접속을 끝냈습니다. 다시 로그인하세요.": "A manager ended this session. Log in again.",
     "관리자비번을 다시 입력하세요.": "Enter the admin PIN again.",
     "관리자비번을 여러 번 잘못 입력하여 로그아웃되었습니다. 다시 로그인하세요.":
         "You were logged out after too many wrong admin PINs. Log in again.",
     "다른 창에서 로그아웃되었습니다. 다시 로그인하세요.": "This session was logged out in another window. Log in again.",
-    "로그인한 지 {hours}시간이 지나 로그아웃되었습니다. 다시 로그인하세요.":
-        "You were logged out {hours} hours after logging in. Log in again.",
+    "로그인한 지 {span}이 지나 로그아웃되었습니다. 다시 로그인하세요.":
+        "You were logged out {span} after logging in. Log in again.",
     "마지막 사용": "Last used",
     "브라우저": "Browser",
     "사용을 끌 때는 관리자비번이 필요합니다.": "Turning a phone off needs the admin PIN.",

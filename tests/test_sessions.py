@@ -212,8 +212,11 @@ def lock_out(app, address="127.0.0.5"):
 def test_the_login_page_states_the_lock_out_rule_before_the_first_try(client, app):
     page = page_text(client.get("/login"))
     assert "10분 안에 로그인에 3번 실패하면 그 아이디와 접속 주소가 24시간 동안 잠깁니다." in page
-    app.config.update(LOCKOUT_MAX_FAILURES=5, LOCKOUT_BAN_S=3600)
-    assert "로그인에 5번 실패하면 그 아이디와 접속 주소가 1시간 동안 잠깁니다." in page_text(client.get("/login"))
+    app.config.update(LOCKOUT_MAX_FAILURES=5, LOCKOUT_BAN_S=1800)
+    assert "로그인에 5번 실패하면 그 아이디와 접속 주소가 30분 동안 잠깁니다." in page_text(client.get("/login"))
+    client.get("/lang/en")
+    assert "5 failed logins within 10 min lock that ID and that address for 30 min." in \
+        page_text(client.get("/login"))
 
 
 def test_ars_unlock_lists_without_lifting_then_lifts_the_id_and_the_address(app, store, clock):

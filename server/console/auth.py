@@ -219,8 +219,15 @@ def _locked(until: float, login_id: str, next_url: str):
 def lockout_notice() -> str:
     """The lock-out rule in words, shown on the login page before the first try."""
     policy = lockout_policy()
-    return _("{window}분 안에 로그인에 {n}번 실패하면 그 아이디와 접속 주소가 {hours}시간 동안 잠깁니다.",
-             window=round(policy.window_s / 60), n=policy.max_failures, hours=round(policy.ban_s / 3600))
+    return _("{window} 안에 로그인에 {n}번 실패하면 그 아이디와 접속 주소가 {ban} 동안 잠깁니다.",
+             window=duration(policy.window_s), n=policy.max_failures, ban=duration(policy.ban_s))
+
+
+def duration(seconds: float) -> str:
+    """A configured span in words: whole hours when it is some, else minutes (at least 1)."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return _("{n}시간", n=int(seconds // 3600))
+    return _("{n}분", n=max(1, round(seconds / 60)))
 
 
 def _login_page(**values):

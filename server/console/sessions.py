@@ -79,10 +79,11 @@ def open_rows() -> list[dict]:
 
 def ended_message(reason: str | None) -> str:
     """Why the browser was logged out, in the manager's language."""
-    hours = round(current_app.config["SESSION_MAX_S"] / 3600)
+    from .auth import duration
     return {
         "idle": _("오랫동안 사용하지 않아 로그아웃되었습니다."),
-        "expired": _("로그인한 지 {hours}시간이 지나 로그아웃되었습니다. 다시 로그인하세요.", hours=hours),
+        "expired": _("로그인한 지 {span}이 지나 로그아웃되었습니다. 다시 로그인하세요.",
+                     span=duration(current_app.config["SESSION_MAX_S"])),
         "logout": _("다른 창에서 로그아웃되었습니다. 다시 로그인하세요."),
         "password changed": _("패스워드가 바뀌어 로그아웃되었습니다. 새 패스워드로 로그인하세요."),
         "manager disabled": _("사용이 중지된 관리자 아이디입니다."),
