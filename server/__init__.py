@@ -86,6 +86,9 @@ def _start_engine(app, socketio) -> None:
     engine.disconnect = phone_namespace.disconnect_phone
     socketio.on_namespace(phone_namespace)
     socketio.on_namespace(ManagerNamespace())
+    from .console.session_sockets import SessionSockets
+    app.extensions["ars_session_sockets"] = SessionSockets(socketio)
     engine.start()
     app.extensions["ars_engine"] = engine
-    app.extensions["ars_live"] = Live(socketio, engine, cfg["DATABASE"], phone_namespace)
+    app.extensions["ars_live"] = Live(socketio, engine, cfg["DATABASE"], phone_namespace,
+                                      sessions=app.extensions["ars_session_sockets"], config=cfg)

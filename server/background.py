@@ -1,5 +1,10 @@
 """Background loops of a running server: lease expiry and the dashboard feed.
 
+Before each dashboard update the loop closes the sockets of console sessions
+that have ended (``session_sweep``): logged out elsewhere, a password changed
+by ``ars create-manager --update``, idle or too old, or an address the
+allow-list no longer admits.
+
 Started by ``ars serve`` (not by ``create_app``, so tests drive ``sweep`` and
 ``dashboard_state`` directly). Both loops go through
 ``socketio.start_background_task`` / ``socketio.sleep`` so the async mode
@@ -14,6 +19,7 @@ import logging
 from . import db
 from .console.dashboard import MANAGERS_ROOM
 from .jobs import Writer
+from .security import parse_networks
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +29,14 @@ COUNTERS_EVERY_S = 1.0
 
 
 class Live:
-    def __init__(self, socketio, engine, database: str, namespace=None):
+    def __init__(self, socketio, engine, database: str, namespace=None, *, sessions=None,
+                 config: dict | None = None):
         self.socketio = socketio
         self.engine = engine
         self.namespace = namespace
+        self.sessions = sessions            # console.session_sockets.SessionSockets
+        self.idle_s = (config or {}).get("SESSION_IDLE_S", 1800)
+        self.max_s = (config or {}).get("SESSION_MAX_S", 86_400)
         self.reader = Writer(lambda: db.connect(database))   # its own connection, off the loop
         self.started = False
         self._counters: dict | None = None
@@ -47,6 +57,21 @@ class Live:
     def dashboard_state(self) -> dict:
         return dict(self.engine.snapshot(), counters=self.counters())
 
+    def session_sweep(self) -> None:
+        """Close the dashboard sockets of sessions that may no longer be used
+        and mark the ones that just expired as ended."""
+        if self.sessions is None:
+            return
+        keys = self.sessions.keys()
+        if not keys:
+            return
+        rows, networks = self.reader(_sessions_and_allow_list, keys)
+        now = self.engine.clock()
+        expired = self.sessions.sweep(rows, now, idle_s=self.idle_s, max_s=self.max_s)
+        if expired:
+            self.reader(_end_sessions, expired, now)
+        self.sessions.drop_outside(parse_networks(networks))
+
     def _sweep_loop(self) -> None:
         ticks = 0
         while True:
@@ -64,6 +89,10 @@ class Live:
         while True:
             self.socketio.sleep(DASHBOARD_EVERY_S)
             try:
+                self.session_sweep()
+            except Exception:
+                log.exception("console session sweep failed")
+            try:
                 now = self.engine.clock()
                 if now - self._counters_at >= COUNTERS_EVERY_S:
                     self._counters, self._counters_at = self.counters(), now
@@ -75,3 +104,12 @@ class Live:
                 self.socketio.emit("dashboard", state, namespace="/manager", to=MANAGERS_ROOM)
             except Exception:
                 log.exception("dashboard update failed")
+
+
+def _sessions_and_allow_list(store, keys: list[str]) -> tuple[list[dict], str]:
+    return db.sessions_by_ids(store, keys), db.get_setting(store, "console_allow_networks", "") or ""
+
+
+def _end_sessions(store, reasons: dict[str, str], now: float) -> None:
+    for key, reason in reasons.items():
+        db.end_session(store, key, reason, now)

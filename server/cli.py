@@ -96,17 +96,99 @@ def create_manager(settings, login_id, password, pin, update):
     store = db.connect(settings["db"])
     try:
         password_hash, pin_hash = security.hash_secret(password), security.hash_secret(pin)
+        done = {}
         if update:
-            db.update_manager_secrets(store, login_id, password_hash, pin_hash)
+            done = db.update_manager_secrets(store, login_id, password_hash, pin_hash, now=time.time())
+            for key in done["lockouts_lifted"]:
+                db.audit(store, "unlock", actor="cli", address="cli", target=key,
+                         detail={"by": "create-manager --update"})
         else:
             db.create_manager(store, login_id, password_hash, pin_hash)
         db.audit(store, "settings", actor="cli", target=f"manager {login_id}",
-                 detail={"updated" if update else "created": True})
+                 detail={"updated": True, "sessions_ended": done["sessions_ended"]} if update
+                 else {"created": True})
+        still_locked = [row["key"] for row in db.active_lockouts(store, time.time())
+                        if row["key"].startswith("address:")] if update else []
     except (db.Conflict, db.NotFound) as exc:
         raise click.ClickException(str(exc) + (" (use --update to reset it)" if not update else "")) from None
     finally:
         store.conn.close()
     click.echo(f"manager {login_id} {'updated' if update else 'created'}")
+    if update:
+        click.echo(f"{done['sessions_ended']} console session(s) ended; "
+                   + (f"lock-out lifted: {', '.join(done['lockouts_lifted'])}" if done["lockouts_lifted"]
+                      else "the id was not locked"))
+        for key in still_locked:
+            click.echo(f"still locked: {key} (lift it with: ars unlock --address {key.split(':', 1)[1]})")
+
+
+# -- lock-outs and managers (console access) ------------------------------------
+
+@cli.command("unlock")
+@storage_options
+@click.option("--id", "login_ids", multiple=True, help="lift the lock-out of this manager id (repeatable)")
+@click.option("--address", "addresses", multiple=True, help="lift the lock-out of this address (repeatable)")
+@click.option("--all", "everything", is_flag=True, help="lift every lock-out")
+def unlock(settings, login_ids, addresses, everything):
+    """List the console's login lock-outs, or lift them.
+
+    \b
+    Without options it lists the lock-outs in force and lifts none:
+      ars unlock
+      ars unlock --id admin --address 172.16.0.31
+      ars unlock --all
+    Each lift is written to the audit log (감사 로그)."""
+    from . import db
+    from .console.auth import seoul_time
+    if everything and (login_ids or addresses):
+        raise click.ClickException("--all lifts every lock-out: give it alone, without --id or --address")
+    db.init_db(settings["db"])
+    store = db.connect(settings["db"])
+    try:
+        now = time.time()
+        if not (everything or login_ids or addresses):
+            rows = db.active_lockouts(store, now)
+            if not rows:
+                click.echo("no lock-outs in force")
+            for row in rows:
+                click.echo(f"{row['key']}\tuntil {seoul_time(row['until'])} (KST)")
+            if rows:
+                click.echo("lift with: ars unlock --id ID, ars unlock --address ADDRESS, or ars unlock --all")
+            return
+        keys = None if everything else [*(f"login_id:{i}" for i in login_ids),
+                                         *(f"address:{a}" for a in addresses)]
+        lifted = db.lift_lockouts(store, keys)
+        for key in lifted:
+            db.audit(store, "unlock", actor="cli", address="cli", target=key, detail={"by": "ars unlock"})
+    finally:
+        store.conn.close()
+    not_locked = [key for key in (keys or []) if key not in lifted]
+    for key in lifted:
+        click.echo(f"lifted: {key}")
+    for key in not_locked:
+        click.echo(f"not locked: {key}")
+    if not lifted and not not_locked:
+        click.echo("no lock-outs in force")
+
+
+@cli.command("disable-manager")
+@storage_options
+@click.option("--id", "login_id", required=True, help="manager id (관리자 아이디)")
+@click.option("--enable", is_flag=True, help="allow the manager to log in again")
+def disable_manager(settings, login_id, enable):
+    """Disable a console manager (every session of theirs ends, log-in refused), or --enable again."""
+    from . import db
+    db.init_db(settings["db"])
+    store = db.connect(settings["db"])
+    try:
+        db.set_manager_disabled(store, login_id, not enable, time.time())
+        db.audit(store, "settings", actor="cli", address="cli", target=f"manager {login_id}",
+                 detail={"enabled" if enable else "disabled": True})
+    except db.NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.conn.close()
+    click.echo(f"manager {login_id} {'enabled' if enable else 'disabled'}")
 
 
 @cli.command("import-contacts")

@@ -40,6 +40,8 @@ DEFAULTS: dict[str, object] = {
     "lockout_ban_s": 86_400,
     # A console session left alone this long is logged out.
     "session_idle_s": 30 * 60,
+    # A console session ends this long after its log-in, however busy it is.
+    "session_max_s": 24 * 60 * 60,
     # Largest upload accepted by the console (a 1,000,000-row CSV is ~60 MB).
     "max_upload_bytes": 200 * 1024 * 1024,
     # Exports of up to this many rows download at once; bigger ones run as a
@@ -112,7 +114,7 @@ def load(environ=os.environ) -> dict[str, object]:
         if environ.get(env_name):
             values[key] = environ[env_name]
     for key in ("port", "lockout_max_failures", "lockout_window_s", "lockout_ban_s",
-                "session_idle_s", "max_upload_bytes", "lease_max_held", "join_rate_max",
+                "session_idle_s", "session_max_s", "max_upload_bytes", "lease_max_held", "join_rate_max",
                 "join_rate_window_s", "join_pending_max", "join_expiry_s"):
         try:
             values[key] = int(values[key])
@@ -176,6 +178,7 @@ def app_config(values: dict[str, object]) -> dict[str, object]:
         "LOCKOUT_WINDOW_S": values["lockout_window_s"],
         "LOCKOUT_BAN_S": values["lockout_ban_s"],
         "SESSION_IDLE_S": values["session_idle_s"],
+        "SESSION_MAX_S": values["session_max_s"],
         "MAX_CONTENT_LENGTH": values["max_upload_bytes"],
         "EXPORT_DIRECT_ROWS": values["export_direct_rows"],
         "LEASE_BASE_S": values["lease_base_s"],

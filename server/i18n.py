@@ -433,6 +433,39 @@ EN: dict[str, str] = {
         "space is freed.",
     "데이터베이스에 기록할 수 없습니다: {error}": "The database cannot be written: {error}",
     "통화 후 자리비움": "Away after this call",
+    # sessions, lock-out and the admin PIN asked again
+    "{window} 안에 로그인에 {n}번 실패하면 그 아이디와 접속 주소가 {ban} 동안 잠깁니다.":
+        "{n} failed logins within {window} lock that ID and that address for {ban}.",
+    "{n}시간": "{n} h",
+    "{n}분": "{n} min",
+    "관리자가 이 접속을 끝냈습니다. 다시 로그인하세요.": "A manager ended this session. Log in again.",
+    "관리자비번을 다시 입력하세요.": "Enter the admin PIN again.",
+    "관리자비번을 여러 번 잘못 입력하여 로그아웃되었습니다. 다시 로그인하세요.":
+        "You were logged out after too many wrong admin PINs. Log in again.",
+    "다른 창에서 로그아웃되었습니다. 다시 로그인하세요.": "This session was logged out in another window. Log in again.",
+    "로그인한 지 {span}이 지나 로그아웃되었습니다. 다시 로그인하세요.":
+        "You were logged out {span} after logging in. Log in again.",
+    "마지막 사용": "Last used",
+    "브라우저": "Browser",
+    "사용을 끌 때는 관리자비번이 필요합니다.": "Turning a phone off needs the admin PIN.",
+    "사용이 중지된 관리자 아이디입니다.": "This manager ID has been disabled.",
+    "서버 PC에서는 명령으로도 풀 수 있습니다: ars unlock (목록), ars unlock --id 아이디, ars unlock --address 주소":
+        "On the server PC a command lifts them too: ars unlock (list), ars unlock --id ID, "
+        "ars unlock --address ADDRESS",
+    "이 창": "this window",
+    "이미 끝난 접속입니다.": "That session has already ended.",
+    "잠겨 있지 않습니다: {key}": "Not locked: {key}",
+    "잠금을 해제했습니다.": "Unlocked.",
+    "저장하면 허용되지 않는 주소의 접속은 바로 끊깁니다.":
+        "On saving, sessions from addresses no longer allowed are ended at once.",
+    "접근관리에서 이 주소를 허용하지 않아 로그아웃되었습니다.":
+        "You were logged out: Access control no longer allows this address.",
+    "접속 끊기": "End session",
+    "접속 중인 관리자": "Managers logged in",
+    "접속 중인 관리자가 없습니다.": "No manager is logged in.",
+    "접속을 끝냈습니다.": "Session ended.",
+    "패스워드가 바뀌어 로그아웃되었습니다. 새 패스워드로 로그인하세요.":
+        "You were logged out because the password changed. Log in with the new password.",
 }
 
 

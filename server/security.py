@@ -107,3 +107,47 @@ def address_allowed(address: str | None, networks) -> bool:
     if ip.is_loopback:
         return True
     return any(ip.version == net.version and ip in net for net in networks)
+
+
+# -- console sessions -------------------------------------------------------------
+
+def new_session_id() -> str:
+    """A console session's id for the signed cookie: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def session_key(session_id: str) -> str:
+    """What the server stores for a session id: its SHA-256 (a copy of the
+    database holds no cookie that could be replayed)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def session_end_reason(row: dict | None, now: float, *, idle_s: float, max_s: float) -> str | None:
+    """Why a stored session may not be used at ``now``, or None while it is
+    valid: ended before (its reason), manager disabled, idle for more than
+    ``idle_s`` seconds, or more than ``max_s`` seconds since the log-in."""
+    if row is None:
+        return "unknown"
+    if row.get("ended_at") is not None:
+        return row.get("end_reason") or "ended"
+    if row.get("disabled_at"):
+        return "manager disabled"
+    if now - row["created_at"] > max_s:
+        return "expired"
+    if now - row["last_seen"] > idle_s:
+        return "idle"
+    return None
+
+
+def user_agent_summary(user_agent: str | None) -> str:
+    """A browser and system in a few words ("Chrome / Windows"), for the list
+    of open sessions; never the whole header (untrusted, unbounded)."""
+    text = user_agent or ""
+    browser = next((name for token, name in (("Edg/", "Edge"), ("Whale/", "Whale"), ("SamsungBrowser", "Samsung"),
+                                             ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+                                             ("Safari/", "Safari")) if token in text), "")
+    system = next((name for token, name in (("Windows", "Windows"), ("Android", "Android"),
+                                            ("iPhone", "iOS"), ("iPad", "iOS"), ("Mac OS", "macOS"),
+                                            ("Linux", "Linux")) if token in text), "")
+    summary = " / ".join(part for part in (browser, system) if part)
+    return summary or (text[:40].encode("ascii", "replace").decode() if text else "?")

@@ -106,8 +106,13 @@ def test_manager_can_unlock_from_access_page(manager, clock, store, client, app)
     assert boss.login().status_code == 302
     page = page_text(other.get("/settings/access"))
     assert "login_id:intruder" in page
-    boss.post("/settings/access/unlock", {"key": "login_id:intruder"})
+    refused = boss.post("/settings/access/unlock", {"key": "login_id:intruder"}, follow_redirects=True)
+    assert "관리자비번이 올바르지 않습니다." in page_text(refused)
+    assert db.active_lockouts(store, clock()), "unlocked without the PIN"
+    boss.post("/settings/access/unlock", {"key": "login_id:intruder", "pin": PIN})
     assert "login_id:intruder" not in page_text(other.get("/settings/access"))
+    lifted, _ = db.audit_entries(store, action="unlock", ok=True)
+    assert lifted[0]["target"] == "login_id:intruder" and lifted[0]["address"] == "127.0.0.9"
 
 
 def test_passwords_and_pins_are_stored_hashed(store):
@@ -154,7 +159,7 @@ def test_logout_ends_the_session(logged_in, client, store):
 
 
 def test_allow_list_refuses_other_networks(logged_in, client, app):
-    response = logged_in.post("/settings/access", {"networks": "172.16.0.0/24"})
+    response = logged_in.post("/settings/access", {"networks": "172.16.0.0/24", "pin": PIN})
     assert response.status_code == 302
     outsider = app.test_client()
     outsider.environ_base["REMOTE_ADDR"] = "192.168.5.20"
@@ -169,7 +174,7 @@ def test_allow_list_refuses_other_networks(logged_in, client, app):
 
 
 def test_bad_allow_list_entry_is_named_and_not_saved(logged_in, store):
-    response = logged_in.post("/settings/access", {"networks": "172.16.0.0/24\n300.1.2.3"})
+    response = logged_in.post("/settings/access", {"networks": "172.16.0.0/24\n300.1.2.3", "pin": PIN})
     assert response.status_code == 400
     assert "'300.1.2.3' is not an IP address or network" in page_text(response)
     assert db.get_setting(store, "console_allow_networks", "") == ""
@@ -205,8 +210,9 @@ def test_a_next_address_never_leaves_the_console(logged_in, client, target):
 
 
 def test_an_unknown_enrolment_key_action_changes_nothing(logged_in, store):
-    logged_in.post("/phones/enrol-key", {"action": "new"})
+    logged_in.post("/phones/enrol-key", {"action": "new", "pin": PIN})
     key = db.get_setting(store, "phone_enrol_key")
+    assert key
     answer = logged_in.post("/phones/enrol-key", {"action": "explode"}, follow_redirects=True)
     assert "unknown enrolment key action 'explode'" in page_text(answer)
     assert db.get_setting(store, "phone_enrol_key") == key

@@ -297,9 +297,9 @@ def test_a_revoked_phone_is_cut_off_at_once(server, phones, action):
     console = Console(server.url)
     phone_id = query(server, "SELECT id FROM phone WHERE name = 'phone-1'")[0]["id"]
     if action == "disable":
-        console.post(f"/phones/{phone_id}", {"name": "phone-1"})          # the box unticked
+        console.post(f"/phones/{phone_id}", {"name": "phone-1", "pin": "2468"})   # the box unticked
     elif action == "new_token":
-        console.post(f"/phones/{phone_id}/token")
+        console.post(f"/phones/{phone_id}/token", {"pin": "2468"})
     else:
         console.post(f"/phones/{phone_id}/delete", {"pin": "2468"})
     wait_until(lambda: not phone.client.connected, timeout=3, every=0.05, message="the connection closed")

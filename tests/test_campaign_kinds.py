@@ -212,7 +212,8 @@ def test_dashboard_script_renders_pushed_state(app, logged_in, client, monkeypat
         "storage": {"low": True, "free_mb": 120, "min_free_mb": 500, "error": None},
         "counters": COUNTERS}).get_data(as_text=True)
     # Served without a server: the page's own script inline, Socket.IO stubbed.
-    stub = "<script>window.io = function () { return { on: function (n, f) { window.push = f; } }; };</script>"
+    stub = ("<script>window.io = function () { return { on: function (n, f) {"
+            " if (n === 'dashboard') { window.push = f; } } }; };</script>")
     html = re.sub(r'<script src="[^"]*socket\.io\.min\.js"></script>', stub, html)
     html = re.sub(r'<script src="[^"]*dashboard\.js"></script>',
                   lambda _m: "<script>" + (STATIC / "dashboard.js").read_text(encoding="utf-8") + "</script>", html)

@@ -136,6 +136,8 @@ def test_do_not_call_numbers_are_skipped_and_reported(logged_in, client, store):
     assert "hello: Not a phone number" in page_text(bad)
     assert len(db.do_not_call_numbers(store)) == 2  # nothing from the bad batch
     logged_in.post("/contacts/do-not-call/remove", {"phone": "021234567"})
+    assert len(db.do_not_call_numbers(store)) == 2  # removal asks the admin PIN
+    logged_in.post("/contacts/do-not-call/remove", {"phone": "021234567", "pin": PIN})
     assert db.do_not_call_numbers(store) == {"01022223333"}
 
 

@@ -17,6 +17,8 @@ from werkzeug.serving import make_server
 from phone_agent import protocol as p
 from phone_agent.enrol import enrol
 from server import db
+
+from .conftest import PIN
 from server.security import token_sha256
 
 from .conftest import page_text
@@ -72,7 +74,7 @@ def test_no_more_than_the_cap_wait_for_the_manager(app, logged_in, client, store
 
 
 def test_phones_with_the_enrolment_key_are_not_limited(logged_in, client, store):
-    logged_in.post("/phones/enrol-key", {"action": "new"})
+    logged_in.post("/phones/enrol-key", {"action": "new", "pin": PIN})
     key = db.get_setting(store, "phone_enrol_key")
     for n in range(15):
         joined = client.post("/api/phones/join", json={"name": f"sim-{n}", "mode": "sim", "enrol_key": key})

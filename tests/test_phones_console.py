@@ -35,7 +35,10 @@ def test_registering_a_phone_shows_its_token_once_with_a_qr_code(logged_in, clie
 def test_reissuing_a_token_invalidates_the_old_one(logged_in, store):
     _response, old = register(logged_in)
     phone_id = db.phones(store)[0]["id"]
-    reissued = logged_in.post(f"/phones/{phone_id}/token").get_data(as_text=True)
+    refused = logged_in.post(f"/phones/{phone_id}/token", follow_redirects=True)
+    assert "관리자비번이 올바르지 않습니다." in page_text(refused)
+    assert db.phone_by_token(store, token_sha256(old))["id"] == phone_id   # the old token still works
+    reissued = logged_in.post(f"/phones/{phone_id}/token", {"pin": PIN}).get_data(as_text=True)
     new = re.search(r'<code id="issued-token">([^<]+)</code>', reissued).group(1)
     assert new != old
     assert db.phone_by_token(store, token_sha256(old)) is None
@@ -45,7 +48,10 @@ def test_reissuing_a_token_invalidates_the_old_one(logged_in, store):
 def test_phone_rename_group_disable_and_delete(logged_in, store):
     register(logged_in)
     phone_id = db.phones(store)[0]["id"]
-    logged_in.post(f"/phones/{phone_id}", {"name": "rack-99", "group": "B"})
+    refused = logged_in.post(f"/phones/{phone_id}", {"name": "rack-99", "group": "B"}, follow_redirects=True)
+    assert "관리자비번이 올바르지 않습니다." in page_text(refused)      # disabling asks the PIN
+    assert db.phone(store, phone_id)["enabled"] == 1
+    logged_in.post(f"/phones/{phone_id}", {"name": "rack-99", "group": "B", "pin": PIN})
     phone = db.phone(store, phone_id)
     assert (phone["name"], phone["group_name"], phone["enabled"]) == ("rack-99", "B", 0)
     nameless = logged_in.post(f"/phones/{phone_id}", {"name": "  ", "group": "C", "enabled": "1"},
@@ -88,10 +94,14 @@ def test_enrolment_key_lets_phones_join_without_approval(logged_in, client, stor
     refused = client.post("/api/phones/join", json={"name": "sim-1", "mode": "sim", "enrol_key": "nope"})
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "bad_enrol_key"
     logged_in.post("/phones/enrol-key", {"action": "new"})
+    assert db.get_setting(store, "phone_enrol_key") is None     # no key without the admin PIN
+    logged_in.post("/phones/enrol-key", {"action": "new", "pin": PIN})
     key = db.get_setting(store, "phone_enrol_key")
     joined = client.post("/api/phones/join", json={"name": "sim-1", "mode": "sim", "enrol_key": key})
     assert joined.status_code == 201 and joined.get_json()["status"] == "approved"
     logged_in.post("/phones/enrol-key", {"action": "disable"})
+    assert db.get_setting(store, "phone_enrol_key") == key      # still on without the PIN
+    logged_in.post("/phones/enrol-key", {"action": "disable", "pin": PIN})
     again = client.post("/api/phones/join", json={"name": "sim-2", "mode": "sim", "enrol_key": key})
     assert again.status_code == 403
     assert [p["name"] for p in db.phones(store)] == ["sim-1"]

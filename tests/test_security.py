@@ -38,3 +38,27 @@ def test_allow_list_parsing_and_matching():
     assert not address_allowed("garbage", nets)
     with pytest.raises(ValueError, match="'172.16.0.0/33' is not an IP address or network"):
         parse_networks("172.16.0.0/33")
+
+
+def test_a_session_may_be_used_until_it_ends_goes_idle_or_grows_old():
+    from server.security import session_end_reason
+    row = {"created_at": 1000.0, "last_seen": 1000.0, "ended_at": None, "end_reason": None, "disabled_at": None}
+    rule = dict(idle_s=1800, max_s=86_400)
+    assert session_end_reason(row, 1000.0 + 1800, **rule) is None
+    assert session_end_reason(row, 1000.0 + 1801, **rule) == "idle"
+    busy = dict(row, last_seen=1000.0 + 86_000)
+    assert session_end_reason(busy, 1000.0 + 86_400, **rule) is None
+    assert session_end_reason(busy, 1000.0 + 86_401, **rule) == "expired"
+    assert session_end_reason(dict(row, ended_at=1200.0, end_reason="logout"), 1300.0, **rule) == "logout"
+    assert session_end_reason(dict(row, disabled_at="2026-12-01"), 1300.0, **rule) == "manager disabled"
+    assert session_end_reason(None, 1300.0, **rule) == "unknown"
+
+
+def test_the_browser_summary_is_short_whatever_the_header_says():
+    from server.security import user_agent_summary
+    chrome = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/131.0.0.0 Safari/537.36")
+    assert user_agent_summary(chrome) == "Chrome / Windows"
+    assert user_agent_summary(chrome.replace("Chrome/131.0.0.0", "Chrome/131.0.0.0 Whale/4.29")) == "Whale / Windows"
+    assert len(user_agent_summary("x" * 10_000)) <= 40
+    assert user_agent_summary(None) == "?"

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from .. import campaigns as campaign_service
 from .. import db, operating
 from ..i18n import _
-from .auth import audit, login_required, now
+from .auth import audit, login_required, now, pin_refused
 from .forms import CampaignActionForm, CampaignForm
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -92,6 +92,10 @@ def change(campaign_id: int, action: str):
     state = ACTIONS.get(action)
     if state is None:
         abort(404)
+    back = CampaignActionForm().next.to(url_for("campaigns.detail", campaign_id=campaign_id))
+    # Stopping cannot be undone (a stopped campaign never calls again): the admin PIN again.
+    if action == "stop" and pin_refused(f"campaign {campaign_id}", action="settings"):
+        return redirect(back)
     try:
         engine().set_campaign_state(campaign_id, state)
     except db.NotFound:
@@ -101,4 +105,4 @@ def change(campaign_id: int, action: str):
     else:
         audit("settings", target=f"campaign {campaign_id}", detail={"action": action})
         flash(_("저장했습니다."), "info")
-    return redirect(CampaignActionForm().next.to(url_for("campaigns.detail", campaign_id=campaign_id)))
+    return redirect(back)

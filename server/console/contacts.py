@@ -280,6 +280,8 @@ def _dnc_page(store) -> dict:
 @login_required
 def do_not_call_remove():
     phone = request.form.get("phone", "")
+    if pin_refused(f"do-not-call {mask(phone)}"):
+        return redirect(url_for("contacts.do_not_call"))
     if db.remove_do_not_call(db.get_db(), phone):
         audit("delete", target=f"do-not-call {mask(phone)}")
     return redirect(url_for("contacts.do_not_call"))

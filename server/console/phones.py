@@ -105,6 +105,8 @@ def reissue(phone_id: int):
         phone = db.phone(store, phone_id)
     except db.NotFound:
         abort(404)
+    if pin_refused(f"phone {phone['name']} token", action="settings"):
+        return redirect(url_for("phones.index"))
     token = new_token()
     db.update_phone(store, phone_id, token_sha256=token_sha256(token))
     engine().reload_phone(phone_id)
@@ -120,6 +122,13 @@ def update(phone_id: int):
         flash(form.error_list()[0], "error")
         return redirect(url_for("phones.index"))
     fields = {"name": form.name.data, "group_name": form.group_name, "enabled": int(form.enabled.data)}
+    try:
+        phone = db.phone(db.get_db(), phone_id)
+    except db.NotFound:
+        abort(404)
+    # Taking a phone out of service is a security action: the admin PIN again.
+    if phone["enabled"] and not fields["enabled"] and pin_refused(f"phone {phone['name']}", action="settings"):
+        return redirect(url_for("phones.index"))
     try:
         db.update_phone(db.get_db(), phone_id, **fields)
     except db.NotFound:
@@ -192,6 +201,8 @@ def enrol_key():
     form = EnrolKeyForm()
     if not form.validate():
         flash(form.error_list()[0], "error")
+        return redirect(url_for("phones.index"))
+    if pin_refused("phone enrolment key", action="settings"):
         return redirect(url_for("phones.index"))
     store = db.get_db()
     if form.action.data == "disable":

@@ -6,7 +6,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from .. import db, operating
 from ..i18n import _, current_language
-from .auth import audit, client_address, login_required, now, seoul_time
+from ..security import address_allowed
+from . import sessions
+from .auth import audit, client_address, login_required, now, pin_refused, seoul_time
 from .forms import AccessForm, AgentLineForm, OperatingSettingsForm
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -86,6 +88,8 @@ def agents():
 @bp.route("/agents/<int:line_id>/delete", methods=["POST"])
 @login_required
 def delete_agent(line_id: int):
+    if pin_refused(f"agent line {line_id}"):
+        return redirect(url_for("settings.agents"))
     try:
         row = db.delete_agent_line(db.get_db(), line_id)
     except db.NotFound:
@@ -106,22 +110,61 @@ def access():
         if not form.validate():
             flash(form.error_list()[0], "error")
             status = 400
-        else:
+        elif not pin_refused("console allow-list", action="settings"):
             normalised = "\n".join(str(n) for n in form.parsed)
             db.put_setting(store, "console_allow_networks", normalised)
-            audit("settings", target="console allow-list", detail={"networks": normalised})
+            ended = _end_sessions_outside(form.parsed)
+            audit("settings", target="console allow-list",
+                  detail={"networks": normalised, "sessions_ended": ended})
             flash(_("저장했습니다."), "info")
             return redirect(url_for("settings.access"))
+        else:
+            status = 403
     lockouts = [dict(row, until_text=seoul_time(row["until"])) for row in db.active_lockouts(store, now())]
+    current = sessions.current_key()
+    open_sessions = [dict(row, started=seoul_time(row["created_at"]), seen=seoul_time(row["last_seen"]),
+                          this=row["id"] == current) for row in sessions.open_rows()]
     return render_template("settings/access.html", networks=text, lockouts=lockouts,
-                           address=client_address()), status
+                           sessions=open_sessions, address=client_address()), status
+
+
+def _end_sessions_outside(networks) -> int:
+    """After an allow-list change: end the sessions logged in from an address
+    it no longer admits, and close every dashboard socket outside it."""
+    ended = 0
+    for row in sessions.open_rows():
+        if not address_allowed(row["address"], networks):
+            ended += sessions.end(row["id"], "allow-list")
+    sessions.sockets().drop_outside(networks)
+    return ended
 
 
 @bp.route("/access/unlock", methods=["POST"])
 @login_required
 def unlock():
     key = request.form.get("key", "")
-    if db.clear_lockout(db.get_db(), key):
-        audit("settings", target=f"unlock {key}")
-        flash(_("저장했습니다."), "info")
+    if pin_refused(f"lock-out {key}", action="unlock"):
+        return redirect(url_for("settings.access"))
+    if db.lift_lockouts(db.get_db(), [key]):
+        audit("unlock", target=key)
+        flash(_("잠금을 해제했습니다."), "info")
+    else:
+        flash(_("잠겨 있지 않습니다: {key}", key=key), "error")
+    return redirect(url_for("settings.access"))
+
+
+@bp.route("/access/sessions/<key>/end", methods=["POST"])
+@login_required
+def end_session(key: str):
+    """접근관리: end one open console session (its sockets close at once)."""
+    if pin_refused("console session", action="session"):
+        return redirect(url_for("settings.access"))
+    mine = key == sessions.current_key()
+    if sessions.end(key, "ended by manager"):
+        audit("session", target="console session", detail={"ended": "by manager", "own": mine})
+        flash(_("접속을 끝냈습니다."), "info")
+    else:
+        flash(_("이미 끝난 접속입니다."), "error")
+    if mine:
+        return redirect(url_for("auth.login"))
     return redirect(url_for("settings.access"))

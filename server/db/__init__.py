@@ -127,3 +127,4 @@ from .console import *  # noqa: E402,F401,F403
 from .contacts import *  # noqa: E402,F401,F403
 from .calling import *  # noqa: E402,F401,F403
 from .reports import *  # noqa: E402,F401,F403
+from .sessions import *  # noqa: E402,F401,F403

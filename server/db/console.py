@@ -35,11 +35,21 @@ def create_manager(db: Database, login_id: str, password_hash: str, pin_hash: st
     return cursor.lastrowid
 
 
-def update_manager_secrets(db: Database, login_id: str, password_hash: str, pin_hash: str) -> None:
-    cursor = db.execute("UPDATE manager SET password_hash = ?, pin_hash = ? WHERE login_id = ?",
-                        [password_hash, pin_hash, login_id])
-    if cursor.rowcount == 0:
-        raise NotFound(f"no manager {login_id!r}")
+def update_manager_secrets(db: Database, login_id: str, password_hash: str, pin_hash: str,
+                           *, now: float) -> dict:
+    """New password and PIN for a manager: every session of theirs ends (a
+    cookie from before cannot be used again) and the lock-out on their id is
+    lifted. Returns what was done: sessions ended, lock-outs lifted."""
+    from .sessions import end_manager_sessions, lift_lockouts
+    with transaction(db):
+        row = _one(db.execute("SELECT id FROM manager WHERE login_id = ?", [login_id]))
+        if row is None:
+            raise NotFound(f"no manager {login_id!r}")
+        db.execute("UPDATE manager SET password_hash = ?, pin_hash = ? WHERE id = ?",
+                   [password_hash, pin_hash, row["id"]])
+        ended = end_manager_sessions(db, row["id"], "password changed", now)
+        lifted = lift_lockouts(db, [f"login_id:{login_id}"])
+    return {"sessions_ended": ended, "lockouts_lifted": lifted}
 
 
 def manager_by_login(db: Database, login_id: str) -> dict | None:
@@ -99,7 +109,8 @@ def clear_lockout(db: Database, key: str) -> bool:
 # -- audit log -------------------------------------------------------------
 
 AUDIT_ACTIONS = (
-    "login", "logout", "upload", "import", "delete", "export", "settings", "lockout",
+    "login", "logout", "upload", "import", "delete", "export", "settings", "lockout", "unlock",
+    "session",
 )
 
 

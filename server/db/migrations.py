@@ -389,3 +389,33 @@ def m009_reports(db):
         )""")
     db.execute("CREATE INDEX phone_problem_at ON phone_problem(at)")
     db.execute("CREATE INDEX call_dialed ON call(dialed_at)")
+
+
+@migrations()
+def m010_console_sessions(db):
+    """Console sessions are held on the server; managers can be disabled.
+
+    - ``console_session``: one row per log-in. The browser's signed cookie
+      carries only a random 256-bit session id; the row is keyed by its
+      SHA-256, so a copy of the database does not hold usable cookies. A
+      session ends (``ended_at``, ``end_reason``) at log-out, password change,
+      idle or absolute expiry, five wrong admin PINs, or when a manager ends
+      it on 접근관리; an ended row is never valid again.
+    - ``manager.disabled_at``: a disabled manager cannot log in and every
+      session of theirs ends.
+    """
+    db.execute("""
+        CREATE TABLE console_session (
+            id TEXT PRIMARY KEY,           -- SHA-256 (hex) of the cookie's session id
+            manager_id INTEGER NOT NULL REFERENCES manager(id) ON DELETE CASCADE,
+            created_at REAL NOT NULL,      -- server clock (epoch seconds)
+            last_seen REAL NOT NULL,
+            address TEXT NOT NULL,
+            user_agent TEXT,               -- a short summary, e.g. "Chrome / Windows"
+            pin_failures INTEGER NOT NULL DEFAULT 0,
+            ended_at REAL,
+            end_reason TEXT
+        )""")
+    db.execute("CREATE INDEX console_session_manager ON console_session(manager_id, ended_at)")
+    db.execute("CREATE INDEX console_session_open ON console_session(last_seen) WHERE ended_at IS NULL")
+    db.execute("ALTER TABLE manager ADD COLUMN disabled_at TEXT")

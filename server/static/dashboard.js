@@ -135,4 +135,10 @@
   render(JSON.parse(document.getElementById("dashboard-state").textContent));
   var socket = io("/manager", { transports: ["websocket", "polling"] });
   socket.on("dashboard", render);
+  // The server closes this socket when the console session ends (log-out in
+  // another tab, password change, idle or 24 h expiry, allow-list change):
+  // reloading shows the login page with the reason.
+  socket.on("disconnect", function (reason) {
+    if (reason === "io server disconnect") { window.location.reload(); }
+  });
 })();
