@@ -34,6 +34,10 @@ def create_app(config: dict | None = None):
     )
     if config:
         app.config.update(config)
+    if app.config.get("TLS_CERT_SHA256"):
+        # Served over TLS (ars serve --tls): the browser never sends the
+        # session cookie over plain http.
+        app.config["SESSION_COOKIE_SECURE"] = True
 
     db.init_db(app.config["DATABASE"])
     if not app.config.get("SECRET_KEY"):
