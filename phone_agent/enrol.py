@@ -32,11 +32,11 @@ from typing import Any, Awaitable, Callable
 
 import aiohttp
 
-from .link import Link, LinkRefused
+from .link import CertificateRefused, Link, LinkRefused, ServerTrust
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EnrolmentError", "THIS_PHONE", "TokenStore", "enrol", "ready_or_rejoin", "token_for"]
+__all__ = ["CertificateRefused", "EnrolmentError", "THIS_PHONE", "TokenStore", "enrol", "ready_or_rejoin", "token_for"]
 
 THIS_PHONE = "phone"  # the key of the one phone of ``python -m phone_agent run``
 
@@ -52,38 +52,54 @@ class EnrolmentError(RuntimeError):
 
 async def enrol(server: str, name: str, *, enrol_key: str | None = None, mode: str = "sim",
                 device: dict | None = None, session: aiohttp.ClientSession | None = None,
-                poll_s: float = 5.0, timeout: float | None = None) -> dict:
+                poll_s: float = 5.0, timeout: float | None = None,
+                trust: ServerTrust | None = None) -> dict:
     """Join the server (``POST /api/phones/join``); returns
     ``{"phone_id", "token", …}``. Without an enrolment key the request waits
-    for the manager's approval, polling every ``poll_s`` (up to ``timeout``)."""
+    for the manager's approval, polling every ``poll_s`` (up to ``timeout``).
+
+    ``trust`` checks the server's certificate (its pin); a server that is
+    not the pinned one raises :class:`~phone_agent.link.CertificateRefused`
+    before the enrolment key is sent. A ``session`` given must come from
+    the same trust (:meth:`ServerTrust.session`)."""
+    trust = trust or ServerTrust(server)
     own = session is None
-    session = session or aiohttp.ClientSession()
+    session = session or trust.session()
     try:
-        body: dict[str, Any] = {"name": name, "mode": mode, "device": device or {}}
-        if enrol_key:
-            body["enrol_key"] = enrol_key
-        url = f"{server.rstrip('/')}/api/phones/join"
-        async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=30)) as r:
-            answer = await _json(r)
-            if r.status == 201 and answer.get("status") == "approved":
-                return answer
-            if r.status != 202 or answer.get("status") != "pending":
-                raise EnrolmentError(f"POST {url}: HTTP {r.status} {answer}", r.status)
-        request_id, secret = answer["request_id"], answer["poll_secret"]
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while deadline is None or time.monotonic() < deadline:
-            await asyncio.sleep(poll_s)
-            async with session.get(f"{url}/{request_id}", headers={"X-Poll-Secret": secret},
-                                   timeout=aiohttp.ClientTimeout(total=30)) as r:
-                answer = await _json(r)
-            if answer.get("status") == "approved":
-                return answer
-            if answer.get("status") == "rejected":
-                raise EnrolmentError(f"the manager rejected {name!r}")
-        raise EnrolmentError(f"{name!r} was not approved within {timeout} s")
+        return await _join(session, server, name, enrol_key, mode, device, poll_s, timeout)
+    except aiohttp.ClientError as exc:
+        refused = trust.refused(exc)
+        if refused is not None:
+            raise refused from None
+        raise
     finally:
         if own:
             await session.close()
+
+
+async def _join(session, server, name, enrol_key, mode, device, poll_s, timeout) -> dict:
+    body: dict[str, Any] = {"name": name, "mode": mode, "device": device or {}}
+    if enrol_key:
+        body["enrol_key"] = enrol_key
+    url = f"{server.rstrip('/')}/api/phones/join"
+    async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=30)) as r:
+        answer = await _json(r)
+        if r.status == 201 and answer.get("status") == "approved":
+            return answer
+        if r.status != 202 or answer.get("status") != "pending":
+            raise EnrolmentError(f"POST {url}: HTTP {r.status} {answer}", r.status)
+    request_id, secret = answer["request_id"], answer["poll_secret"]
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while deadline is None or time.monotonic() < deadline:
+        await asyncio.sleep(poll_s)
+        async with session.get(f"{url}/{request_id}", headers={"X-Poll-Secret": secret},
+                               timeout=aiohttp.ClientTimeout(total=30)) as r:
+            answer = await _json(r)
+        if answer.get("status") == "approved":
+            return answer
+        if answer.get("status") == "rejected":
+            raise EnrolmentError(f"the manager rejected {name!r}")
+    raise EnrolmentError(f"{name!r} was not approved within {timeout} s")
 
 
 async def _json(response: aiohttp.ClientResponse) -> dict:
