@@ -163,7 +163,9 @@ def import_contacts(settings, file, list_name):
 @click.option("--state", type=click.Path(dir_okay=False), default="var/sim-fleet.json", show_default=True,
               help="where the phones' tokens are kept between runs")
 @click.option("--duration", type=float, default=None, help="stop after this many seconds")
-def sim(settings, phones, server_url, seed, speed, enrol_key, state, duration):
+@click.option("--cert-sha256", default=None, metavar="HEX",
+              help="https: the SHA-256 of the server's certificate (`ars tls-fingerprint`)")
+def sim(settings, phones, server_url, seed, speed, enrol_key, state, duration, cert_sha256):
     """Run simulated phones (each a real Socket.IO client) against a server.
 
     \b
@@ -182,7 +184,7 @@ def sim(settings, phones, server_url, seed, speed, enrol_key, state, duration):
         if not enrol_key:
             raise click.ClickException("no enrolment key: create one on the 폰 등록 page, or pass --enrol-key")
     raise SystemExit(host.run_sim_fleet(server_url, phones, enrol_key=enrol_key, state=state, seed=seed,
-                                        speed=speed, duration=duration))
+                                        speed=speed, duration=duration, cert_sha256=cert_sha256))
 
 
 @cli.command()
@@ -410,9 +412,12 @@ def phones():
 @click.option("--speed", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
               help="virtual phones only: the call script's waits run this many times faster "
                    "(match `ars virtual-phones --speed`)")
+@click.option("--cert-sha256", default=None, metavar="HEX",
+              help="an https server (ars serve --tls): the SHA-256 of its certificate "
+                   "(`ars tls-fingerprint`); a server with another one is refused")
 @click.option("--stop-on-stdin-eof", is_flag=True, hidden=True)
 def phones_adb(settings, server_url, scan_spec, default_port, adb_host, adb_port, enrol_key, state,
-               cache, scan_every, prefetch, speed, stop_on_stdin_eof):
+               cache, scan_every, prefetch, speed, cert_sha256, stop_on_stdin_eof):
     """Drive phones over adb from this machine: router mode (공유기접속).
 
     \b
@@ -439,10 +444,15 @@ def phones_adb(settings, server_url, scan_spec, default_port, adb_host, adb_port
     import logging
 
     from phone_agent import host
+    from phone_agent.link import PinError
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    supervisor = host.router_supervisor(server_url, adb_host=adb_host, adb_port=adb_port, addresses=addresses,
-                                        enrol_key=enrol_key, state_file=state, cache_dir=cache, speed=speed,
-                                        prefetch=prefetch, scan_every_s=scan_every)
+    try:
+        supervisor = host.router_supervisor(server_url, adb_host=adb_host, adb_port=adb_port,
+                                            addresses=addresses, enrol_key=enrol_key, state_file=state,
+                                            cache_dir=cache, speed=speed, prefetch=prefetch,
+                                            scan_every_s=scan_every, cert_sha256=cert_sha256)
+    except PinError as exc:
+        raise click.UsageError(str(exc)) from None
     _run_until_signal(host.supervise(supervisor), stop_on_stdin_eof=stop_on_stdin_eof)
 
 
