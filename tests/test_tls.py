@@ -80,6 +80,40 @@ def test_an_operator_certificate_with_someone_elses_key_is_refused(tmp_path):
         tls.load_operator(tmp_path / "nope.pem", tmp_path / "key.pem")
 
 
+def operator_certificate(tmp_path) -> tuple[str, str, str]:
+    """An RSA-2048 certificate as an operator would bring (from its own CA, say)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ars.example.org")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=90))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("ars.example.org")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "office-cert.pem", tmp_path / "office-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return str(cert_path), str(key_path), cert.fingerprint(hashes.SHA256()).hex()
+
+
+def test_serve_uses_the_operators_own_certificate_and_makes_none(tmp_path):
+    from server.cli import _server_certificate
+    cert_path, key_path, fingerprint = operator_certificate(tmp_path)
+    settings = config.load({"ARS_DB": str(tmp_path / "ars.db")})
+    chosen = _server_certificate(settings, "127.0.0.1", None, cert_path, key_path, ())
+    assert (str(chosen.cert_path), str(chosen.key_path), chosen.sha256) == (cert_path, key_path, fingerprint)
+    from_config = config.load({"ARS_DB": str(tmp_path / "ars.db"), "ARS_TLS_CERT": cert_path,
+                               "ARS_TLS_KEY": key_path})
+    assert _server_certificate(from_config, "127.0.0.1", None, None, None, ()).sha256 == fingerprint
+    assert not (tmp_path / "tls").exists()
+    assert _server_certificate(settings, "127.0.0.1", None, None, None, ()) is None     # plain http
+
+
 def test_serve_refuses_half_a_certificate_and_the_fingerprint_command_says_what_is_missing(tmp_path):
     runner = CliRunner()
     half = runner.invoke(cli, ["serve", "--db", str(tmp_path / "a.db"), "--tls-cert", str(tmp_path / "c.pem")])
@@ -211,6 +245,13 @@ def test_a_bad_qr_code_is_refused_naming_the_problem(payload, problem, capsys):
     assert problem in capsys.readouterr().err
 
 
+async def tls_connections_closed() -> None:
+    """aiohttp closes a refused TLS connection by starting TLS's closing
+    exchange, which needs the event loop for a moment more: without it the
+    socket is left to the garbage collector (a ResourceWarning in a later test)."""
+    await asyncio.sleep(0.5)
+
+
 class Impostor:
     """A TLS server on loopback with a valid certificate of its own: it
     records every byte a client sends it after the handshake."""
@@ -268,6 +309,7 @@ def test_a_phone_pinned_to_another_certificate_sends_the_impostor_nothing(tmp_pa
             async with ServerTrust(impostor.url, impostor.sha256).session() as session:
                 async with session.get(impostor.url + "/phone-agent/") as answer:
                     assert answer.status == 404
+            await tls_connections_closed()
             return impostor, joined.value, linked.value
 
     impostor, joined, linked = asyncio.run(scenario())
@@ -285,6 +327,7 @@ def test_a_phone_without_a_pin_refuses_a_self_signed_server_and_says_to_pin_it(t
         async with Impostor(tmp_path) as impostor:
             with pytest.raises(CertificateRefused) as refused:
                 await enrol(impostor.url, "rack-07", enrol_key="the-office-key", mode="internet")
+            await tls_connections_closed()
             return impostor, refused.value
 
     impostor, refused = asyncio.run(scenario())
