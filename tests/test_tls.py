@@ -245,11 +245,12 @@ def test_a_bad_qr_code_is_refused_naming_the_problem(payload, problem, capsys):
     assert problem in capsys.readouterr().err
 
 
-async def tls_connections_closed() -> None:
+async def tls_connections_closed(wait_s: float = 0.5) -> None:
     """aiohttp closes a refused TLS connection by starting TLS's closing
-    exchange, which needs the event loop for a moment more: without it the
-    socket is left to the garbage collector (a ResourceWarning in a later test)."""
-    await asyncio.sleep(0.5)
+    exchange, which needs the event loop until the server answers it:
+    without that the socket is left to the garbage collector (a
+    ResourceWarning in a later test). Not a timed assertion: a wait."""
+    await asyncio.sleep(wait_s)
 
 
 class Impostor:
