@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import hashlib
 import html
 import logging
@@ -245,12 +246,25 @@ def test_a_bad_qr_code_is_refused_naming_the_problem(payload, problem, capsys):
     assert problem in capsys.readouterr().err
 
 
-async def tls_connections_closed(wait_s: float = 0.5) -> None:
+def _open_tls_sockets() -> list:
+    from asyncio import selector_events, sslproto
+    return [obj for obj in gc.get_objects()
+            if isinstance(obj, selector_events._SelectorSocketTransport) and obj._sock is not None
+            and isinstance(obj._protocol, sslproto.SSLProtocol)]
+
+
+async def tls_connections_closed(wait_s: float = 3.0) -> None:
     """aiohttp closes a refused TLS connection by starting TLS's closing
-    exchange, which needs the event loop until the server answers it:
-    without that the socket is left to the garbage collector (a
-    ResourceWarning in a later test). Not a timed assertion: a wait."""
-    await asyncio.sleep(wait_s)
+    exchange, which needs the event loop until the peer answers: without
+    that the socket is left to the garbage collector (a ResourceWarning in a
+    later test). Wait for the exchanges to finish (a busy server answers
+    late), then abort what is left: the test is not about a polite close."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while _open_tls_sockets() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    for transport in _open_tls_sockets():
+        transport.abort()
+    await asyncio.sleep(0)      # connection_lost closes the socket
 
 
 class Impostor:

@@ -17,7 +17,10 @@ import sys
 import pytest
 from phone_agent.enrol import enrol
 from phone_agent.link import AssetStore, CertificateRefused, Link, LinkRefused, ServerTrust
+from click.testing import CliRunner
+
 from server import db
+from server.cli import cli
 
 from .test_tls import mode, tls_connections_closed
 from .conftest import LiveServer
@@ -88,7 +91,7 @@ async def refused_everywhere(url: str, pin: str, token: str, tmp_path) -> tuple[
             await link.wait_ready(20)
     finally:
         await link.close()
-    await tls_connections_closed(1.5)    # the server process answers TLS's close from another process
+    await tls_connections_closed()
     return str(joined.value), linked.value.message
 
 
@@ -96,9 +99,8 @@ def test_ars_serve_tls_makes_its_certificate_once_and_pinned_phones_work_over_it
     server = LiveServer(tmp_path, seed=seed_enrol_key, args=("--tls",))
     try:
         fingerprint = presented_sha256(server.port)
-        printed = subprocess.run([sys.executable, "-m", "server", "tls-fingerprint", "--db", server.db],
-                                 capture_output=True, text=True, check=True).stdout.strip()
-        assert printed == fingerprint
+        printed = CliRunner().invoke(cli, ["tls-fingerprint", "--db", server.db])
+        assert printed.output.strip() == fingerprint
         assert f"for the phones (--cert-sha256): {fingerprint}" in server.log_path.read_text()
         assert mode(server.db) == 0o600 and mode(tmp_path / "tls" / "key.pem") == 0o600
 
