@@ -8,6 +8,10 @@ One phone:
 A real phone driving itself (인터넷연결, in Termux; Wireless debugging paired once):
     python -m phone_agent run --server URL --backend adb --serial 127.0.0.1:37215 --mode internet \\
         --enrol-key K --name rack-07 --state ~/.mobile-ars.json
+\b
+A server run with `ars serve --tls` (https): the phone pins its certificate:
+    python -m phone_agent run --server https://203.0.113.7:8443 --cert-sha256 HEX ...
+    python -m phone_agent run --pairing "$(termux-clipboard-get)" ...   (the QR code's text)
 
 \b
 A fleet of simulated phones in one process (ars sim, demos, benchmarks):
@@ -37,6 +41,7 @@ import sys
 from pathlib import Path
 
 from . import __version__, simulator_missing
+from .link.pin import CertificateRefused, PinError, ServerTrust, read_pairing
 
 log = logging.getLogger("phone_agent")
 
@@ -52,8 +57,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p):
-        p.add_argument("--server", required=True, help="the call server, e.g. http://172.16.0.100:8000")
+    def server(p, required=True):
+        p.add_argument("--server", required=required,
+                       help="the call server, e.g. http://172.16.0.100:8000 or https://HOST:PORT")
+        p.add_argument("--cert-sha256", default=None, metavar="HEX",
+                       help="https: the SHA-256 of the server's TLS certificate (폰 등록 page, "
+                            "`ars tls-fingerprint`); a server with another certificate is refused")
+
+    def common(p, required=True):
+        server(p, required)
         p.add_argument("--seed", type=int, default=0, help="seed of the simulated phones and voters")
         p.add_argument("--speed", type=float, default=1.0,
                        help="sim: simulated time runs this many times faster than the clock")
@@ -61,8 +73,10 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"asset cache directory (default {DEFAULT_CACHE})")
 
     run = sub.add_parser("run", help="run one phone")
-    common(run)
+    common(run, required=False)
     run.add_argument("--token", help="the phone's token (from the console's phone page)")
+    run.add_argument("--pairing", metavar="JSON",
+                     help="the 폰 등록 QR code's text: gives --server, --token and --cert-sha256")
     run.add_argument("--enrol-key", help="join with the enrolment key instead of a token")
     run.add_argument("--name", default=None, help="name to join with (default: the host name)")
     run.add_argument("--state", type=Path, default=None, help="keep the joined token in this JSON file")
@@ -97,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="sim: agents talk this long once answered, simulated seconds (default 20-120)")
 
     join = sub.add_parser("enrol", help="join the server and print the token")
-    join.add_argument("--server", required=True)
+    server(join)
     join.add_argument("--name", required=True)
     join.add_argument("--enrol-key", default=None,
                       help="without a key the request waits for the manager's approval")
@@ -123,9 +137,32 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     command = {"run": _run, "fleet": _fleet, "enrol": _enrol}[args.command]
     try:
+        args.trust = _trust(args)
+    except PinError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
         return asyncio.run(_until_signal(command(args)))
     except KeyboardInterrupt:
         return 130
+    except CertificateRefused as exc:
+        print(f"refusing the server: {exc}", file=sys.stderr)
+        return 3
+
+
+def _trust(args) -> ServerTrust:
+    """The server and its pin, from --server/--cert-sha256 or --pairing
+    (checked here, before anything is sent)."""
+    pairing = getattr(args, "pairing", None)
+    if pairing is not None:
+        if args.server or args.token or args.cert_sha256:
+            raise PinError("--pairing gives the server, the token and the fingerprint: "
+                           "leave out --server, --token and --cert-sha256")
+        paired = read_pairing(pairing)
+        args.server, args.token, args.cert_sha256 = paired["server"], paired["token"], paired["cert_sha256"]
+    if not args.server:
+        raise PinError("give --server (or --pairing)")
+    return ServerTrust(args.server, args.cert_sha256)
 
 
 async def _until_signal(work) -> int:
@@ -143,7 +180,7 @@ async def _until_signal(work) -> int:
 
 async def _enrol(args) -> int:
     from .enrol import enrol
-    answer = await enrol(args.server, args.name, enrol_key=args.enrol_key, mode=args.mode)
+    answer = await enrol(args.server, args.name, enrol_key=args.enrol_key, mode=args.mode, trust=args.trust)
     print(json.dumps({"phone_id": answer.get("phone_id"), "token": answer["token"]}))
     return 0
 
@@ -182,7 +219,7 @@ async def _run(args) -> int:
 
     async def join() -> dict:
         return await enrol(args.server, args.name or os.uname().nodename, enrol_key=args.enrol_key,
-                           mode=mode, device=device)
+                           mode=mode, device=device, trust=args.trust)
 
     assets = AssetStore(args.cache or DEFAULT_CACHE)
     from . import termux
@@ -190,7 +227,7 @@ async def _run(args) -> int:
 
     def connect(token: str) -> Runner:
         link = Link(args.server, token, assets=assets, mode=mode, backend=backend.name,
-                    device=device, name=args.name or "phone")
+                    device=device, name=args.name or "phone", trust=args.trust)
         return Runner(link, backend, config=ScriptConfig(speed=args.speed), prefetch=args.prefetch,
                       name=args.name or "phone", fallback_health=fallback)
 
@@ -208,7 +245,10 @@ async def _run(args) -> int:
         try:
             await ready_or_rejoin(runner.link, rejoin if args.token is None and args.enrol_key else None)
         except LinkRefused as exc:
-            print(f"the server refused this phone: {exc}", file=sys.stderr)
+            if exc.code == "certificate":
+                print(f"refusing the server: {exc.message}", file=sys.stderr)
+            else:
+                print(f"the server refused this phone: {exc}", file=sys.stderr)
             return 3
         log.warning("connected to %s as %s", args.server, runner.link.phone)
         await runner.run()
@@ -229,7 +269,7 @@ async def _fleet(args) -> int:
     if args.backend != "sim" and (args.dial_log or args.agent_talk_s):
         print("--dial-log and --agent-talk-s are for the sim backend", file=sys.stderr)
         return 2
-    fleet = Fleet(args.server, args.phones, enrol_key=args.enrol_key, seed=args.seed,
+    fleet = Fleet(args.server, args.phones, enrol_key=args.enrol_key, seed=args.seed, trust=args.trust,
                   speed=args.speed, state_file=args.state, cache_dir=args.cache,
                   prefetch=args.prefetch, name_prefix=args.prefix or args.backend,
                   backend=args.backend, adb_port=args.adb_port, dial_log=args.dial_log,

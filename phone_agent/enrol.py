@@ -34,11 +34,11 @@ import aiohttp
 
 from . import protocol as p
 from .backoff import Backoff
-from .link import Link, LinkRefused
+from .link import CertificateRefused, Link, LinkRefused, ServerTrust
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EnrolmentError", "THIS_PHONE", "TokenStore", "enrol", "ready_or_rejoin", "token_for"]
+__all__ = ["CertificateRefused", "EnrolmentError", "THIS_PHONE", "TokenStore", "enrol", "ready_or_rejoin", "token_for"]
 
 THIS_PHONE = "phone"  # the key of the one phone of ``python -m phone_agent run``
 
@@ -55,6 +55,7 @@ class EnrolmentError(RuntimeError):
 async def enrol(server: str, name: str, *, enrol_key: str | None = None, mode: str = "sim",
                 device: dict | None = None, session: aiohttp.ClientSession | None = None,
                 poll_s: float = 5.0, timeout: float | None = None,
+                trust: ServerTrust | None = None,
                 refused_wait_s: tuple[float, float] = (5.0, 3600.0)) -> dict:
     """Join the server (``POST /api/phones/join``); returns
     ``{"phone_id", "token", …}``. Without an enrolment key the request waits
@@ -64,42 +65,58 @@ async def enrol(server: str, name: str, *, enrol_key: str | None = None, mode: s
     ``join_queue_full``) is made again after the Retry-After it gives, kept
     within ``refused_wait_s`` (least, most) and spread a little, growing while
     the refusals go on; a request that expired before a manager decided is
-    made again at once."""
+    made again at once.
+
+    ``trust`` checks the server's certificate (its pin); a server that is
+    not the pinned one raises :class:`~phone_agent.link.CertificateRefused`
+    before the enrolment key is sent. A ``session`` given must come from
+    the same trust (:meth:`ServerTrust.session`)."""
+    trust = trust or ServerTrust(server)
     own = session is None
-    session = session or aiohttp.ClientSession()
+    session = session or trust.session()
     try:
-        body: dict[str, Any] = {"name": name, "mode": mode, "device": device or {}}
-        if enrol_key:
-            body["enrol_key"] = enrol_key
-        url = f"{server.rstrip('/')}/api/phones/join"
-        deadline = None if timeout is None else time.monotonic() + timeout
-        refusals = Backoff(refused_wait_s[0], refused_wait_s[1], jitter=0.2)
-        while True:
-            async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=30)) as r:
-                answer = await _json(r)
-                retry_after = r.headers.get("Retry-After", "")
-            if r.status == 201 and answer.get("status") == "approved":
-                return answer
-            refusal = _join_refusal(r.status, answer)
-            if refusal is not None:
-                wait = min(max(_seconds(retry_after), refusals.next()), refused_wait_s[1])
-                if deadline is not None and time.monotonic() + wait >= deadline:
-                    raise EnrolmentError(f"{name!r}: the server refused to take a join request "
-                                         f"({refusal}) until the time ran out", r.status)
-                log.warning("%s: the server takes no join request now (%s: %s); asking again in %.0f s",
-                            name, refusal, str(answer["error"].get("message", ""))[:200], wait)
-                await asyncio.sleep(wait)
-                continue
-            if r.status != 202 or answer.get("status") != "pending":
-                raise EnrolmentError(f"POST {url}: HTTP {r.status} {answer}", r.status)
-            refusals.reset()
-            approved = await _wait_for_decision(session, url, answer, name, poll_s, deadline)
-            if approved is not None:
-                return approved
-            log.warning("%s: the join request expired before a manager approved it; asking again", name)
+        return await _join(session, server, name, enrol_key, mode, device, poll_s, timeout, refused_wait_s)
+    except aiohttp.ClientError as exc:
+        refused = trust.refused(exc)
+        if refused is not None:
+            raise refused from None
+        raise
     finally:
         if own:
             await session.close()
+
+
+async def _join(session, server, name, enrol_key, mode, device, poll_s, timeout,
+                refused_wait_s) -> dict:
+    body: dict[str, Any] = {"name": name, "mode": mode, "device": device or {}}
+    if enrol_key:
+        body["enrol_key"] = enrol_key
+    url = f"{server.rstrip('/')}/api/phones/join"
+    deadline = None if timeout is None else time.monotonic() + timeout
+    refusals = Backoff(refused_wait_s[0], refused_wait_s[1], jitter=0.2)
+    while True:
+        async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=30)) as r:
+            answer = await _json(r)
+            retry_after = r.headers.get("Retry-After", "")
+        if r.status == 201 and answer.get("status") == "approved":
+            return answer
+        refusal = _join_refusal(r.status, answer)
+        if refusal is not None:
+            wait = min(max(_seconds(retry_after), refusals.next()), refused_wait_s[1])
+            if deadline is not None and time.monotonic() + wait >= deadline:
+                raise EnrolmentError(f"{name!r}: the server refused to take a join request "
+                                     f"({refusal}) until the time ran out", r.status)
+            log.warning("%s: the server takes no join request now (%s: %s); asking again in %.0f s",
+                        name, refusal, str(answer["error"].get("message", ""))[:200], wait)
+            await asyncio.sleep(wait)
+            continue
+        if r.status != 202 or answer.get("status") != "pending":
+            raise EnrolmentError(f"POST {url}: HTTP {r.status} {answer}", r.status)
+        refusals.reset()
+        approved = await _wait_for_decision(session, url, answer, name, poll_s, deadline)
+        if approved is not None:
+            return approved
+        log.warning("%s: the join request expired before a manager approved it; asking again", name)
 
 
 async def _wait_for_decision(session: aiohttp.ClientSession, url: str, pending: dict, name: str,

@@ -26,7 +26,7 @@ __all__ = ["ScanSpecError", "check_scan", "check_virtual_phones", "router_superv
 
 
 def run_sim_fleet(server_url: str, phones: int, *, enrol_key: str, state: str, seed: int = 0,
-                  speed: float = 1.0, duration: float | None = None) -> int:
+                  speed: float = 1.0, duration: float | None = None, cert_sha256: str | None = None) -> int:
     """Run ``phones`` simulated phones against ``server_url`` until stopped
     (or ``duration`` seconds); the fleet's metrics are printed as one JSON
     line last. Returns the exit status."""
@@ -35,6 +35,8 @@ def run_sim_fleet(server_url: str, phones: int, *, enrol_key: str, state: str, s
             "--speed", str(speed), "--enrol-key", enrol_key, "--state", state]
     if duration is not None:
         argv += ["--duration", str(duration)]
+    if cert_sha256:
+        argv += ["--cert-sha256", cert_sha256]
     return main(argv)
 
 
@@ -47,14 +49,17 @@ def check_scan(spec: str, default_port: int) -> list[str]:
 
 def router_supervisor(server_url: str, *, adb_host: str, adb_port: int, addresses: list[str],
                       enrol_key: str, state_file: str, cache_dir: str | None, speed: float = 1.0,
-                      prefetch: int = 2, scan_every_s: float = 30.0):
+                      prefetch: int = 2, scan_every_s: float = 30.0, cert_sha256: str | None = None):
     """The router-mode supervisor: the phones adb lists or the scan finds,
-    each enrolled and driven through the adb server at ``adb_host:adb_port``."""
+    each enrolled and driven through the adb server at ``adb_host:adb_port``.
+    ``cert_sha256``: the pinned certificate of an https server (PinError
+    when it is not a fingerprint, or the server is http)."""
     import os
 
     import adbutils
 
     from .cli import DEFAULT_CACHE
+    from .link import ServerTrust
     from .script import ScriptConfig
     from .supervisor import AdbSupervisor
     if adb_host in ("127.0.0.1", "localhost"):
@@ -63,7 +68,7 @@ def router_supervisor(server_url: str, *, adb_host: str, adb_port: int, addresse
     return AdbSupervisor(server_url, adbutils.AdbClient(host=adb_host, port=adb_port), addresses,
                          enrol_key=enrol_key, state_file=state_file, cache_dir=cache_dir or DEFAULT_CACHE,
                          script_config=ScriptConfig(speed=speed), prefetch=prefetch,
-                         scan_every_s=scan_every_s)
+                         scan_every_s=scan_every_s, trust=ServerTrust(server_url, cert_sha256))
 
 
 async def supervise(supervisor, every_s: float = 60.0) -> None:

@@ -36,6 +36,10 @@ def create_app(config: dict | None = None):
         app.config.update(config)
     for key in ("DATABASE", "UPLOADS"):   # absolute, like server.config's (send_file needs it)
         app.config[key] = config_module.absolute_path(app.config[key])
+    if app.config.get("TLS_CERT_SHA256"):
+        # Served over TLS (ars serve --tls): the browser never sends the
+        # session cookie over plain http.
+        app.config["SESSION_COOKIE_SECURE"] = True
 
     db.init_db(app.config["DATABASE"])
     if not app.config.get("SECRET_KEY"):

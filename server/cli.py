@@ -246,7 +246,9 @@ def import_contacts(settings, file, list_name):
 @click.option("--state", type=click.Path(dir_okay=False), default="var/sim-fleet.json", show_default=True,
               help="where the phones' tokens are kept between runs")
 @click.option("--duration", type=float, default=None, help="stop after this many seconds")
-def sim(settings, phones, server_url, seed, speed, enrol_key, state, duration):
+@click.option("--cert-sha256", default=None, metavar="HEX",
+              help="https: the SHA-256 of the server's certificate (`ars tls-fingerprint`)")
+def sim(settings, phones, server_url, seed, speed, enrol_key, state, duration, cert_sha256):
     """Run simulated phones (each a real Socket.IO client) against a server.
 
     \b
@@ -265,7 +267,7 @@ def sim(settings, phones, server_url, seed, speed, enrol_key, state, duration):
         if not enrol_key:
             raise click.ClickException("no enrolment key: create one on the 폰 등록 page, or pass --enrol-key")
     raise SystemExit(host.run_sim_fleet(server_url, phones, enrol_key=enrol_key, state=state, seed=seed,
-                                        speed=speed, duration=duration))
+                                        speed=speed, duration=duration, cert_sha256=cert_sha256))
 
 
 @cli.command()
@@ -275,12 +277,28 @@ def sim(settings, phones, server_url, seed, speed, enrol_key, state, duration):
 @click.option("--adb-phones", "adb_phones", default=None, metavar="RANGE",
               help="also drive the phones at these addresses over adb (router mode): runs "
                    "`ars phones adb --scan RANGE` beside the server, restarted if it stops")
-def serve(settings, host, port, adb_phones):
+@click.option("--tls", "tls", is_flag=True, default=None,
+              help="serve https (internet mode) with a self-signed certificate made once in "
+                   "<db dir>/tls/; phones pin its SHA-256 [env ARS_TLS]")
+@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None,
+              help="serve https with this certificate (PEM, the server's first) instead [env ARS_TLS_CERT]")
+@click.option("--tls-key", type=click.Path(dir_okay=False), default=None,
+              help="the private key (PEM, no passphrase) of --tls-cert [env ARS_TLS_KEY]")
+@click.option("--tls-name", "tls_names", multiple=True, metavar="NAME",
+              help="another name or address for the self-signed certificate (the office's public "
+                   "address or domain); repeatable")
+def serve(settings, host, port, adb_phones, tls, tls_cert, tls_key, tls_names):
     """Run the server (manager console and phone endpoint).
 
     With --adb-phones, the router-mode phones are driven by `ars phones adb`
     in a process of its own (asyncio, away from the server's eventlet loop),
     with the same --db and --uploads; it stops when the server stops.
+
+    \b
+    With --tls (or --tls-cert and --tls-key) the console and the phones'
+    endpoint are served over https only; the certificate's SHA-256, which
+    phones pin (--cert-sha256, the 폰 등록 QR code), is printed at start
+    and by `ars tls-fingerprint`.
     """
     import logging
 
@@ -290,22 +308,87 @@ def serve(settings, host, port, adb_phones):
     port = port or settings["port"]
     if adb_phones:
         _scan_list(adb_phones, 5555, "--adb-phones")
-    app = create_app(config.app_config(settings))
+    certificate = _server_certificate(settings, host, tls, tls_cert, tls_key, tls_names)
+    app_config = config.app_config(settings)
+    if certificate is not None:
+        app_config["TLS_CERT_SHA256"] = certificate.sha256
+    app = create_app(app_config)
     app.extensions["ars_live"].start()
     socketio = app.extensions["socketio"]
+    scheme = "https" if certificate else "http"
     router_phones = None
     if adb_phones:
+        pin = ["--cert-sha256", certificate.sha256] if certificate else []
         router_phones = ChildProcess([sys.executable, "-m", "server", "phones", "adb",
-                               "--server", f"http://{_local_address(host)}:{port}", "--scan", adb_phones,
+                               "--server", f"{scheme}://{_local_address(host)}:{port}", *pin,
+                               "--scan", adb_phones,
                                "--db", str(settings["db"]), "--uploads", str(settings["uploads"]),
                                "--stop-on-stdin-eof"], socketio, "ars phones adb")
         router_phones.start()
-    click.echo(f"Mobile ARS console: http://{host}:{port}/", err=True)
+    click.echo(f"Mobile ARS console: {scheme}://{host}:{port}/", err=True)
+    tls_options = {}
+    if certificate is not None:
+        from .tls import display_fingerprint
+        click.echo(f"TLS certificate {certificate.cert_path}"
+                   + (" (made now)" if certificate.created else "")
+                   + f"\n  SHA-256, for the phones (--cert-sha256): {certificate.sha256}"
+                   + f"\n  the same as a browser shows it: {display_fingerprint(certificate.sha256)}", err=True)
+        from .tls_protocol import TlsHttpProtocol
+        # Flask-SocketIO wraps eventlet's listening socket with eventlet.wrap_ssl
+        # (the handshake runs at each connection's first read, not in accept)
+        # and passes ``protocol`` on to eventlet.wsgi.server.
+        tls_options = {"certfile": str(certificate.cert_path), "keyfile": str(certificate.key_path),
+                       "protocol": TlsHttpProtocol}
     try:
-        socketio.run(app, host=host, port=port, log_output=False)
+        socketio.run(app, host=host, port=port, log_output=False, **tls_options)
     finally:
         if router_phones is not None:
             router_phones.stop()
+
+
+def _server_certificate(settings, host, tls, tls_cert, tls_key, tls_names):
+    """The certificate ``ars serve`` listens with (None: plain http): the
+    operator's (--tls-cert/--tls-key or the config's), else with --tls the
+    self-signed one beside the database, made on the first start."""
+    from . import tls as server_tls
+    cert_file = tls_cert or settings["tls_cert"]
+    key_file = tls_key or settings["tls_key"]
+    if bool(tls_cert) != bool(tls_key) or bool(cert_file) != bool(key_file):
+        raise click.UsageError("--tls-cert and --tls-key go together: give both PEM files")
+    wanted = tls or settings["tls"] or bool(cert_file)
+    if not wanted:
+        if tls_names:
+            raise click.UsageError("--tls-name names the certificate of --tls: add --tls")
+        return None
+    try:
+        if cert_file:
+            return server_tls.load_operator(cert_file, key_file)
+        names = server_tls.wanted_names(host, [*settings["tls_names"], *tls_names])
+        for name in names:
+            server_tls.check_name(name)
+        return server_tls.ensure_self_signed(server_tls.tls_dir(settings["db"]), names)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tls-name") from None
+    except server_tls.TlsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command("tls-fingerprint")
+@storage_options
+@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None,
+              help="the operator's certificate (PEM) [default: the config's, else <db dir>/tls/cert.pem]")
+def tls_fingerprint(settings, tls_cert):
+    """Print the SHA-256 of the certificate `ars serve --tls` uses (what phones pin).
+
+    Prints only the 64 hex digits, for scripts; makes nothing (the first
+    `ars serve --tls` makes the self-signed certificate)."""
+    from . import tls as server_tls
+    path = tls_cert or settings["tls_cert"] or server_tls.tls_dir(settings["db"]) / server_tls.CERT_FILE
+    try:
+        click.echo(server_tls.file_fingerprint(path))
+    except server_tls.TlsError as exc:
+        hint = "" if tls_cert or settings["tls_cert"] else " (`ars serve --tls` makes it on its first start)"
+        raise click.ClickException(f"{exc}{hint}") from None
 
 
 def _local_address(host: str) -> str:
@@ -412,9 +495,12 @@ def phones():
 @click.option("--speed", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
               help="virtual phones only: the call script's waits run this many times faster "
                    "(match `ars virtual-phones --speed`)")
+@click.option("--cert-sha256", default=None, metavar="HEX",
+              help="an https server (ars serve --tls): the SHA-256 of its certificate "
+                   "(`ars tls-fingerprint`); a server with another one is refused")
 @click.option("--stop-on-stdin-eof", is_flag=True, hidden=True)
 def phones_adb(settings, server_url, scan_spec, default_port, adb_host, adb_port, enrol_key, state,
-               cache, scan_every, prefetch, speed, stop_on_stdin_eof):
+               cache, scan_every, prefetch, speed, cert_sha256, stop_on_stdin_eof):
     """Drive phones over adb from this machine: router mode (공유기접속).
 
     \b
@@ -441,10 +527,15 @@ def phones_adb(settings, server_url, scan_spec, default_port, adb_host, adb_port
     import logging
 
     from phone_agent import host
+    from phone_agent.link import PinError
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    supervisor = host.router_supervisor(server_url, adb_host=adb_host, adb_port=adb_port, addresses=addresses,
-                                        enrol_key=enrol_key, state_file=state, cache_dir=cache, speed=speed,
-                                        prefetch=prefetch, scan_every_s=scan_every)
+    try:
+        supervisor = host.router_supervisor(server_url, adb_host=adb_host, adb_port=adb_port,
+                                            addresses=addresses, enrol_key=enrol_key, state_file=state,
+                                            cache_dir=cache, speed=speed, prefetch=prefetch,
+                                            scan_every_s=scan_every, cert_sha256=cert_sha256)
+    except PinError as exc:
+        raise click.UsageError(str(exc)) from None
     _run_until_signal(host.supervise(supervisor), stop_on_stdin_eof=stop_on_stdin_eof)
 
 

@@ -1,7 +1,8 @@
 """Where the server's settings come from.
 
 Precedence, highest first: a command-line option, the environment
-(``ARS_DB``, ``ARS_UPLOADS``, ``ARS_HOST``, ``ARS_PORT``, ``ARS_SECRET_KEY``),
+(``ARS_DB``, ``ARS_UPLOADS``, ``ARS_HOST``, ``ARS_PORT``, ``ARS_SECRET_KEY``,
+``ARS_TLS``, ``ARS_TLS_CERT``, ``ARS_TLS_KEY``),
 the config file (``$ARS_CONFIG``, else ``./ars.toml`` when present), then the
 built-in defaults below. The config file is TOML with the same lower-case
 keys, for example::
@@ -10,6 +11,7 @@ keys, for example::
     uploads = "/srv/ars/uploads"
     host = "172.16.0.100"
     port = 8000
+    tls = true                # internet mode: https with a certificate phones pin
     lockout_max_failures = 3
 
 A relative ``db`` or ``uploads`` (the defaults are) is made absolute here,
@@ -71,6 +73,14 @@ DEFAULTS: dict[str, object] = {
     "join_rate_window_s": 600,
     "join_pending_max": 200,
     "join_expiry_s": 86_400,
+    # TLS (server/tls.py): ``tls`` serves https with a self-signed certificate
+    # kept in <db dir>/tls/ (made once); ``tls_cert`` + ``tls_key`` (PEM files)
+    # serve the operator's own instead; ``tls_names`` are extra names for the
+    # self-signed one (the public address or domain phones use).
+    "tls": False,
+    "tls_cert": None,
+    "tls_key": None,
+    "tls_names": [],
 }
 
 ENV_KEYS = {
@@ -79,7 +89,12 @@ ENV_KEYS = {
     "host": "ARS_HOST",
     "port": "ARS_PORT",
     "secret_key": "ARS_SECRET_KEY",
+    "tls": "ARS_TLS",
+    "tls_cert": "ARS_TLS_CERT",
+    "tls_key": "ARS_TLS_KEY",
 }
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
 class ConfigError(Exception):
@@ -144,6 +159,7 @@ def load(environ=os.environ) -> dict[str, object]:
         raise ConfigError(f"min_free_disk_mb must be a number of MB, not {values['min_free_disk_mb']!r}") from None
     if values["min_free_disk_mb"] < 0:
         raise ConfigError("min_free_disk_mb must be 0 or more")
+    _tls_values(values)
     return resolve_paths(values)
 
 
@@ -167,6 +183,27 @@ def resolve_paths(values: dict[str, object], base: str | os.PathLike | None = No
             raise ConfigError(f"{key} must name a path")
         values[key] = absolute_path(values[key], base)
     return values
+
+
+def _tls_values(values: dict[str, object]) -> None:
+    """``tls`` a bool, ``tls_cert``/``tls_key`` both or neither (either turns TLS on)."""
+    tls = values["tls"]
+    if isinstance(tls, str):
+        if tls.strip().lower() not in _TRUE + _FALSE:
+            raise ConfigError(f"tls must be true or false, not {tls!r}")
+        tls = tls.strip().lower() in _TRUE
+    if not isinstance(tls, bool):
+        raise ConfigError(f"tls must be true or false, not {tls!r}")
+    for key in ("tls_cert", "tls_key"):
+        if values[key] is not None and not isinstance(values[key], str):
+            raise ConfigError(f"{key} must be a file name, not {values[key]!r}")
+        values[key] = absolute_path(values[key]) if values[key] else None   # like db and uploads
+    if bool(values["tls_cert"]) != bool(values["tls_key"]):
+        raise ConfigError("tls_cert and tls_key go together: give both PEM files, or neither")
+    names = values["tls_names"]
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ConfigError(f"tls_names must be a list of host names or addresses, not {names!r}")
+    values["tls"] = tls or bool(values["tls_cert"])
 
 
 def app_config(values: dict[str, object]) -> dict[str, object]:

@@ -288,6 +288,12 @@ EN: dict[str, str] = {
     "약속 안내 중": "Promise playing",
     "1번 누름": "Pressed 1",
     "phone_agent 설치 명령": "phone_agent install command",
+    "QR 코드 내용 (phone_agent run --pairing 에 그대로 넣을 수 있습니다)":
+        "QR code text (give it as is to phone_agent run --pairing)",
+    "서버 인증서 SHA-256 (폰은 이 값과 같은 인증서의 서버에만 접속합니다)":
+        "Server certificate SHA-256 (phones connect only to a server with this certificate)",
+    "설치 명령의 sha256 값으로 pip가 내려받은 파일을 확인합니다. 실행할 때는 --cert-sha256 을 붙이세요:":
+        "pip checks the downloaded file against the sha256 in the install command. Run the agent with --cert-sha256:",
     "오디오": "Audio",
     "통화음 직접 수신": "Call audio, voter's side",
     "통화음 혼합 수신": "Call audio, both sides",

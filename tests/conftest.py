@@ -143,15 +143,18 @@ class LiveServer:
     """``ars serve`` in a subprocess on a loopback port, with its own database.
 
     ``config`` entries go to an ars.toml (e.g. short leases); ``seed(db_path,
-    uploads_dir)`` fills the database before the server starts."""
+    uploads_dir)`` fills the database before the server starts; ``args`` go
+    to ``ars serve`` (``--tls`` makes :attr:`url` https)."""
 
-    def __init__(self, base_dir, config: dict | None = None, seed=None):
+    def __init__(self, base_dir, config: dict | None = None, seed=None, args: tuple[str, ...] = ()):
         from pathlib import Path
         self.base_dir = Path(base_dir)
         self.db = str(self.base_dir / "live.db")
         self.uploads = str(self.base_dir / "uploads")
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = list(args)
+        tls = any(arg in ("--tls", "--tls-cert") for arg in self.args)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.config_path = self.base_dir / "ars.toml"
         lines = [f"{key} = {value!r}" for key, value in (config or {}).items()]
         self.config_path.write_text("\n".join(lines) + "\n")
@@ -173,7 +176,7 @@ class LiveServer:
         env = dict(os.environ, PYTHONUNBUFFERED="1", ARS_CONFIG=str(self.config_path))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--db", self.db, "--uploads", self.uploads,
-             "--host", "127.0.0.1", "--port", str(self.port)],
+             "--host", "127.0.0.1", "--port", str(self.port), *self.args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self._wait_until_listening()
 

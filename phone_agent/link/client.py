@@ -42,6 +42,7 @@ from .. import __version__, protocol
 from ..backoff import Backoff
 from .assets import AssetStore, campaign_assets, is_sha
 from .outbox import LinkDown, Outbox
+from .pin import ServerTrust
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,13 @@ _DEVICE_KEYS = ("model", "android", "serial", "number", "manufacturer")
 
 
 class LinkRefused(ConnectionError):
-    """The server refused this phone (bad_token, disabled, protocol)."""
+    """The server refused this phone (bad_token, disabled, protocol), or the
+    phone refused the server (``certificate``: not the pinned one)."""
 
     def __init__(self, code: str, message: str = ""):
         super().__init__(f"{code}: {message}" if message else code)
         self.code = code
+        self.message = message
 
 
 class LinkListener(Protocol):
@@ -75,14 +78,20 @@ class Link:
     ``listener`` (the runner) hears about campaigns and commands and says
     which calls the phone holds; ``assets`` is the store announcements are
     fetched into; ``connect_gate`` (a semaphore shared by a fleet) limits
-    how many phones connect at the same moment.
+    how many phones connect at the same moment; ``trust`` says how the
+    server's TLS certificate is checked (:class:`~phone_agent.link.pin.ServerTrust`:
+    its pin, ``--cert-sha256``; plain http by default). A certificate that is
+    not the pinned one is final: :attr:`refused` with code ``certificate``,
+    and the link never sends the token.
     """
 
     def __init__(self, server: str, token: str, *, assets: AssetStore, mode: str = "sim",
                  backend: str = "sim", device: dict | None = None,
                  listener: LinkListener | None = None, transports: list[str] | None = None,
                  ack_timeout: float = 10.0, connect_timeout: float = 10.0,
-                 connect_gate: asyncio.Semaphore | None = None, name: str = "phone"):
+                 connect_gate: asyncio.Semaphore | None = None, name: str = "phone",
+                 trust: ServerTrust | None = None):
+        self.trust = trust or ServerTrust(server)
         self.server = server.rstrip("/")
         self.token = token
         self.assets = assets
@@ -134,7 +143,7 @@ class Link:
     async def start(self) -> None:
         if self._supervisor is not None:
             return
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        self._session = self.trust.session(limit=0)
         # handle_sigint=False: the process owner decides what SIGINT does (the
         # CLI lets the outbox flush); engineio would disconnect every client.
         sio = self._sio = socketio.AsyncClient(reconnection=False, http_session=self._session,
@@ -190,6 +199,11 @@ class Link:
                 await self._connect()
             except (socketio.exceptions.ConnectionError, aiohttp.ClientError, OSError,
                     asyncio.TimeoutError) as exc:
+                if self.trust.refusal is not None:
+                    self.refused = LinkRefused("certificate", str(self.trust.refusal))
+                    log.error("%s: %s", self.name, self.trust.refusal)
+                    self._failed.set()
+                    return
                 refusal = self._connect_refusal or {}
                 code = refusal.get("code") if isinstance(refusal, dict) else None
                 if code in FATAL_REFUSALS:

@@ -337,6 +337,11 @@ OK_ACKS: dict[str, Check] = {
 # What a phone answers to the server's events.
 PHONE_REPLY = obj(required={"ok": boolean()}, optional={"error": string(500)}, lenient=True)
 
+# The phone registration QR code (docs/protocol.md "Enrolment"): server -> phone,
+# so lenient; the URL and the fingerprint are checked by phone_agent.link.pin.
+PAIRING = obj(required={"server": string(300), "token": string(200)},
+              optional={"cert_sha256": string(200)}, lenient=True)
+
 BAD_ACK = "bad_ack"  # (phone side) the server's answer did not follow the protocol
 
 

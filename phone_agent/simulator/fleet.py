@@ -68,7 +68,7 @@ from pathlib import Path
 import aiohttp
 
 from ..enrol import EnrolmentError, TokenStore, enrol, ready_or_rejoin
-from ..link import AssetStore, Link
+from ..link import AssetStore, Link, ServerTrust
 from ..runner import PhoneMetrics, Runner
 from ..script import ScriptConfig
 from ..telephony.base import Telephony
@@ -117,7 +117,9 @@ class Fleet:
     ``state_file`` caches tokens (``None``: enrol every run). ``backend``:
     ``"sim"`` or ``"adb"`` (virtual handsets behind a real adb server;
     ``adb_port``: use that adb server instead of a private one; ``adb_poll_s``:
-    how often the backend reads the call state during a call).
+    how often the backend reads the call state during a call). ``trust``:
+    the server's pinned TLS certificate (:class:`~phone_agent.link.ServerTrust`),
+    for every phone's requests and link.
     """
 
     def __init__(self, server: str, phones: int, *, enrol_key: str | None = None, seed: int = 0,
@@ -128,12 +130,14 @@ class Fleet:
                  script_config: ScriptConfig | None = None, connect_concurrency: int = 25,
                  join_mode: str | None = None, start_spread_s: float = 1.0,
                  backend: str = "sim", adb_port: int | None = None, adb_poll_s: float | None = None,
-                 agent_model: AgentModel | None = None, dial_log: str | Path | None = None):
+                 agent_model: AgentModel | None = None, dial_log: str | Path | None = None,
+                 trust: ServerTrust | None = None):
         if backend not in ("sim", "adb"):
             raise ValueError(f"unknown fleet backend {backend!r} (sim or adb)")
         if backend != "sim" and (dial_log is not None or agent_model is not None):
             raise ValueError("dial_log and agent_model are for the sim backend")
         self.server = server.rstrip("/")
+        self.trust = trust or ServerTrust(self.server)
         self.count = phones
         self.enrol_key = enrol_key
         self.seed = seed
@@ -173,7 +177,7 @@ class Fleet:
         """Enrol (or reuse tokens), connect every phone, start dialling.
         Returns once every phone is connected; raises if one cannot be."""
         self._gate = asyncio.Semaphore(self.connect_concurrency)
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32))
+        self._session = self.trust.session(limit=32)
         self.assets = AssetStore(self.cache_dir)
         self.phones = [FleetPhone(i, f"{self.name_prefix}-{i:03d}") for i in range(self.count)]
         try:
@@ -240,7 +244,8 @@ class Fleet:
     def _build(self, phone: FleetPhone) -> None:
         phone.link = Link(self.server, phone.token, assets=self.assets, mode=self.link_mode,
                           backend=phone.backend.name, device=phone.device,
-                          transports=self.transports, connect_gate=self._gate, name=phone.name)
+                          transports=self.transports, connect_gate=self._gate, name=phone.name,
+                          trust=self.trust)
         phone.metrics = PhoneMetrics(phone.name)
         phone.runner = Runner(phone.link, phone.backend, config=self.script_config,
                               prefetch=self.prefetch, name=phone.name, metrics=phone.metrics)
@@ -366,7 +371,8 @@ class Fleet:
         device = phone.device
         try:
             answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key,
-                                 mode=self.join_mode, device=device, session=self._session)
+                                 mode=self.join_mode, device=device, session=self._session,
+                                 trust=self.trust)
         except EnrolmentError as exc:
             if self.join_mode == "sim" and exc.status == 400:
                 # docs/protocol.md lists only router|internet for joining; a
@@ -374,7 +380,8 @@ class Fleet:
                 log.warning("%s: join with mode 'sim' refused; joining as 'internet'", phone.name)
                 self.join_mode = "internet"
                 answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key,
-                                     mode="internet", device=device, session=self._session)
+                                     mode="internet", device=device, session=self._session,
+                                     trust=self.trust)
             else:
                 raise
         phone.token, phone.phone_id = answer["token"], answer.get("phone_id")

@@ -56,7 +56,7 @@ import aiohttp
 
 from ..backoff import Backoff
 from ..enrol import EnrolmentError, TokenStore, enrol, ready_or_rejoin, token_for
-from ..link import AssetStore, Link, LinkRefused
+from ..link import AssetStore, Link, LinkRefused, ServerTrust
 from ..runner import Runner
 from ..script import ScriptConfig
 from ..telephony.adb import AdbTelephony
@@ -114,7 +114,9 @@ class AdbSupervisor:
     ``enrol_key``: joins without the manager's approval (``None``: each new
     phone waits on 폰 등록 until a manager approves it). ``state_file``:
     token cache. ``cache_dir``: announcements and images, shared by the
-    phones. ``backend_options`` go to every :class:`AdbTelephony`.
+    phones. ``backend_options`` go to every :class:`AdbTelephony`. ``trust``:
+    the server's pinned TLS certificate (``ars serve --tls``), for every
+    phone's join, assets and link.
     """
 
     def __init__(self, server: str, client: adbutils.AdbClient, addresses: Iterable[str] = (), *,
@@ -122,8 +124,9 @@ class AdbSupervisor:
                  cache_dir: str | Path, script_config: ScriptConfig | None = None,
                  prefetch: int = 2, scan_every_s: float = 30.0, max_backoff_s: float = 300.0,
                  scan_workers: int = 32, connect_timeout_s: float = 12.0,
-                 backend_options: dict | None = None):
+                 backend_options: dict | None = None, trust: ServerTrust | None = None):
         self.server = server.rstrip("/")
+        self.trust = trust or ServerTrust(self.server)
         self.client = client
         self.addresses = {address: _Address(Backoff(scan_every_s, max_backoff_s))
                           for address in addresses}
@@ -337,7 +340,7 @@ class AdbSupervisor:
 
     async def _connect(self, phone: _Phone, token: str, device: dict) -> None:
         phone.link = Link(self.server, token, assets=self.assets, mode="router", backend="adb",
-                          device=device, name=phone.serial)
+                          device=device, name=phone.serial, trust=self.trust)
         phone.runner = Runner(phone.link, phone.backend, config=self.script_config,
                               prefetch=self.prefetch, name=phone.serial)
         await phone.link.start()
@@ -351,7 +354,7 @@ class AdbSupervisor:
                 log.warning("%s: asking to join as %s: approve it on the console (폰 등록)",
                             phone.serial, phone.name)
             answer = await enrol(self.server, phone.name, enrol_key=self.enrol_key, mode="router",
-                                 device=device)
+                                 device=device, trust=self.trust)
             log.info("%s: joined the server as %s (phone %s)", phone.serial, phone.name,
                      answer.get("phone_id"))
             return answer

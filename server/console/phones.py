@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from .. import db
 from ..i18n import _
-from ..phones.api import ENROL_KEY_SETTING, install_command
+from ..phones.api import ENROL_KEY_SETTING, install_command, server_certificate
 from ..security import new_token, token_sha256
 from .auth import audit, login_required, pin_refused
 from .forms import MODES, EnrolKeyForm, NewPhoneForm, PhoneForm
@@ -54,8 +54,13 @@ def server_url() -> str:
 
 
 def pairing(token: str) -> dict:
-    """What a phone needs to join: as text and as a QR code (segno)."""
-    payload = json.dumps({"server": server_url(), "token": token}, separators=(",", ":"))
+    """What a phone needs to join: as text and as a QR code (segno). Over
+    TLS the payload carries the certificate's SHA-256 the phone pins
+    (docs/protocol.md "Enrolment")."""
+    fields = {"server": server_url(), "token": token}
+    if server_certificate():
+        fields["cert_sha256"] = server_certificate()
+    payload = json.dumps(fields, separators=(",", ":"))
     return {"token": token, "payload": payload,
             "qr": segno.make(payload, error="m").svg_data_uri(scale=5, border=2)}
 
@@ -71,8 +76,9 @@ def _page(status: int = 200, issued: dict | None = None, issued_for: dict | None
     db.expire_join_requests(store, now)
     return render_template("phones/index.html", phones=rows, requests=db.join_requests(store, now=now),
                            enrol_key=db.get_setting(store, ENROL_KEY_SETTING), modes=MODES,
-                           install=install_command(server_url()), issued=issued,
-                           issued_for=issued_for, server_url=server_url()), status
+                           install=install_command(server_url(), server_certificate()), issued=issued,
+                           issued_for=issued_for, server_url=server_url(),
+                           cert_sha256=server_certificate()), status
 
 
 @bp.route("/")

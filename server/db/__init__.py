@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
+import os
 import sqlite3
 from pathlib import Path
 
@@ -25,6 +27,14 @@ from flask import current_app, g
 from sqlite_utils import Database
 
 from .migrations import migrations
+
+log = logging.getLogger(__name__)
+
+# The database holds the session secret, password hashes and voters' numbers:
+# its file (and SQLite's -wal and -shm beside it, which SQLite creates with
+# the database file's mode) is readable by its owner only.
+FILE_MODE = 0o600
+SIDE_FILES = ("", "-wal", "-shm", "-journal")
 
 
 class NotFound(LookupError):
@@ -47,6 +57,7 @@ def connect(path: str | Path, *, lock_wait_s: float = 30.0) -> Database:
     seconds (0: fails at once, for a caller that retries on its own)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _create_private(path)
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
                            timeout=30)   # the pragmas below may wait; then lock_wait_s holds
     conn.row_factory = sqlite3.Row
@@ -64,7 +75,36 @@ def migrate(db: Database) -> list[str]:
     return pending
 
 
+def _create_private(path: Path) -> None:
+    """Create the database file, empty, with :data:`FILE_MODE` (SQLite would
+    make it 0644 less the umask)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        pass
+
+
+def tighten_file_modes(path: str | Path) -> list[str]:
+    """Make the database file and SQLite's files beside it readable by their
+    owner only, when an earlier version left them readable by others (one
+    log line each, then they stay tightened). Returns the files changed."""
+    changed = []
+    for suffix in SIDE_FILES:
+        side = Path(f"{path}{suffix}")
+        try:
+            mode = side.stat().st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(side, mode & 0o700)
+                changed.append(str(side))
+                log.warning("%s was readable by other users (%o); now by its owner only (%o)",
+                            side, mode, mode & 0o700)
+        except FileNotFoundError:
+            continue
+    return changed
+
+
 def init_db(path: str | Path) -> list[str]:
+    tighten_file_modes(path)
     db = connect(path)
     try:
         return migrate(db)

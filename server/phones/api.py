@@ -7,6 +7,7 @@ with a token, an enrolment key or a join request the manager approves.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import io
@@ -14,8 +15,9 @@ import logging
 import math
 import secrets
 import tarfile
-import time
 from pathlib import Path
+
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_file
 
@@ -181,6 +183,10 @@ include = ["phone_agent*"]
 "phone_agent.android" = ["dist/*.jar"]
 """
 
+# The files' time in the package: fixed, so the package's bytes depend only on
+# the code; not before 1980, which the wheel (a zip) built from it cannot hold.
+PACKAGE_MTIME = 1_700_000_000
+
 HELPER_IN_PACKAGE = "phone_agent/" + BUILT_JAR.relative_to(BUILT_JAR.parents[2]).as_posix()
 
 
@@ -205,12 +211,17 @@ def agent_sdist() -> tuple[str, bytes]:
     only what a phone runs (the simulator and the virtual handsets, which
     the server and the tests use, stay out: ``phone_agent.SIMULATOR_ONLY``),
     and the built audio helper jar, which an internet-mode phone pushes to
-    its own adbd from there (:data:`HELPER_IN_PACKAGE`)."""
+    its own adbd from there (:data:`HELPER_IN_PACKAGE`).
+
+    The same code gives the same bytes (fixed times in the tar and the gzip
+    header), so the SHA-256 the install command carries (pip's ``#sha256=``)
+    is the file's however often it is built."""
     root = Path(__file__).resolve().parents[2] / "phone_agent"
     base = f"{PACKAGE_NAME}-{AGENT_VERSION}"
     buffer = io.BytesIO()
-    mtime = int(time.time())
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    mtime = PACKAGE_MTIME
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
         def add_bytes(name: str, data: bytes):
             info = tarfile.TarInfo(f"{base}/{name}")
             info.size, info.mtime, info.mode = len(data), mtime, 0o644
@@ -228,15 +239,33 @@ def agent_sdist() -> tuple[str, bytes]:
     return f"{base}.tar.gz", buffer.getvalue()
 
 
-def install_command(server_url: str) -> str:
-    filename, _data = agent_sdist()
-    return f"pip install {server_url.rstrip('/')}/phone-agent/{filename}"
+def install_command(server_url: str, cert_sha256: str | None = None) -> str:
+    """The one line a phone installs ``phone_agent`` with (Termux's pip).
+
+    Over TLS (``cert_sha256``: the server's certificate is self-signed) pip
+    could not verify the certificate, so the line tells pip to accept this
+    one host (``--trusted-host HOST:PORT``) and carries the package's own
+    SHA-256 in the URL (``#sha256=``), which pip checks against the download
+    and refuses the file when it differs: what is installed is what this
+    server built, whoever answered. Plain http: the line as before."""
+    filename, data = agent_sdist()
+    url = f"{server_url.rstrip('/')}/phone-agent/{filename}"
+    if not cert_sha256:
+        return f"pip install {url}"
+    host = urlsplit(server_url).netloc
+    return f"pip install --trusted-host {host} {url}#sha256={hashlib.sha256(data).hexdigest()}"
+
+
+def server_certificate() -> str | None:
+    """The SHA-256 of the certificate the server is serving with (None: plain http)."""
+    return current_app.config.get("TLS_CERT_SHA256")
 
 
 @bp.route("/phone-agent/")
 def agent_page():
     server_url = request.host_url.rstrip("/")
-    return render_template("phones/agent.html", command=install_command(server_url), server_url=server_url)
+    return render_template("phones/agent.html", command=install_command(server_url, server_certificate()),
+                           server_url=server_url, cert_sha256=server_certificate())
 
 
 @bp.route("/phone-agent/<filename>")
