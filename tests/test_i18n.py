@@ -32,6 +32,11 @@ def texts_to_translate() -> set[str]:
     found.add(forms.RULES_NOT_CONFIRMED)
     found.update(operations.RESULT_LABELS.values())
     found.update(operations.CALLBACK_LABELS.values())
+    from server import backup
+    from server.console import backups
+    found.update(backup.MESSAGES.values())
+    found.update(backups.KIND_LABELS.values())
+    found.update(backups.STATE_LABELS.values())
     return found
 
 

@@ -16,10 +16,12 @@ from ..jobs import JobRegistry, run_blocking
 
 def register_console(app) -> None:
     from . import audit_log, auth, campaigns, contacts, home, images, ments, operations, phones, settings
+    from . import backups
 
     app.extensions["ars_jobs"] = JobRegistry()
 
     console = (auth, home, contacts, ments, images, settings, audit_log, phones, campaigns, operations)
+    console += (backups,)
     for module in console:
         app.register_blueprint(module.bp)
     console_blueprints = {module.bp.name for module in console}
