@@ -75,15 +75,19 @@ def _pin_ok(action: str, name: str) -> bool:
     return False
 
 
+def _page(form_values: dict | None = None, errors: dict | None = None):
+    settings = settings_from(db.get_setting(db.get_db(), SETTING_KEY))
+    entries = [listing.describe(path) for path in reversed(listing.archives(directory()))]
+    return render_template("backups/index.html", entries=entries, kinds=KIND_LABELS, states=STATE_LABELS,
+                           settings=dict(settings, **(form_values or {})), status=auto().status,
+                           pending=restore.pending(current_app.config["DATABASE"]), directory=directory(),
+                           errors=errors or {})
+
+
 @bp.route("/")
 @login_required
 def index():
-    store = db.get_db()
-    entries = [listing.describe(path) for path in reversed(listing.archives(directory()))]
-    return render_template("backups/index.html", entries=entries, kinds=KIND_LABELS, states=STATE_LABELS,
-                           settings=settings_from(db.get_setting(store, SETTING_KEY)), status=auto().status,
-                           pending=restore.pending(current_app.config["DATABASE"]), directory=directory(),
-                           errors={})
+    return _page()
 
 
 @bp.route("/now", methods=["POST"])
@@ -222,12 +226,7 @@ def save_settings():
     values, errors = parse_settings(request.form)
     if errors:
         flash(_("입력값을 확인하세요."), "error")
-        store = db.get_db()
-        entries = [listing.describe(path) for path in reversed(listing.archives(directory()))]
-        return render_template("backups/index.html", entries=entries, kinds=KIND_LABELS, states=STATE_LABELS,
-                               settings=dict(settings_from(db.get_setting(store, SETTING_KEY)), **request.form),
-                               status=auto().status, pending=restore.pending(current_app.config["DATABASE"]),
-                               directory=directory(), errors=errors), 400
+        return _page({k: request.form.get(k, "") for k in ("every_min", "keep")}, errors), 400
     db.put_setting(db.get_db(), SETTING_KEY, values)
     audit("settings", target="automatic backups", detail=values)
     flash(_("저장했습니다."), "info")
