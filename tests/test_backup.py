@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import stat
 import tarfile
 from pathlib import Path
@@ -21,12 +22,27 @@ from server.cli import cli
 from .conftest import PIN, Clock, Manager, page_text
 
 
-@pytest.fixture
-def seeded(app):
-    """The app's database with a sample campaign (ready): a call list, three
+@pytest.fixture(scope="module")
+def sample_data(tmp_path_factory):
+    """A sample campaign (ready) made once: a call list of 40, three
     announcements, two images (originals kept too)."""
-    return sample.seed_campaign(app.config["DATABASE"], app.config["UPLOADS"], contacts=40, intro_s=0.3,
-                                promise_s=0.2)
+    folder = tmp_path_factory.mktemp("sample")
+    info = sample.seed_campaign(folder / "ars.db", folder / "uploads", contacts=40, intro_s=0.3, promise_s=0.2)
+    return folder, info
+
+
+@pytest.fixture
+def app_overrides(tmp_path, sample_data):
+    """Each test's app starts on its own copy of the sample data."""
+    folder, _info = sample_data
+    shutil.copy2(folder / "ars.db", tmp_path / "ars.db")
+    shutil.copytree(folder / "uploads", tmp_path / "uploads")
+    return {}
+
+
+@pytest.fixture
+def seeded(app, sample_data):
+    return sample_data[1]
 
 
 def take(app, kind="manual", **kwargs) -> archive.Written:
@@ -144,6 +160,9 @@ def test_an_archive_missing_a_file_is_refused_naming_it(app, seeded, tmp_path):
         check.check_archive(bad)
     assert refused.value.code == "missing_file"
     assert refused.value.user_message == f"백업 목록에 있는 파일이 빠져 있습니다: {jpg}"
+    with pytest.raises(backup.BackupError, match="빠져 있습니다"):
+        restore.restore_now(bad, tmp_path / "n" / "ars.db", tmp_path / "n" / "uploads", tmp_path / "b")
+    assert not (tmp_path / "n" / "ars.db").exists()
 
 
 def test_an_archive_from_a_newer_schema_is_refused(app, seeded, store, tmp_path):

@@ -76,7 +76,7 @@ def test_a_backup_taken_while_phones_call_restores_on_a_new_pc(tmp_path):
             assert dict(office_db.execute("SELECT * FROM call WHERE id = ?", [row["id"]]).fetchone()) == row
         campaign = db.campaign(restored, server.seeded["campaign_id"])
         assert campaign["state"] == "paused"      # comes back paused: the manager resumes it
-        ments = db.ments(restored)
+        ments, images = db.ments(restored), db.images(restored)
     finally:
         restored.conn.close()
         office_db.conn.close()
@@ -92,3 +92,7 @@ def test_a_backup_taken_while_phones_call_restores_on_a_new_pc(tmp_path):
         played = manager.client.get(f"/ments/{ment['id']}.wav")
         office_file = Path(server.uploads) / "sha256" / ment["sha256"][:2] / f"{ment['sha256']}.wav"
         assert played.status_code == 200 and played.data == office_file.read_bytes()
+    for image in images:
+        shown = manager.client.get(f"/images/{image['id']}.jpg")
+        office_file = Path(server.uploads) / "sha256" / image["sha256"][:2] / f"{image['sha256']}.jpg"
+        assert shown.status_code == 200 and shown.data == office_file.read_bytes()

@@ -80,6 +80,25 @@ def describe(path: Path) -> dict:
     return entry
 
 
+def remove_stale_temporaries(directory: str | Path, older_than_s: float) -> list[str]:
+    """Remove what a backup, check or upload cut short by a crash left
+    (``.tmp-*``, never an archive) when older than ``older_than_s``."""
+    import shutil
+    import time
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = []
+    for path in directory.glob(".tmp-*"):
+        try:
+            if time.time() - path.lstat().st_mtime > older_than_s:
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+                removed.append(path.name)
+        except OSError:
+            continue
+    return removed
+
+
 def prune(directory: str | Path, keep: int, kind: str = "auto") -> list[str]:
     """Remove all but the newest ``keep`` archives of ``kind``; return the names removed."""
     found = archives(directory, kind)

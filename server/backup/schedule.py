@@ -67,6 +67,7 @@ class AutoBackup:
         self.room = room
         self.clock = clock
         self.status = Status()
+        listing.remove_stale_temporaries(self.directory, older_than_s=3600)
         newest = listing.archives(self.directory, "auto")
         if newest:
             self.status.last_at = listing.created_at(newest[-1].name).timestamp()
