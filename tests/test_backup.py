@@ -236,6 +236,24 @@ def test_restore_keeps_the_current_data_as_a_backup_first(app, seeded, tmp_path)
     assert not [p for p in other.iterdir() if p.name.startswith(".ars.db.restore-")]
 
 
+def test_a_damaged_database_is_replaced_by_the_restore_and_kept_as_it_was(app, seeded, tmp_path):
+    written = take(app)
+    other = tmp_path / "other"
+    other.mkdir()
+    garbage = b"SQLite format 3\0" + os.urandom(8192)
+    (other / "ars.db").write_bytes(garbage)
+
+    done = restore.restore_now(written.path, other / "ars.db", other / "uploads", other / "backups")
+
+    assert done["prerestore"].startswith("damaged-")
+    assert (other / "backups" / done["prerestore"]).read_bytes() == garbage
+    restored = db.connect(other / "ars.db")
+    try:
+        assert db.backup_row_counts(restored)["contact"] == 40
+    finally:
+        restored.conn.close()
+
+
 def test_ars_restore_refuses_while_the_server_holds_the_database(app, seeded, tmp_path):
     written = take(app)
     lock = restore.ServerLock(app.config["DATABASE"])

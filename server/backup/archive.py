@@ -62,13 +62,18 @@ def copy_database(db_path: Path, target: Path) -> dict:
     the manifest says of it (schema, row counts, campaign, referenced uploads)."""
     if not db_path.is_file():
         raise BackupError("no_database", detail=str(db_path))
-    source = db.connect(db_path)
+    try:
+        source = db.connect(db_path)
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(exc) from None
     try:
         copy = sqlite3.connect(str(target))
         try:
             source.conn.backup(copy)          # pages=-1: the whole file in one step, one snapshot
         finally:
             copy.close()
+    except sqlite3.DatabaseError as exc:
+        raise _unreadable(exc) from None
     finally:
         source.conn.close()
     copied = db.connect(target)
@@ -82,6 +87,13 @@ def copy_database(db_path: Path, target: Path) -> dict:
                 "referenced": sorted(db.referenced_upload_hashes(copied))}
     finally:
         copied.conn.close()
+
+
+def _unreadable(exc: sqlite3.DatabaseError) -> BackupError:
+    """A database SQLite cannot read (locked for too long is not that: it is an I/O problem)."""
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return BackupError("write_failed", detail=str(exc))
+    return BackupError("source_integrity", detail=str(exc))
 
 
 def referenced_files(uploads_dir: Path, hashes: set[str]) -> tuple[list[tuple[str, Path]], list[str]]:

@@ -135,6 +135,7 @@ def stage(archive: str | Path, db_path: str | Path, *, room=None) -> Staged:
         checked = check_archive(archive, into=folder, room=room)
         restored = db.connect(folder / DB_MEMBER)
         try:
+            db.migrate(restored)           # an archive of an older schema, brought up to this code's
             paused = db.pause_running_campaigns(restored)
             restored.conn.execute("PRAGMA journal_mode=DELETE")
         finally:
@@ -215,7 +216,11 @@ def _close_out_current(db_file: Path) -> None:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             conn.execute("PRAGMA journal_mode=DELETE")   # needs the file to itself: proves no one has it open
         except sqlite3.OperationalError as exc:
-            raise BackupError("db_in_use", detail=str(exc)) from None
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise BackupError("db_in_use", detail=str(exc)) from None
+            log.warning("the database being replaced cannot be checkpointed (%s); replaced as it is", exc)
+        except sqlite3.DatabaseError as exc:       # not a database any more: kept as it was, replaced
+            log.warning("the database being replaced is unreadable (%s); replaced as it is", exc)
         finally:
             conn.close()
     for suffix in ("-wal", "-shm", "-journal"):
@@ -297,15 +302,19 @@ def apply_pending(db_path: str | Path, uploads_dir: str | Path, backups_dir: str
 
 
 def _audit(db_path, actor: str, step: str, staged: Staged) -> None:
+    """Best effort: the database being replaced may be the damaged one."""
     if not Path(db_path).exists():
         return
-    store = db.connect(db_path)
     try:
-        db.migrate(store)
-        db.audit(store, "restore", actor=actor, target=f"backup {staged.archive}",
-                 detail={"step": step, "created_at": staged.manifest.get("created_at")})
-    finally:
-        store.conn.close()
+        store = db.connect(db_path)
+        try:
+            db.migrate(store)
+            db.audit(store, "restore", actor=actor, target=f"backup {staged.archive}",
+                     detail={"step": step, "created_at": staged.manifest.get("created_at")})
+        finally:
+            store.conn.close()
+    except sqlite3.DatabaseError as exc:
+        log.warning("restore: the database being replaced cannot be written (%s)", exc)
 
 
 def _finish(db_path, actor: str, archive: str | None, paused: list[str], result: dict) -> None:
