@@ -196,6 +196,7 @@ EN: dict[str, str] = {
     "자동 백업": "Automatic backups",
     "자동 백업 실패": "Automatic backup failed",
     "마지막 자동 백업": "Last automatic backup",
+    "아직 없음": "None yet",
     "캠페인 진행 중 백업 간격 (분)": "Every (minutes) while a campaign runs",
     "보관할 자동 백업 수": "Automatic backups to keep",
     "캠페인이 진행 중일 때만 자동으로 백업합니다. 오래된 자동 백업부터 지웁니다 (수동, 복원 전, 올린 백업은 지우지 않습니다).":

@@ -78,8 +78,9 @@ def _pin_ok(action: str, name: str) -> bool:
 def _page(form_values: dict | None = None, errors: dict | None = None):
     settings = settings_from(db.get_setting(db.get_db(), SETTING_KEY))
     entries = [listing.describe(path) for path in reversed(listing.archives(directory()))]
+    last_auto = next((e for e in entries if e["kind"] == "auto"), None)
     return render_template("backups/index.html", entries=entries, kinds=KIND_LABELS, states=STATE_LABELS,
-                           settings=dict(settings, **(form_values or {})), status=auto().status,
+                           last_auto=last_auto, settings=dict(settings, **(form_values or {})), status=auto().status,
                            pending=restore.pending(current_app.config["DATABASE"]), directory=directory(),
                            errors=errors or {})
 
