@@ -82,8 +82,11 @@ class ServerLock:
                     return False
                 time.sleep(0.2)
                 continue
-            os.ftruncate(fd, 0)
-            os.write(fd, str(os.getpid()).encode())
+            try:                       # the pid is for people; a full disk must not stop the server
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
+            except OSError:
+                pass
             self.fd = fd
             return True
 
