@@ -295,21 +295,27 @@ class ChildProcess:
 def _hold_database(settings):
     """``ars serve``'s lock on its database (``ars restore`` refuses while it is
     held), then the restore the 백업 page left for this start, if any."""
-    from . import backup, db
+    from . import backup
     from .backup import restore
     lock = restore.ServerLock(settings["db"])
     if not lock.acquire(wait_s=10.0):
         raise click.ClickException(f"another `ars serve` is using {settings['db']} "
                                    f"(lock {restore.lock_path(settings['db'])})")
     if restore.pending(settings["db"]) is not None:
-        db.init_db(settings["db"])
         try:
             done = restore.apply_pending(settings["db"], settings["uploads"], backup.default_dir(settings["db"]))
-        except backup.BackupError as exc:
-            lock.release()
-            raise click.ClickException(exc.user_message) from None
-        click.echo(f"restored {done['archive']}; the data before it is in {done['prerestore']}"
-                   + (f"; paused: {', '.join(done['paused'])}" if done["paused"] else ""), err=True)
+        except Exception as exc:  # the swap is one rename: the data is the old or the new, never half
+            import logging
+            logging.getLogger("ars").exception("the restore prepared on the 백업 page failed")
+            info = restore.cancel_pending(settings["db"])
+            reason = exc.user_message if isinstance(exc, backup.BackupError) else f"{type(exc).__name__}: {exc}"
+            click.echo(f"the restore of {info and info.get('archive')} failed ({reason}); "
+                       "starting on the data as it is", err=True)
+            _audit_cli(settings, "restore", info and info.get("archive"),
+                       {"step": "at start", "error": getattr(exc, "code", type(exc).__name__)}, ok=False)
+        else:
+            click.echo(f"restored {done['archive']}; the data before it is in {done['prerestore']}"
+                       + (f"; paused: {', '.join(done['paused'])}" if done["paused"] else ""), err=True)
     return lock
 
 
@@ -394,17 +400,23 @@ def restore_command(settings, archive, yes):
 
 
 def _audit_cli(settings, action: str, name: str | None, detail: dict, ok: bool = True) -> None:
+    """Best effort: the database may be the damaged one."""
+    import sqlite3
     from pathlib import Path
 
     from . import db
     if not Path(settings["db"]).is_file():
         return
-    store = db.connect(settings["db"])
     try:
-        db.migrate(store)
-        db.audit(store, action, actor="cli", target=f"backup {name}" if name else "backup", detail=detail, ok=ok)
-    finally:
-        store.conn.close()
+        store = db.connect(settings["db"])
+        try:
+            db.migrate(store)
+            db.audit(store, action, actor="cli", target=f"backup {name}" if name else "backup", detail=detail,
+                     ok=ok)
+        finally:
+            store.conn.close()
+    except sqlite3.DatabaseError as exc:
+        click.echo(f"(not on the audit log: {exc})", err=True)
 
 
 # -- phones driven from this machine ---------------------------------------------------------

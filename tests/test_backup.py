@@ -19,7 +19,7 @@ from server.backup import archive, check, listing, restore
 from server.backup.schedule import SETTING_KEY, AutoBackup
 from server.cli import cli
 
-from .conftest import PIN, Clock, Manager, page_text
+from .conftest import MANAGER_ID, PIN, Clock, Manager, page_text
 
 
 @pytest.fixture(scope="module")
@@ -418,3 +418,38 @@ def test_automatic_backup_settings_are_checked(logged_in, store):
     assert bad.status_code == 400 and db.get_setting(store, SETTING_KEY) is None
     logged_in.post("/backups/settings", {"every_min": "15", "keep": "4"})
     assert db.get_setting(store, SETTING_KEY) == {"every_min": 15, "keep": 4}
+
+
+def test_ars_serve_applies_the_prepared_restore_at_start_or_starts_on_the_old_data(app, seeded, store, tmp_path):
+    from server.cli import _hold_database
+    written = take(app)
+    db.add_do_not_call(store, ["01099990000"])            # after the backup
+    store.conn.close()
+    app.extensions["ars_engine"].writer.close()           # the server has stopped
+    app.extensions["ars_live"].reader.close()
+    settings = {"db": app.config["DATABASE"], "uploads": app.config["UPLOADS"], "min_free_disk_mb": 0}
+
+    # The uploads folder cannot be written: the restore fails before the swap,
+    # and the server starts on the data as it was.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder")
+    restore.mark_pending(restore.stage(written.path, settings["db"]), settings["db"], actor=MANAGER_ID)
+    _hold_database(dict(settings, uploads=str(blocked))).release()
+    assert restore.pending(settings["db"]) is None
+    check_store = db.connect(settings["db"])
+    try:
+        assert db.on_do_not_call(check_store, "01099990000")
+        failed = db.audit_entries(check_store, action="restore", ok=False)[0]
+        assert json.loads(failed[0]["detail"])["step"] == "at start"
+    finally:
+        check_store.conn.close()
+
+    restore.mark_pending(restore.stage(written.path, settings["db"]), settings["db"], actor=MANAGER_ID)
+    _hold_database(settings).release()
+    check_store = db.connect(settings["db"])
+    try:
+        assert not db.on_do_not_call(check_store, "01099990000")
+        done = db.audit_entries(check_store, action="restore")[0][0]
+        assert done["actor"] == MANAGER_ID and json.loads(done["detail"])["step"] == "done"
+    finally:
+        check_store.conn.close()
