@@ -453,3 +453,17 @@ def test_ars_serve_applies_the_prepared_restore_at_start_or_starts_on_the_old_da
         assert done["actor"] == MANAGER_ID and json.loads(done["detail"])["step"] == "done"
     finally:
         check_store.conn.close()
+
+
+def test_a_gzip_bomb_behind_an_honest_manifest_is_refused_as_too_big(app, seeded, tmp_path):
+    written = take(app)
+    with tarfile.open(written.path, "r:gz") as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+        database = tar.extractfile("ars.db").read()
+    bomb = hostile(tmp_path / "bomb.tar.gz", manifest, [("ars.db", database)])
+    with open(bomb, "ab") as out:            # a second gzip member: 64 MB of zeros after the archive
+        import gzip
+        out.write(gzip.compress(b"\0" * (64 << 20), compresslevel=1))
+    with pytest.raises(backup.BackupError) as refused:
+        check.check_archive(bomb)
+    assert refused.value.code == "too_big"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -48,6 +49,33 @@ class Checked:
     manifest: dict
     folder: Path | None = None                       # where the files were extracted, if asked
     uploads: list[str] = field(default_factory=list)  # member names of the uploads
+
+
+class _Bounded(io.RawIOBase):
+    """The decompressed stream, refused past ``limit`` bytes: a gzip bomb or
+    a tar header claiming gigabytes (tarfile reads a pax header whole) ends as
+    ``too_big``, not as memory or disk exhausted."""
+
+    def __init__(self, raw, limit: int):
+        self.raw, self.limit, self.pos = raw, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size=-1):
+        if size is None or size < 0 or self.pos + size > self.limit:
+            size = self.limit - self.pos + 1
+        data = self.raw.read(size)
+        self.pos += len(data)
+        if self.pos > self.limit:
+            raise BackupError("too_big", detail=f"more than {self.limit} bytes unpacked")
+        return data
+
+
+def _unpacked_limit(files: dict[str, dict]) -> int:
+    """Every byte an honest archive with these files unpacks to, with room for
+    tar's headers (pax ones included) and padding."""
+    return MAX_MANIFEST_BYTES + sum(f["size"] + 16_384 for f in files.values()) + (1 << 20)
 
 
 def known_migrations() -> list[str]:
@@ -92,7 +120,8 @@ def _manifest_files(manifest) -> dict[str, dict]:
 def read_manifest(path: str | Path) -> dict:
     """The manifest of an archive (only its first member is read): for listing."""
     try:
-        with gzip.open(path, "rb") as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
+        with gzip.open(path, "rb") as gz, tarfile.open(
+                fileobj=_Bounded(gz, MAX_MANIFEST_BYTES + (1 << 20)), mode="r|") as tar:
             return _read_manifest_member(tar.next(), tar)
     except BackupError:
         raise
@@ -157,9 +186,11 @@ def check_archive(path: str | Path, *, into: str | Path | None = None, room=None
 
 def _check(path: Path, folder: Path, keep_uploads: bool, room) -> Checked:
     try:
-        with gzip.open(path, "rb") as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
+        with gzip.open(path, "rb") as gz, tarfile.open(
+                fileobj=(bounded := _Bounded(gz, MAX_MANIFEST_BYTES + (1 << 20))), mode="r|") as tar:
             manifest = _read_manifest_member(tar.next(), tar)
             files = _manifest_files(manifest)
+            bounded.limit = _unpacked_limit(files)
             if room is not None:
                 room(sum(f["size"] for f in files.values()))
             seen: set[str] = set()
@@ -190,7 +221,7 @@ def _check(path: Path, folder: Path, keep_uploads: bool, room) -> Checked:
                 else:
                     uploads.append(member.name)
                 _copy_member(tar, member, files[member.name], target)
-            while gz.read(CHUNK):      # to the end, so gzip checks its CRC and length
+            while bounded.read(CHUNK):     # to the end, so gzip checks its CRC and length
                 pass
     except BackupError:
         raise
