@@ -279,6 +279,93 @@ EN: dict[str, str] = {
         "Rung: how often the agent's phone rang (one call may ring several lines). Answered: the agent picked up and was connected. No answer: not picked up, so the next line was tried. Talk time runs from the connection to the end.",
     '호출자료 {id}번이 없습니다.': 'There is no call list {id}.',
     '호출자료를 고르세요.': 'Choose a call list.',
+    # backup and restore (server/backup/, console/backups.py)
+    "백업": "Backups",
+    "지금 백업": "Back up now",
+    "백업 목록": "Archives",
+    "백업 시각": "Taken at",
+    "백업이 없습니다.": "No backups yet.",
+    "보관 위치": "Kept in",
+    "백업 파일에는 데이터베이스 전체와 그 데이터가 쓰는 업로드 파일(호출자료 원본, 안내멘트, 이미지)이 들어 있습니다. 모든 유권자의 번호가 들어 있으니 내려받은 파일은 안전하게 보관하세요.":
+        "An archive holds the whole database and the uploads it uses (call list files, announcements, images). "
+        "It holds every voter's number: keep a downloaded copy safe.",
+    "자동 백업": "Automatic backups",
+    "자동 백업 실패": "Automatic backup failed",
+    "마지막 자동 백업": "Last automatic backup",
+    "아직 없음": "None yet",
+    "캠페인 진행 중 백업 간격 (분)": "Every (minutes) while a campaign runs",
+    "보관할 자동 백업 수": "Automatic backups to keep",
+    "캠페인이 진행 중일 때만 자동으로 백업합니다. 오래된 자동 백업부터 지웁니다 (수동, 복원 전, 올린 백업은 지우지 않습니다).":
+        "Automatic backups are taken only while a campaign runs. The oldest automatic ones are removed first "
+        "(manual, pre-restore and uploaded archives are never removed).",
+    "수동": "Manual",
+    "자동": "Automatic",
+    "복원 전": "Before restore",
+    "올린 파일": "Uploaded",
+    "확인": "Verify",
+    "확인됨": "Verified",
+    "확인 안 됨": "Not verified",
+    "손상": "Damaged",
+    "복원": "Restore",
+    "관리자비번을 다시 입력하세요.": "Enter your admin PIN again.",
+    "복원 대기 중": "Restore pending",
+    "복원 취소": "Cancel the restore",
+    "준비한 복원을 취소했습니다.": "The prepared restore was cancelled.",
+    "다른 PC의 백업 파일 올리기": "Upload an archive from another PC",
+    "백업했습니다: {name}": "Backed up: {name}",
+    "확인했습니다: 모든 파일의 SHA-256과 데이터베이스 무결성이 맞습니다.":
+        "Verified: every file's SHA-256 and the database's integrity check are correct.",
+    "올린 백업을 확인해 목록에 넣었습니다: {name}": "The uploaded archive was verified and added: {name}",
+    "서버(ars serve)를 다시 시작하면 이 백업으로 바뀝니다. 바뀌기 전의 데이터는 “복원 전” 백업으로 남습니다.":
+        "When the server (ars serve) is next started, the data is replaced by this archive. The data it "
+        "replaces is kept as a “Before restore” archive.",
+    "복원을 준비했습니다. 서버(ars serve)를 다시 시작하면 이 백업으로 바뀝니다. 바뀌기 전의 데이터는 “복원 전” 백업으로 남습니다.":
+        "The restore is prepared. When the server (ars serve) is next started, the data is replaced by this "
+        "archive. The data it replaces is kept as a “Before restore” archive.",
+    "캠페인이 진행 중이면 복원할 수 없습니다. 먼저 캠페인을 일시정지하세요.":
+        "A restore is refused while a campaign is running. Pause the campaign first.",
+    "복원하기 전에 백업 파일의 모든 체크섬과 데이터베이스 무결성을 확인하고, 더 새로운 버전에서 만든 백업은 거부합니다.":
+        "Before a restore every checksum in the archive and the database's integrity are checked; an archive "
+        "made by a newer version is refused.",
+    "복원은 서버(ars serve)를 다시 시작할 때 이루어지며, 그 전에 현재 데이터를 “복원 전” 백업으로 남깁니다.":
+        "The restore happens when the server (ars serve) is next started; the current data is first kept as a "
+        "“Before restore” archive.",
+    "백업 이후의 통화 기록은 사라집니다. 그 사이 전화한 유권자에게 다시 전화할 수 있으니 확인한 뒤 캠페인을 재개하세요. 진행 중이던 캠페인은 일시정지 상태로 복원됩니다.":
+        "Call records made after the backup are lost, so voters called since may be called again: check before "
+        "resuming. A campaign that was running comes back paused.",
+    "백업 파일이 아닙니다: {detail}": "Not a backup archive: {detail}",
+    "백업 파일이 손상되었습니다 (읽다가 끊김): {detail}": "The archive is damaged (it ends early): {detail}",
+    "백업 파일의 첫 항목이 manifest.json이 아닙니다.": "The archive's first entry is not manifest.json.",
+    "백업 목록(manifest.json)이 올바르지 않습니다: {detail}": "The archive's manifest.json is not valid: {detail}",
+    "이 프로그램이 모르는 백업 형식입니다 ({detail}).": "This program does not know this archive format ({detail}).",
+    "백업 파일에 허용되지 않는 항목이 있습니다: {name} ({detail})":
+        "The archive holds an entry that is not allowed: {name} ({detail})",
+    "백업 목록에 없는 파일이 들어 있습니다: {name}": "The archive holds a file its manifest does not list: {name}",
+    "같은 파일이 두 번 들어 있습니다: {name}": "The archive holds the same file twice: {name}",
+    "파일 크기가 백업 목록과 다릅니다: {name}": "A file's size differs from the manifest: {name}",
+    "파일이 손상되었습니다 (SHA-256 불일치): {name}": "A file is damaged (SHA-256 mismatch): {name}",
+    "백업 목록에 있는 파일이 빠져 있습니다: {name}": "A file the manifest lists is missing: {name}",
+    "백업 파일이 너무 큽니다: {detail}": "The archive is too large: {detail}",
+    "데이터베이스 사본이 손상되었습니다 (integrity_check): {detail}":
+        "The database copy is damaged (integrity_check): {detail}",
+    "이 백업은 더 새로운 버전의 프로그램에서 만들어졌습니다 (모르는 스키마: {detail}). 프로그램을 먼저 업데이트하세요.":
+        "This archive was made by a newer version of the program (unknown schema: {detail}). Update the "
+        "program first.",
+    "백업 파일이 없습니다: {name}": "No such archive: {name}",
+    "백업 파일 이름이 올바르지 않습니다: {name}": "Not an archive's name: {name}",
+    "서버(ars serve)가 이 데이터베이스를 사용 중입니다. 서버를 멈춘 뒤 다시 실행하세요.":
+        "The server (ars serve) is using this database. Stop it, then run this again.",
+    "다른 프로그램이 데이터베이스를 열고 있어 바꾸지 않았습니다 ({detail}). 그 프로그램을 닫은 뒤 다시 하세요.":
+        "Another program has the database open, so nothing was replaced ({detail}). Close it and try again.",
+    "캠페인 '{name}'이(가) 진행 중입니다. 캠페인을 일시정지한 뒤 복원하세요.":
+        "Campaign '{name}' is running. Pause it, then restore.",
+    "현재 데이터베이스가 손상되어 백업하지 않았습니다 (integrity_check): {detail}":
+        "The current database is damaged, so no backup was written (integrity_check): {detail}",
+    "백업하는 동안 업로드 파일이 바뀌었습니다: {name}": "An upload changed while it was being backed up: {name}",
+    "백업 파일을 쓰지 못했습니다: {detail}": "The archive could not be written: {detail}",
+    "데이터베이스 파일이 없습니다: {detail}": "There is no database file: {detail}",
+    "디스크 공간이 부족합니다: 남은 공간 {free_mb} MB, 필요한 공간 {need_mb} MB. 공간을 확보한 뒤 다시 하세요.":
+        "Not enough disk space: {free_mb} MB free, {need_mb} MB needed. Free some space and try again.",
     # calling engine, phones, campaigns, dashboard
     "발신 시작": "Start calling",
     "안내 중": "Intro playing",

@@ -47,6 +47,11 @@ def texts_to_translate() -> set[str]:
     for path in [*SERVER.glob("reports/*.py"), *SERVER.glob("console/*.py")]:
         for match in REPORT_TEXT.finditer(path.read_text(encoding="utf-8")):
             found.add(match.group(1) or match.group(2))
+    from server import backup
+    from server.console import backups
+    found.update(backup.MESSAGES.values())
+    found.update(backups.KIND_LABELS.values())
+    found.update(backups.STATE_LABELS.values())
     return found
 
 

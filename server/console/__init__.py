@@ -18,12 +18,13 @@ from ..jobs import JobRegistry, run_blocking
 def register_console(app) -> None:
     from . import audit_log, auth, campaigns, contacts, home, images, ments, operations, phones, settings
     from . import exports, statistics   # 통계 and the exports
+    from . import backups
 
     app.extensions["ars_jobs"] = JobRegistry()
     app.url_map.converters["int"] = RowId       # before the blueprints add their rules
 
     console = (auth, home, contacts, ments, images, settings, audit_log, phones, campaigns, operations)
-    console += (statistics, exports)
+    console += (statistics, exports, backups)
     for module in console:
         app.register_blueprint(module.bp)
     console_blueprints = {module.bp.name for module in console}

@@ -168,3 +168,4 @@ from .contacts import *  # noqa: E402,F401,F403
 from .calling import *  # noqa: E402,F401,F403
 from .reports import *  # noqa: E402,F401,F403
 from .sessions import *  # noqa: E402,F401,F403
+from .uploads import *  # noqa: E402,F401,F403
