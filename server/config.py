@@ -52,6 +52,10 @@ DEFAULTS: dict[str, object] = {
     # dashboard warns and uploads and imports are refused (server/disk.py);
     # calling resumes by itself when space returns.
     "min_free_disk_mb": 200,
+    # Reading an uploaded call list runs in a child process with these limits
+    # (server/guarded.py): address space in MB, and seconds before it is killed.
+    "parse_memory_mb": 1536,
+    "parse_timeout_s": 300.0,
 }
 
 ENV_KEYS = {
@@ -109,6 +113,13 @@ def load(environ=os.environ) -> dict[str, object]:
             raise ConfigError(f"{key} must be a number of seconds, not {values[key]!r}") from None
         if values[key] <= 0:
             raise ConfigError(f"{key} must be more than 0")
+    for key, low in (("parse_memory_mb", 256), ("parse_timeout_s", 1)):
+        try:
+            values[key] = float(values[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a number, not {values[key]!r}") from None
+        if values[key] < low:
+            raise ConfigError(f"{key} must be at least {low}")
     try:
         values["min_free_disk_mb"] = float(values["min_free_disk_mb"])
     except (TypeError, ValueError):
@@ -134,6 +145,8 @@ def app_config(values: dict[str, object]) -> dict[str, object]:
         "LEASE_MAX_HELD": values["lease_max_held"],
         "RECONNECT_GRACE_S": values["reconnect_grace_s"],
         "MIN_FREE_DISK_BYTES": int(float(values["min_free_disk_mb"]) * 1024 * 1024),
+        "PARSE_MEMORY_BYTES": int(float(values["parse_memory_mb"]) * 1024 * 1024),
+        "PARSE_TIMEOUT_S": float(values["parse_timeout_s"]),
     }
     if values.get("secret_key"):
         config["SECRET_KEY"] = values["secret_key"]

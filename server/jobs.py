@@ -122,6 +122,9 @@ class Job:
     stage: str = ""
     fraction: float = 0.0
     error: str | None = None
+    # the Korean message of ``error`` for server.i18n, when the error had one
+    error_template: str | None = None
+    error_values: dict = field(default_factory=dict)
     result: Any = None
     data: dict = field(default_factory=dict)
     started: float = field(default_factory=time.time)
@@ -143,13 +146,15 @@ class JobRegistry:
               job: Job | None = None) -> Job:
         """Run ``work(job)`` in a real thread; its return value becomes ``job.result``.
         An exception whose class has a ``user_message`` (or is a ValueError) becomes
-        ``job.error``; anything else is logged and reported as an internal error."""
+        ``job.error`` (with its ``template``/``values`` when it has them); one whose
+        ``kind`` is ``cancelled`` ends the job ``cancelled``; anything else is
+        logged and reported as an internal error."""
         if job is None:
             job = Job(id=secrets.token_urlsafe(12), kind=kind, owner=owner)
             with self._lock:
                 self._purge()
                 self._jobs[job.id] = job
-        job.state, job.error = "running", None
+        job.state, job.error, job.error_template, job.error_values = "running", None, None, {}
 
         def run():
             try:
@@ -162,7 +167,9 @@ class JobRegistry:
                 if known is None:
                     log.exception("job %s (%s) failed", job.id, kind)
                 job.error = known or f"internal error: {type(exc).__name__}"
-                job.state = "error"
+                job.error_template = getattr(exc, "template", None) if known else None
+                job.error_values = dict(getattr(exc, "values", None) or {}) if known else {}
+                job.state = "cancelled" if getattr(exc, "kind", None) == "cancelled" else "error"
 
         _real_thread(run, f"job-{kind}-{job.id}")
         return job

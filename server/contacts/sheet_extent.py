@@ -33,6 +33,10 @@ _DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*?\bref=\"([^\"
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)\b([^>]*)>")
 _ROW_R = re.compile(rb"\sr=\"(\d+)\"")
 _CELL_R = re.compile(rb"\sr=\"([A-Z]{1,3})(\d+)\"")
+# The fast path: unprefixed tags with r="…" first, as Excel and most writers put them.
+_PLAIN_CELL = re.compile(rb"<c r=\"([A-Z]{1,3})(\d+)\"")
+_PLAIN_ROW = re.compile(rb"<row r=\"(\d+)\"")
+_PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|row)[\s/>]")
 _REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?$")
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
@@ -89,47 +93,75 @@ def _sheet_members(zf: zipfile.ZipFile, sheet_name: str) -> list[str]:
     return sorted(n for n in names if re.fullmatch(r"(?:.*/)?worksheets/[^/]+\.xml", n))
 
 
+class _Extent:
+    """The rectangle of the cells seen so far, and where the scan is (rows
+    and cells may leave out ``r="…"``: then they follow the previous one)."""
+
+    def __init__(self):
+        self.first_row = self.first_col = self.last_row = self.last_col = None
+        self.row = 0
+        self.col = 0
+
+    def add(self, row_lo: int, row_hi: int, col_lo: int, col_hi: int) -> None:
+        if self.first_row is None:
+            self.first_row, self.last_row, self.first_col, self.last_col = row_lo, row_hi, col_lo, col_hi
+        elif row_lo >= self.first_row and row_hi <= self.last_row and col_lo >= self.first_col \
+                and col_hi <= self.last_col:
+            return
+        else:
+            self.first_row, self.last_row = min(self.first_row, row_lo), max(self.last_row, row_hi)
+            self.first_col, self.last_col = min(self.first_col, col_lo), max(self.last_col, col_hi)
+        limits.check_sheet(self.first_row, self.first_col, self.last_row, self.last_col)
+
+    def scan(self, data: bytes, end: int) -> None:
+        """Every row and cell tag of ``data[:end]``."""
+        cells = _PLAIN_CELL.findall(data, 0, end)
+        rows = _PLAIN_ROW.findall(data, 0, end)
+        if cells and len(cells) == sum(data.count(t, 0, end) for t in (b"<c ", b"<c>", b"<c/>")) \
+                and len(rows) == sum(data.count(t, 0, end) for t in (b"<row ", b"<row>", b"<row/>")) \
+                and _PREFIXED.search(data, 0, end) is None:
+            # Every tag says where it is (what Excel and nearly every writer
+            # do): the rectangle at C speed.
+            numbers = [int(r) for r in {r for _, r in cells}]
+            columns = [limits.column_number(c.decode()) for c in {c for c, _ in cells}]
+            self.add(min(numbers), max(numbers), min(columns), max(columns))
+            self.row, self.col = int(cells[-1][1]), limits.column_number(cells[-1][0].decode())
+            if rows and int(rows[-1]) > self.row:
+                self.row, self.col = int(rows[-1]), 0
+            return
+        for tag in _TAG.finditer(data, 0, end):
+            attrs = tag.group(2)
+            if tag.group(1) == b"row":
+                r = _ROW_R.search(attrs)
+                self.row = int(r.group(1)) if r else self.row + 1
+                self.col = 0
+                continue
+            r = _CELL_R.search(attrs)
+            if r:
+                self.col = limits.column_number(r.group(1).decode())
+                self.row = int(r.group(2))
+            else:
+                self.col += 1
+            row = max(self.row, 1)
+            self.add(row, row, self.col, self.col)
+
+
 def _check_member(zf: zipfile.ZipFile, member: str) -> None:
-    first_row = first_col = last_row = last_col = None
-    row = 0            # the current row (rows and cells may leave out r="…")
-    col = 0
+    extent = _Extent()
     looked_for_dimension = False
     tail = b""
     with zf.open(member) as fh:
         while True:
             chunk = fh.read(_CHUNK)
             data = tail + chunk
-            if not chunk:
-                cut = len(data)
-            else:
-                cut = data.rfind(b">") + 1
+            cut = data.rfind(b">") + 1 if chunk else len(data)
             if not looked_for_dimension and (len(data) >= 4096 or not chunk):
                 looked_for_dimension = True
                 head = data[:data.find(b"<sheetData") if b"<sheetData" in data else len(data)]
                 match = _DIMENSION.search(head)
                 if match:
                     _check_dimension(match.group(1).decode("ascii", "replace"))
-            for tag in _TAG.finditer(data, 0, cut):
-                attrs = tag.group(2)
-                if tag.group(1) == b"row":
-                    r = _ROW_R.search(attrs)
-                    row = int(r.group(1)) if r else row + 1
-                    col = 0
-                    continue
-                r = _CELL_R.search(attrs)
-                if r:
-                    col = limits.column_number(r.group(1).decode())
-                    row = int(r.group(2)) if r.group(2) else row
-                else:
-                    col += 1
-                row_ = max(row, 1)
-                if first_row is None:
-                    first_row, last_row, first_col, last_col = row_, row_, col, col
-                    limits.check_sheet(first_row, first_col, last_row, last_col)
-                elif row_ < first_row or row_ > last_row or col < first_col or col > last_col:
-                    first_row, last_row = min(first_row, row_), max(last_row, row_)
-                    first_col, last_col = min(first_col, col), max(last_col, col)
-                    limits.check_sheet(first_row, first_col, last_row, last_col)
+            extent.scan(data, cut)
             if not chunk:
                 break
             tail = data[cut:]

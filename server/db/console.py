@@ -100,6 +100,7 @@ def clear_lockout(db: Database, key: str) -> bool:
 
 AUDIT_ACTIONS = (
     "login", "logout", "upload", "import", "delete", "export", "settings", "lockout",
+    "cancel", "cleanup",
 )
 
 
