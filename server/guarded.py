@@ -31,6 +31,9 @@ from typing import Callable
 log = logging.getLogger(__name__)
 
 _ROOT = Path(__file__).resolve().parents[1]
+#: What a native library says on stderr when an allocation fails (Rust's
+#: alloc error handler, C++, glibc) before it aborts.
+_OUT_OF_MEMORY = ("memory allocation of", "std::bad_alloc", "Cannot allocate memory", "MemoryError")
 _MAX_LINE = 16 << 20
 
 
@@ -106,6 +109,7 @@ class GuardedRun:
         if self.cancelled:
             raise ChildFailed("cancelled", CANCELLED)
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   RUST_BACKTRACE="0",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")])))
         request = dict(self.request, _memory_bytes=int(self.limits.memory_bytes))
         messages: list[dict] = []
@@ -130,11 +134,12 @@ class GuardedRun:
                 self.cancel()
                 process.wait()
             reader.join(timeout=10)
+            errors.seek(0)
+            head = errors.read(4096)
             errors.seek(0, 2)
-            size = errors.tell()
-            errors.seek(max(0, size - 4096))
-            tail = errors.read().decode("utf-8", "replace")
-        return self._outcome(process.returncode, messages, tail)
+            errors.seek(max(len(head), errors.tell() - 4096))
+            said = (head + errors.read()).decode("utf-8", "replace")
+        return self._outcome(process.returncode, messages, said)
 
     def _read(self, stream, messages: list[dict]) -> None:
         for line in iter(lambda: stream.readline(_MAX_LINE), b""):
@@ -154,7 +159,7 @@ class GuardedRun:
                 messages.append(message)
         stream.close()
 
-    def _outcome(self, code: int, messages: list[dict], stderr_tail: str) -> dict:
+    def _outcome(self, code: int, messages: list[dict], stderr: str) -> dict:
         if self.cancelled and not self.timed_out:
             raise ChildFailed("cancelled", CANCELLED)
         if self.timed_out:
@@ -171,14 +176,15 @@ class GuardedRun:
             except (KeyError, IndexError, ValueError):
                 return_error = ChildFailed("refused", "{message}", message=str(error.get("message", "")))
             raise return_error
-        if (error is not None and error.get("kind") == "memory") or "memory allocation of" in stderr_tail \
-                or code == -signal.SIGKILL:
+        if (error is not None and error.get("kind") == "memory") or code == -signal.SIGKILL \
+                or any(sign in stderr for sign in _OUT_OF_MEMORY):
             # MemoryError in Python; a native allocator's abort; the kernel's OOM killer
             log.warning("guarded %s: out of memory (exit %s, limit %d MB)", self.module, code, limit_mb)
             raise ChildFailed("memory", MEMORY, limit_mb=limit_mb)
         reason = (f"신호 {-code}" if code < 0 else f"종료 코드 {code}") if not error else \
             str(error.get("type") or "오류")[:80]
-        log.warning("guarded %s failed: %s", self.module, reason)
+        log.warning("guarded %s failed: exit %s, %s", self.module, code,
+                    str(error.get("type")) if error else "no answer")
         raise ChildFailed("crashed", CRASHED, reason=reason)
 
 

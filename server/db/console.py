@@ -180,14 +180,6 @@ def delete_ment(db: Database, ment_id: int) -> dict:
     return row
 
 
-def sha256_in_use(db: Database, sha256: str) -> bool:
-    return db.execute(
-        "SELECT EXISTS(SELECT 1 FROM ment WHERE sha256 = ?) OR "
-        "EXISTS(SELECT 1 FROM image WHERE sha256 = ? OR original_sha256 = ?) OR "
-        "EXISTS(SELECT 1 FROM contact_list WHERE source_sha256 = ?)",
-        [sha256] * 4).fetchone()[0] == 1
-
-
 # -- images ----------------------------------------------------------------
 
 def add_image(db: Database, *, kind: str, sha256: str, original_sha256: str, original_name: str,
