@@ -27,7 +27,7 @@ from .storage import UploadStore
 log = logging.getLogger(__name__)
 
 MIN_AGE_S = 3600.0
-_KINDS = {".wav": "announcement", ".jpg": "image"}
+_KINDS = {".wav": "announcement", ".jpg": "image", ".png": "image", ".gif": "image", ".webp": "image"}
 
 
 def kind_of(ext: str | None) -> str:
