@@ -117,12 +117,14 @@ def import_contacts(settings, file, list_name):
     """Import a call list (.txt, .csv, .xlsx, .xls); print a JSON summary last.
 
     Refused up front, nothing stored, when the disk is too full for it
-    (min_free_disk_mb)."""
+    (min_free_disk_mb). The file is read in a child process with the
+    parse_memory_mb and parse_timeout_s limits; a refused file is not kept."""
     from pathlib import Path
 
     from . import config, db
     from .contacts import importer
     from .disk import DiskFull, DiskGuard
+    from .guarded import Limits
     from .storage import UploadStore
     guard = DiskGuard(Path(settings["db"]).parent, config.app_config(settings)["MIN_FREE_DISK_BYTES"],
                       uploads_path=settings["uploads"])
@@ -141,11 +143,14 @@ def import_contacts(settings, file, list_name):
 
     started = time.perf_counter()
     try:
+        cfg = config.app_config(settings)
         result = importer.import_file(store, UploadStore(settings["uploads"]), file,
-                                             name=list_name, progress=progress)
+                                      name=list_name, progress=progress,
+                                      limits=Limits(cfg["PARSE_MEMORY_BYTES"], cfg["PARSE_TIMEOUT_S"]))
         db.audit(store, "import", actor="cli", target=f"call list {result.name}", detail=result.summary())
     except importer.CallListError as exc:
-        raise click.ClickException(str(exc)) from None
+        # the caps' and the guard's messages do not name the file themselves
+        raise click.ClickException(f"{Path(file).name}: {exc}" if exc.template else str(exc)) from None
     finally:
         store.conn.close()
     summary = dict(result.summary(), seconds=round(time.perf_counter() - started, 3))
