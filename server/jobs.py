@@ -128,6 +128,9 @@ class Job:
     result: Any = None
     data: dict = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    # called (with the job) when the registry forgets it after keep_s, e.g. a
+    # preview never imported: its uploaded file goes too
+    on_forget: Callable[["Job"], None] | None = None
 
     def progress(self, stage: str, fraction: float) -> None:
         self.stage, self.fraction = stage, max(0.0, min(1.0, fraction))
@@ -185,4 +188,9 @@ class JobRegistry:
     def _purge(self) -> None:
         old = time.time() - self.keep_s
         for job_id in [j.id for j in self._jobs.values() if j.started < old and j.state != "running"]:
-            del self._jobs[job_id]
+            job = self._jobs.pop(job_id)
+            if job.on_forget is not None:
+                try:
+                    job.on_forget(job)
+                except Exception:   # forgetting one job must not stop the next upload
+                    log.exception("job %s (%s): clean-up failed", job.id, job.kind)

@@ -172,6 +172,16 @@ def test_cancelling_a_finished_preview_removes_its_file(logged_in, client, store
     assert_nothing_kept(app, store, client)
 
 
+def test_a_preview_left_waiting_is_forgotten_with_its_file(logged_in, client, store, app):
+    started = start_upload(logged_in, GOOD_CSV, "good.csv", "잊힌 미리보기").get_json()
+    assert wait_for(client, started["status"])["state"] == "ready"
+    assert len(upload_files(app)) == 1
+    app.extensions["ars_jobs"].keep_s = 0        # as if an hour had passed
+    refused(logged_in, client, hostile_files.wide_csv(), "wide.csv")   # the next upload purges old jobs
+    assert client.get(started["status"]).status_code == 404
+    assert_nothing_kept(app, store, client)
+
+
 def test_an_import_that_fails_at_commit_removes_its_file(logged_in, client, store, app):
     started = start_upload(logged_in, GOOD_CSV, "good.csv", "같은 이름").get_json()
     assert wait_for(client, started["status"])["state"] == "ready"

@@ -110,6 +110,7 @@ def upload():
             raise
 
     job = jobs().start("contacts-prepare", current_manager()["id"], work, done_state="ready")
+    job.on_forget = lambda job: _forgotten(db_path, store_files, job)
     target = url_for("contacts.job", job_id=job.id)
     if _wants_json():
         return {"job": job.id, "url": target, "status": url_for("contacts.job_status", job_id=job.id)}
@@ -144,6 +145,18 @@ def _source_gone(db_path: str, store_files, job, exc: importer.CallListError) ->
                  target=f"call list file {job.data['filename']}", ok=cancelled,
                  detail={"step": "import" if job.kind == "contacts-commit" else "preview",
                          "reason": exc.kind, "file_removed": removed})
+    finally:
+        own.conn.close()
+
+
+def _forgotten(db_path: str, store_files, job) -> None:
+    """A preview left waiting for its 가져오기 until the registry forgets it
+    (an hour): its file goes, unless the list was imported."""
+    if job.state != "ready":
+        return
+    own = db.connect(db_path)
+    try:
+        importer.discard_source(own, store_files, job.data["sha256"], job.data["filename"])
     finally:
         own.conn.close()
 
