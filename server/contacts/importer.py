@@ -164,7 +164,9 @@ def _guarded(request: dict, limits: Limits, progress, run_holder) -> dict:
     try:
         return run.run()
     except ChildFailed as exc:
-        raise CallListError(exc.message, template=exc.template, values=exc.values, kind=exc.kind) from None
+        # a plain message (no Korean template: the older English refusals) is passed on as it is
+        template = None if exc.template == "{message}" else exc.template
+        raise CallListError(exc.message, template=template, values=exc.values, kind=exc.kind) from None
 
 
 def preview_guarded(db_path, uploads: UploadStore, source: Path, filename: str, *,

@@ -1,6 +1,7 @@
 """The size a call list may have, and the Korean refusals when it has more.
 
-Pure: numbers in, a :class:`ReadError` out (``reader`` raises it too). The
+Pure: numbers (or a text file's bytes) in, a :class:`ReadError` out
+(``reader`` raises it too). The
 readers check these BEFORE they allocate a table (``reader.py`` for text,
 ``sheet_extent.py`` for workbooks), so a small hostile file is refused
 instead of being blown up into gigabytes. The caps are far above any real
@@ -9,6 +10,10 @@ at or below Excel's own limits; docs/decisions.md #31 says why each.
 """
 
 from __future__ import annotations
+
+import csv
+
+import numpy as np
 
 
 class ReadError(ValueError):
@@ -102,3 +107,55 @@ def check_table(rows: int, cols: int) -> None:
     if rows * cols > MAX_CELLS:
         raise ReadError.korean("표가 너무 큽니다: {rows:,}행 × {cols:,}열 (최대 {max:,}칸)",
                                rows=rows, cols=cols, max=MAX_CELLS)
+
+
+_SCAN_BYTES = 8 << 20
+
+
+def _longest_line(data: bytes) -> tuple[int, int]:
+    """(length, offset) of the longest line of ``data``, in 8 MiB pieces."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    best, best_at, start = 0, 0, 0
+    for off in range(0, len(arr), _SCAN_BYTES):
+        ends = np.flatnonzero(arr[off:off + _SCAN_BYTES] == 10) + off
+        if len(ends):
+            starts = np.concatenate(([start], ends[:-1] + 1))
+            lengths = ends - starts
+            i = int(lengths.argmax())
+            if lengths[i] > best:
+                best, best_at = int(lengths[i]), int(starts[i])
+            start = int(ends[-1]) + 1
+    if len(arr) - start > best:
+        best, best_at = len(arr) - start, start
+    return best, best_at
+
+
+def _fields(line: bytes, sep: str) -> list[str]:
+    """The cells of one line (quotes understood), however long they are."""
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(max(old_limit, len(line) + 1))
+    try:
+        return next(csv.reader([line.decode("utf-8", "replace").rstrip("\r\n")], delimiter=sep), [])
+    except csv.Error:
+        return [line.decode("utf-8", "replace")]
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+def check_text(data: bytes, sep: str) -> int:
+    """Refuse a text table over the caps (py) BEFORE pandas builds it:
+    too many lines, a line too long (it holds too many cells or one too long
+    a cell; that line alone is split to say which), a first line of too many
+    cells. Returns the number of lines."""
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if lines > MAX_ROWS:
+        raise too_many_rows(lines)
+    longest, at = _longest_line(data)
+    if longest > MAX_LINE_BYTES:
+        cells = _fields(data[at:at + longest], sep)
+        if len(cells) > MAX_COLUMNS:
+            raise too_many_columns(len(cells))
+        raise cell_too_long(max(map(len, cells), default=longest))
+    end = data.find(b"\n")
+    check_table(lines, len(_fields(data[:end if end >= 0 else len(data)], sep)))
+    return lines

@@ -188,7 +188,7 @@ def _read_text(path: str, name: str) -> pd.DataFrame:
     if data is None:
         data = text.encode("utf-8")
     del text
-    lines = _check_text_shape(data, sep)
+    lines = limits.check_text(data, sep)
 
     def parse(width: int | None) -> pd.DataFrame:
         return pd.read_csv(
@@ -225,58 +225,6 @@ def _read_text(path: str, name: str) -> pd.DataFrame:
     df.columns = range(df.shape[1])
     df.index = pd.RangeIndex(1, len(df) + 1)
     return df
-
-
-_SCAN_BYTES = 8 << 20
-
-
-def _longest_line(data: bytes) -> tuple[int, int]:
-    """(length, offset) of the longest line of ``data``, in 8 MiB pieces."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    best, best_at, start = 0, 0, 0
-    for off in range(0, len(arr), _SCAN_BYTES):
-        ends = np.flatnonzero(arr[off:off + _SCAN_BYTES] == 10) + off
-        if len(ends):
-            starts = np.concatenate(([start], ends[:-1] + 1))
-            lengths = ends - starts
-            i = int(lengths.argmax())
-            if lengths[i] > best:
-                best, best_at = int(lengths[i]), int(starts[i])
-            start = int(ends[-1]) + 1
-    if len(arr) - start > best:
-        best, best_at = len(arr) - start, start
-    return best, best_at
-
-
-def _fields(line: bytes, sep: str) -> list[str]:
-    """The cells of one line (quotes understood), however long they are."""
-    old_limit = csv.field_size_limit()
-    csv.field_size_limit(max(old_limit, len(line) + 1))
-    try:
-        return next(csv.reader([line.decode("utf-8", "replace").rstrip("\r\n")], delimiter=sep), [])
-    except csv.Error:
-        return [line.decode("utf-8", "replace")]
-    finally:
-        csv.field_size_limit(old_limit)
-
-
-def _check_text_shape(data: bytes, sep: str) -> int:
-    """Refuse a text table over the caps (limits.py) BEFORE pandas builds it:
-    too many lines, a line too long (it holds too many cells or one too long
-    a cell; that line alone is split to say which), a first line of too many
-    cells. Returns the number of lines."""
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if lines > limits.MAX_ROWS:
-        raise limits.too_many_rows(lines)
-    longest, at = _longest_line(data)
-    if longest > limits.MAX_LINE_BYTES:
-        cells = _fields(data[at:at + longest], sep)
-        if len(cells) > limits.MAX_COLUMNS:
-            raise limits.too_many_columns(len(cells))
-        raise limits.cell_too_long(max(map(len, cells), default=longest))
-    end = data.find(b"\n")
-    limits.check_table(lines, len(_fields(data[:end if end >= 0 else len(data)], sep)))
-    return lines
 
 
 # -- Excel -----------------------------------------------------------------
