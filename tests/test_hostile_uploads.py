@@ -148,7 +148,7 @@ def test_cancelling_a_running_preview_kills_the_reader_and_keeps_nothing(logged_
 
 
 def test_cancelling_an_import_while_it_stores_leaves_no_rows_and_no_file(logged_in, client, store, app):
-    rows = 300_000
+    rows = 200_000
     data = ("전화번호,이름\n" + "".join(f"010{i:08d},이름{i}\n" for i in range(rows))).encode()
     started = start_upload(logged_in, data, "big.csv", "큰 목록").get_json()
     assert wait_for(client, started["status"], FINAL, timeout=120)["state"] == "ready"
