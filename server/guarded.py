@@ -206,7 +206,10 @@ def child_main(handler: Callable[[dict, Callable[[str, float], None]], dict]) ->
     request = json.loads(sys.stdin.buffer.readline() or b"{}")
     limit = int(request.pop("_memory_bytes", 0) or 0)
     if limit > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)   # a lower limit set from outside stays
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard if hard != resource.RLIM_INFINITY else limit))
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)   # a stray print goes to stderr, never into the answer
     sys.stdout = sys.stderr
