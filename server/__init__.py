@@ -66,6 +66,8 @@ def create_app(config: dict | None = None):
     from .phones import register_phone_api
     from .storage import UploadStore
     app.extensions["ars_uploads"] = UploadStore(app.config["UPLOADS"])
+    from .upload_gc import at_start
+    at_start(app)   # files no row references (a crash mid-import, deleted lists) leave now
     i18n.init_app(app)
     register_console(app)
     register_phone_api(app)

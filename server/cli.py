@@ -64,6 +64,7 @@ def cli():
       ars init-db --db var/ars.db
       ars create-manager --id admin --password 'long secret' --pin 1234
       ars import-contacts voters.xlsx --list "1차 발신"
+      ars gc --dry-run
       ars serve --host 172.16.0.100 --port 8000 --adb-phones 172.16.0.20-99
       ars phones adb --scan 172.16.0.20-99
       ars virtual-phones --count 3 --host 127.0.0.2 --base-port 15555 --vary host
@@ -199,12 +200,14 @@ def import_contacts(settings, file, list_name):
     """Import a call list (.txt, .csv, .xlsx, .xls); print a JSON summary last.
 
     Refused up front, nothing stored, when the disk is too full for it
-    (min_free_disk_mb)."""
+    (min_free_disk_mb). The file is read in a child process with the
+    parse_memory_mb and parse_timeout_s limits; a refused file is not kept."""
     from pathlib import Path
 
     from . import config, db
     from .contacts import importer
     from .disk import DiskFull, DiskGuard
+    from .guarded import Limits
     from .storage import UploadStore
     guard = DiskGuard(Path(settings["db"]).parent, config.app_config(settings)["MIN_FREE_DISK_BYTES"],
                       uploads_path=settings["uploads"])
@@ -223,15 +226,44 @@ def import_contacts(settings, file, list_name):
 
     started = time.perf_counter()
     try:
+        cfg = config.app_config(settings)
         result = importer.import_file(store, UploadStore(settings["uploads"]), file,
-                                             name=list_name, progress=progress)
+                                      name=list_name, progress=progress,
+                                      limits=Limits(cfg["PARSE_MEMORY_BYTES"], cfg["PARSE_TIMEOUT_S"]))
         db.audit(store, "import", actor="cli", target=f"call list {result.name}", detail=result.summary())
     except importer.CallListError as exc:
-        raise click.ClickException(str(exc)) from None
+        # the caps' and the guard's messages do not name the file themselves
+        raise click.ClickException(f"{Path(file).name}: {exc}" if exc.template else str(exc)) from None
     finally:
         store.conn.close()
     summary = dict(result.summary(), seconds=round(time.perf_counter() - started, 3))
     click.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@cli.command("gc")
+@storage_options
+@click.option("--dry-run", is_flag=True, help="only list what would be removed")
+@click.option("--min-age", "min_age_s", type=click.FloatRange(0), default=3600.0, show_default=True,
+              help="keep files younger than this many seconds (a preview waiting for its import)")
+def gc_uploads(settings, dry_run, min_age_s):
+    """Remove upload files no database row references (personal data of
+    deleted, cancelled or failed call lists; old announcements and images).
+
+    Prints each file removed (kind, path, bytes; never its content), then one
+    JSON line; the audit log records the count and the kinds."""
+    from . import db, upload_gc
+    from .storage import UploadStore
+    db.init_db(settings["db"])
+    store = db.connect(settings["db"])
+    try:
+        result = upload_gc.collect_and_audit(store, UploadStore(settings["uploads"]), actor="cli",
+                                             min_age_s=min_age_s, dry_run=dry_run)
+    finally:
+        store.conn.close()
+    verb = "would remove" if dry_run else "removed"
+    for kind, path, size in result.removed:
+        click.echo(f"{verb} {kind} {path} ({size:,} bytes)")
+    click.echo(json.dumps(result.summary(), ensure_ascii=False))
 
 
 @cli.command()

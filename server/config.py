@@ -81,6 +81,10 @@ DEFAULTS: dict[str, object] = {
     "tls_cert": None,
     "tls_key": None,
     "tls_names": [],
+    # Reading an uploaded call list runs in a child process with these limits
+    # (server/guarded.py): address space in MB, and seconds before it is killed.
+    "parse_memory_mb": 1536,
+    "parse_timeout_s": 300.0,
 }
 
 ENV_KEYS = {
@@ -153,6 +157,13 @@ def load(environ=os.environ) -> dict[str, object]:
             raise ConfigError(f"{key} must be a number of seconds, not {values[key]!r}") from None
         if values[key] <= 0:
             raise ConfigError(f"{key} must be more than 0")
+    for key, low in (("parse_memory_mb", 256), ("parse_timeout_s", 1)):
+        try:
+            values[key] = float(values[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a number, not {values[key]!r}") from None
+        if values[key] < low:
+            raise ConfigError(f"{key} must be at least {low}")
     try:
         values["min_free_disk_mb"] = float(values["min_free_disk_mb"])
     except (TypeError, ValueError):
@@ -228,6 +239,8 @@ def app_config(values: dict[str, object]) -> dict[str, object]:
         "JOIN_RATE_WINDOW_S": values["join_rate_window_s"],
         "JOIN_PENDING_MAX": values["join_pending_max"],
         "JOIN_EXPIRY_S": values["join_expiry_s"],
+        "PARSE_MEMORY_BYTES": int(float(values["parse_memory_mb"]) * 1024 * 1024),
+        "PARSE_TIMEOUT_S": float(values["parse_timeout_s"]),
     }
     if values.get("secret_key"):
         config["SECRET_KEY"] = values["secret_key"]

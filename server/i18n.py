@@ -559,6 +559,26 @@ EN: dict[str, str] = {
     "접속을 끝냈습니다.": "Session ended.",
     "패스워드가 바뀌어 로그아웃되었습니다. 새 패스워드로 로그인하세요.":
         "You were logged out because the password changed. Log in with the new password.",
+    # call list files over the caps (server/contacts/limits.py), guarded reading (server/guarded.py)
+    "열이 너무 많습니다: {count:,}개 (최대 {max:,}개)": "Too many columns: {count:,} (at most {max:,})",
+    "행이 너무 많습니다: {count:,}행 (최대 {max:,}행)": "Too many rows: {count:,} (at most {max:,})",
+    "칸 하나의 글자가 너무 깁니다: {chars:,}자 (최대 {max:,}자)":
+        "One cell is too long: {chars:,} characters (at most {max:,})",
+    "시트 범위가 너무 큽니다: {ref} ({rows:,}행 × {cols:,}열; 최대 {max_cols:,}열, {max_cells:,}칸)":
+        "The sheet's range is too large: {ref} ({rows:,} rows × {cols:,} columns; at most {max_cols:,} "
+        "columns and {max_cells:,} cells)",
+    "표가 너무 큽니다: {rows:,}행 × {cols:,}열 (최대 {max:,}칸)":
+        "The table is too large: {rows:,} rows × {cols:,} columns (at most {max:,} cells)",
+    "'{name}' 파일이 올바른 엑셀 통합 문서가 아닙니다 (압축 구조가 손상됨).":
+        "'{name}' is not a valid Excel workbook (its zip structure is damaged).",
+    "파일을 읽는 데 메모리가 부족합니다 (한도 {limit_mb:,} MB).":
+        "Reading the file needs more memory than allowed ({limit_mb:,} MB).",
+    "파일을 읽는 데 시간이 너무 오래 걸립니다 ({seconds:,}초).":
+        "Reading the file takes too long ({seconds:,} s).",
+    "파일을 읽다가 처리 과정이 비정상 종료되었습니다 ({reason}).":
+        "Reading the file stopped abnormally ({reason}).",
+    "취소했습니다.": "Cancelled.",
+    "가져오기를 취소했습니다. 저장된 것은 없습니다.": "The import was cancelled. Nothing was stored.",
 }
 
 

@@ -122,9 +122,15 @@ class Job:
     stage: str = ""
     fraction: float = 0.0
     error: str | None = None
+    # the Korean message of ``error`` for server.i18n, when the error had one
+    error_template: str | None = None
+    error_values: dict = field(default_factory=dict)
     result: Any = None
     data: dict = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    # called (with the job) when the registry forgets it after keep_s, e.g. a
+    # preview never imported: its uploaded file goes too
+    on_forget: Callable[["Job"], None] | None = None
 
     def progress(self, stage: str, fraction: float) -> None:
         self.stage, self.fraction = stage, max(0.0, min(1.0, fraction))
@@ -143,13 +149,15 @@ class JobRegistry:
               job: Job | None = None) -> Job:
         """Run ``work(job)`` in a real thread; its return value becomes ``job.result``.
         An exception whose class has a ``user_message`` (or is a ValueError) becomes
-        ``job.error``; anything else is logged and reported as an internal error."""
+        ``job.error`` (with its ``template``/``values`` when it has them); one whose
+        ``kind`` is ``cancelled`` ends the job ``cancelled``; anything else is
+        logged and reported as an internal error."""
         if job is None:
             job = Job(id=secrets.token_urlsafe(12), kind=kind, owner=owner)
             with self._lock:
                 self._purge()
                 self._jobs[job.id] = job
-        job.state, job.error = "running", None
+        job.state, job.error, job.error_template, job.error_values = "running", None, None, {}
 
         def run():
             try:
@@ -162,7 +170,9 @@ class JobRegistry:
                 if known is None:
                     log.exception("job %s (%s) failed", job.id, kind)
                 job.error = known or f"internal error: {type(exc).__name__}"
-                job.state = "error"
+                job.error_template = getattr(exc, "template", None) if known else None
+                job.error_values = dict(getattr(exc, "values", None) or {}) if known else {}
+                job.state = "cancelled" if getattr(exc, "kind", None) == "cancelled" else "error"
 
         _real_thread(run, f"job-{kind}-{job.id}")
         return job
@@ -178,4 +188,9 @@ class JobRegistry:
     def _purge(self) -> None:
         old = time.time() - self.keep_s
         for job_id in [j.id for j in self._jobs.values() if j.started < old and j.state != "running"]:
-            del self._jobs[job_id]
+            job = self._jobs.pop(job_id)
+            if job.on_forget is not None:
+                try:
+                    job.on_forget(job)
+                except Exception:   # forgetting one job must not stop the next upload
+                    log.exception("job %s (%s): clean-up failed", job.id, job.kind)

@@ -66,6 +66,23 @@ class UploadStore:
     def remove(self, sha256: str, ext: str) -> None:
         self.path(sha256, ext).unlink(missing_ok=True)
 
+    def stored_files(self):
+        """Every file under this store: ``(path, sha256, ext)`` for a file
+        stored by hash, ``(path, None, None)`` for anything else there (a
+        temporary file left by a crash mid-upload, a stray name)."""
+        for folder in (self.root / "sha256", self.root / "tmp"):
+            if not folder.is_dir():
+                continue
+            for path in folder.rglob("*"):
+                if not path.is_file() or path.is_symlink():
+                    continue
+                stem, ext = path.name[:64], path.name[64:]
+                if folder.name == "sha256" and _SHA256.match(stem) and _EXT.match(ext) \
+                        and path.parent.name == stem[:2]:
+                    yield path, stem, ext
+                else:
+                    yield path, None, None
+
     def _write_atomically(self, target: Path, data: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")

@@ -12,6 +12,7 @@ from .. import db
 from ..contacts import importer
 from ..contacts.phone_numbers import format_display, mask
 from ..disk import DiskFull
+from ..guarded import Limits
 from ..i18n import _
 from ..storage import uploads
 from . import disk, jobs, paged, upload_size
@@ -96,20 +97,68 @@ def upload():
     audit("upload", target=f"call list file {file.filename}", detail={"sha256": sha256, "list": name})
     filename = Path(file.filename).name
     db_path = current_app.config["DATABASE"]
+    store_files, limits = uploads(), _parse_limits()
+    actor, address = current_manager()["login_id"], request.remote_addr
 
     def work(job):
-        job.data.update(name=name, filename=filename, sha256=sha256)
-        own = db.connect(db_path)
+        job.data.update(name=name, filename=filename, sha256=sha256, actor=actor, address=address)
         try:
-            return importer.prepare(own, path, filename, progress=job.progress)
-        finally:
-            own.conn.close()
+            return importer.preview_guarded(db_path, store_files, path, filename, limits=limits,
+                                            progress=job.progress, run_holder=_holder(job))
+        except importer.CallListError as exc:
+            _source_gone(db_path, store_files, job, exc)
+            raise
 
     job = jobs().start("contacts-prepare", current_manager()["id"], work, done_state="ready")
+    job.on_forget = lambda job: _forgotten(db_path, store_files, job)
     target = url_for("contacts.job", job_id=job.id)
     if _wants_json():
         return {"job": job.id, "url": target, "status": url_for("contacts.job_status", job_id=job.id)}
     return redirect(target)
+
+
+def _parse_limits() -> Limits:
+    cfg = current_app.config
+    return Limits(memory_bytes=cfg["PARSE_MEMORY_BYTES"], timeout_s=cfg["PARSE_TIMEOUT_S"])
+
+
+def _holder(job):
+    """``run_holder`` for importer: keeps the guarded run on the job, so the
+    취소 button can kill it (at once, if it was pressed before the child started)."""
+    def hold(run):
+        job.data["run"] = run
+        if job.data.get("cancel_requested"):
+            run.cancel()
+    return hold
+
+
+def _source_gone(db_path: str, store_files, job, exc: importer.CallListError) -> None:
+    """A preview or import that did not finish: its source file leaves with
+    it (unless another list was made from the same bytes), and the audit log
+    says how it ended. Runs in the job's thread."""
+    own = db.connect(db_path)
+    try:
+        removed = importer.discard_source(own, store_files, job.data["sha256"], job.data["filename"])
+        cancelled = exc.kind == "cancelled"
+        db.audit(own, "cancel" if cancelled else ("import" if job.kind == "contacts-commit" else "upload"),
+                 actor=job.data.get("actor"), address=job.data.get("address"),
+                 target=f"call list file {job.data['filename']}", ok=cancelled,
+                 detail={"step": "import" if job.kind == "contacts-commit" else "preview",
+                         "reason": exc.kind, "file_removed": removed})
+    finally:
+        own.conn.close()
+
+
+def _forgotten(db_path: str, store_files, job) -> None:
+    """A preview left waiting for its 가져오기 until the registry forgets it
+    (an hour): its file goes, unless the list was imported."""
+    if job.state != "ready":
+        return
+    own = db.connect(db_path)
+    try:
+        importer.discard_source(own, store_files, job.data["sha256"], job.data["filename"])
+    finally:
+        own.conn.close()
 
 
 def _job_or_404(job_id: str):
@@ -120,8 +169,11 @@ def _job_or_404(job_id: str):
 
 
 def _job_status(job) -> dict:
+    error = job.error
+    if error is not None and job.error_template:
+        error = f"{job.data.get('filename', '')}: {_(job.error_template, **job.error_values)}"
     status = {"state": job.state, "stage": job.stage, "stage_label": _(STAGES_KO.get(job.stage, job.stage)),
-              "fraction": round(job.fraction, 3), "error": job.error}
+              "fraction": round(job.fraction, 3), "error": error}
     if job.state == "done":
         status["redirect"] = url_for("contacts.detail", list_id=job.result.list_id, imported=1)
     return status
@@ -144,7 +196,7 @@ def _job_page(job):
     if status["state"] == "done":
         return redirect(status["redirect"])
     plan = job.result if status["state"] == "ready" else None
-    rejects = plan.rejects.head(100).to_dict("records") if plan is not None else []
+    rejects = plan.rejects if plan is not None else []
     return render_template("contacts/job.html", job=job, plan=plan, rejects=rejects,
                            status=status)
 
@@ -156,31 +208,39 @@ def commit(job_id: str):
     if job.state != "ready":
         flash(_("가져오기 작업을 찾을 수 없습니다. 파일을 다시 올리세요."), "error")
         return redirect(url_for("contacts.index"))
-    plan = job.result
     db_path = current_app.config["DATABASE"]
-    store_files = uploads()
+    store_files, limits = uploads(), _parse_limits()
     source = store_files.path(job.data["sha256"], Path(job.data["filename"]).suffix.lower())
+    if not source.exists():
+        jobs().discard(job.id)
+        flash(_("가져오기 작업을 찾을 수 없습니다. 파일을 다시 올리세요."), "error")
+        return redirect(url_for("contacts.index"))
     try:
-        disk().check_room(source.stat().st_size if source.exists() else 0)
+        disk().check_room(source.stat().st_size)
     except DiskFull as exc:
         audit("import", target=f"call list {job.data['name']}", ok=False, detail=exc.detail())
         return _disk_full(exc, lambda: _job_page(job))
     manager = current_manager()["login_id"]
     address = request.remote_addr
+    job.data.update(actor=manager, address=address, cancel_requested=False, run=None)
 
     def work(job):
+        # The child reads the file again and stores it in one transaction (the
+        # preview's plan stays in its child; docs/decisions.md #51).
+        try:
+            result = importer.import_guarded(db_path, store_files, source, name=job.data["name"],
+                                             filename=job.data["filename"], source_sha256=job.data["sha256"],
+                                             limits=limits, progress=job.progress, run_holder=_holder(job))
+        except importer.CallListError as exc:
+            _source_gone(db_path, store_files, job, exc)
+            raise
         own = db.connect(db_path)
         try:
-            job.progress("store", 0.0)
-            result = importer.commit(own, store_files, plan, name=job.data["name"],
-                                            filename=job.data["filename"],
-                                            source_sha256=job.data["sha256"],
-                                            progress=job.progress)
             db.audit(own, "import", actor=manager, address=address,
                      target=f"call list {result.name}", detail=result.summary())
-            return result
         finally:
             own.conn.close()
+        return result
 
     job.kind = "contacts-commit"
     jobs().start("contacts-commit", job.owner, work, job=job)
@@ -192,9 +252,29 @@ def commit(job_id: str):
 @bp.route("/jobs/<job_id>/cancel", methods=["POST"])
 @login_required
 def cancel(job_id: str):
+    """취소: a running preview or import is killed (its thread removes the
+    file and audits the cancel); a finished preview that will not be imported
+    leaves with its file."""
     job = _job_or_404(job_id)
-    if job.state != "running":
+    if job.state == "running":
+        job.data["cancel_requested"] = True
+        run = job.data.get("run")
+        if run is not None:
+            run.cancel()
+        # the job's page shows how it ended: cancelled, or done if it had just committed
+        if _wants_json():
+            return {"state": "cancelling", "status": url_for("contacts.job_status", job_id=job.id)}
+        return redirect(url_for("contacts.job", job_id=job.id))
+    else:
+        if job.state == "ready":
+            removed = importer.discard_source(db.get_db(), uploads(), job.data["sha256"], job.data["filename"])
+            audit("cancel", target=f"call list file {job.data['filename']}",
+                  detail={"step": "preview", "reason": "cancelled", "file_removed": removed})
         jobs().discard(job.id)
+        message = _("가져오기를 취소했습니다. 저장된 것은 없습니다.")
+    if _wants_json():
+        return {"state": "cancelled", "message": message}
+    flash(message, "info")
     return redirect(url_for("contacts.index"))
 
 
@@ -243,7 +323,10 @@ def delete(list_id: int):
     except db.Conflict as exc:
         flash(str(exc), "error")
         return redirect(url_for("contacts.detail", list_id=list_id))
-    audit("delete", target=f"call list {row['name']}", detail={"contacts": row["imported"]})
+    removed = bool(row.get("source_sha256")) and importer.discard_source(
+        store, uploads(), row["source_sha256"], row.get("source_filename") or "")
+    audit("delete", target=f"call list {row['name']}", detail={"contacts": row["imported"],
+                                                              "file_removed": removed})
     flash(f"{row['name']}: {_('삭제')}", "info")
     return redirect(url_for("contacts.index"))
 

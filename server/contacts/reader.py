@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import phone_numbers
+from . import limits, phone_numbers, sheet_extent
+from .limits import ReadError
 
 __all__ = [
     "ReadError",
@@ -36,14 +37,6 @@ __all__ = [
 
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv")
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls")
-
-
-class ReadError(ValueError):
-    """An uploaded file that cannot be used as a call list; ``message`` says why."""
-
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
 
 
 @dataclass
@@ -195,6 +188,7 @@ def _read_text(path: str, name: str) -> pd.DataFrame:
     if data is None:
         data = text.encode("utf-8")
     del text
+    lines = limits.check_text(data, sep)
 
     def parse(width: int | None) -> pd.DataFrame:
         return pd.read_csv(
@@ -217,11 +211,17 @@ def _read_text(path: str, name: str) -> pd.DataFrame:
         except pd.errors.ParserError:
             # Rows of different lengths: size the table by the longest line.
             width = max(line.count(sep.encode()) for line in data.splitlines()) + 1
+            limits.check_table(lines, width)
             df = parse(width)
     except pd.errors.EmptyDataError as exc:
         raise ReadError(f"'{name}' is empty: it holds only blank lines.") from exc
     except (pd.errors.ParserError, ValueError) as exc:
         raise ReadError(f"'{name}' could not be read as a table: {exc}") from exc
+    limits.check_table(len(df), df.shape[1])
+    for j in range(df.shape[1]):
+        longest = max(map(len, df.iloc[:, j].to_numpy(dtype=object)), default=0)
+        if longest > limits.MAX_CELL_CHARS:
+            raise limits.cell_too_long(longest)
     df.columns = range(df.shape[1])
     df.index = pd.RangeIndex(1, len(df) + 1)
     return df
@@ -270,12 +270,20 @@ def _read_excel(path: str, name: str, ext: str) -> pd.DataFrame:
         workbook = python_calamine.CalamineWorkbook.from_path(path)
         rows: list[list] = []
         start_row = 0
-        for index in range(len(workbook.sheet_names)):
+        for index, sheet_name in enumerate(workbook.sheet_names):
+            if head.startswith(_ZIP_MAGIC):
+                # calamine allocates the sheet's whole rectangle: bound it first
+                sheet_extent.check_workbook_sheet(path, sheet_name, name)
             sheet = workbook.get_sheet_by_index(index)
+            # .xls: bounded by its format (65,536 × 256); checked before it grows into Python lists
+            if sheet.start and sheet.end:
+                limits.check_sheet(sheet.start[0] + 1, sheet.start[1] + 1, sheet.end[0] + 1, sheet.end[1] + 1)
             rows = sheet.to_python(skip_empty_area=True)
             if rows:
                 start_row = sheet.start[0] if sheet.start else 0
                 break
+    except ReadError:
+        raise
     except python_calamine.PasswordError as exc:
         raise ReadError(f"'{name}' is protected with a password. Remove the password in Excel and upload it again.") from exc
     except Exception as exc:  # calamine raises several kinds; all mean the same to the manager
@@ -290,7 +298,11 @@ def _read_excel(path: str, name: str, ext: str) -> pd.DataFrame:
     columns = []
     for j in range(width):
         col = [r[j] if j < len(r) else "" for r in rows]
-        columns.append([v if type(v) is str else _cell_text(v) for v in col])
+        texts = [v if type(v) is str else _cell_text(v) for v in col]
+        longest = max(map(len, texts), default=0)
+        if longest > limits.MAX_CELL_CHARS:
+            raise limits.cell_too_long(longest)
+        columns.append(texts)
     df = pd.DataFrame(dict(enumerate(columns)), dtype="str")
     df.index = pd.RangeIndex(start_row + 1, start_row + 1 + len(df))
     return df

@@ -110,7 +110,7 @@ def clear_lockout(db: Database, key: str) -> bool:
 
 AUDIT_ACTIONS = (
     "login", "logout", "upload", "import", "delete", "export", "settings", "lockout", "unlock",
-    "session", "backup", "restore",
+    "session", "backup", "restore", "cancel", "cleanup",
 )
 
 
@@ -188,14 +188,6 @@ def delete_ment(db: Database, ment_id: int) -> dict:
         row = ment(db, ment_id)
         db.execute("DELETE FROM ment WHERE id = ?", [ment_id])
     return row
-
-
-def sha256_in_use(db: Database, sha256: str) -> bool:
-    return db.execute(
-        "SELECT EXISTS(SELECT 1 FROM ment WHERE sha256 = ?) OR "
-        "EXISTS(SELECT 1 FROM image WHERE sha256 = ? OR original_sha256 = ?) OR "
-        "EXISTS(SELECT 1 FROM contact_list WHERE source_sha256 = ?)",
-        [sha256] * 4).fetchone()[0] == 1
 
 
 # -- images ----------------------------------------------------------------

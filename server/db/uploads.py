@@ -2,7 +2,8 @@
 
 ``referenced_upload_hashes`` is the one answer to "which files under
 ``<uploads>/sha256/`` does any row still need": a backup copies exactly
-these, and a clean-up of unreferenced files must keep exactly these.
+these, and a clean-up of unreferenced files (``ars gc``, the server's
+start, ``server/upload_gc.py``) must keep exactly these.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def referenced_upload_hashes(db: Database) -> set[str]:
         except ValueError:
             continue
     return found
+
+
+def sha256_in_use(db: Database, sha256: str) -> bool:
+    """Does any row still name this file (a list, an announcement, an image,
+    a campaign's snapshot)? Asked before one file is removed with its row."""
+    return sha256.lower() in referenced_upload_hashes(db)
 
 
 def backup_row_counts(db: Database) -> dict[str, int]:

@@ -50,13 +50,14 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 import soundfile as sf
 
-from . import MediaError
+from . import MediaError, exception_text
 
 PHONE_SAMPLE_RATE = 8000
 PHONE_CHANNELS = 1
@@ -129,7 +130,7 @@ def probe(data: bytes, filename: str = "") -> dict:
     read or does not accept.
     """
     _check_name_and_bytes(data, filename)
-    with _open(data) as f:
+    with _open(data, filename) as f:
         return _describe(f)
 
 
@@ -191,12 +192,12 @@ _OTHER_SIGNATURES = (
 )
 
 
-def _open(data: bytes) -> sf.SoundFile:
+def _open(data: bytes, filename: str = "") -> sf.SoundFile:
     """Open with libsndfile, turning its failures into AudioError."""
     try:
         f = sf.SoundFile(io.BytesIO(data))
     except Exception as exc:  # libsndfile reports every failure the same way
-        raise _open_failure(data, exc) from None
+        raise _open_failure(data, exc, filename) from None
     if f.format not in ACCEPTED_FORMATS:
         fmt = f.format
         f.close()
@@ -216,14 +217,14 @@ def _open(data: bytes) -> sf.SoundFile:
     return f
 
 
-def _open_failure(data: bytes, exc: Exception) -> AudioError:
+def _open_failure(data: bytes, exc: Exception, filename: str = "") -> AudioError:
     head = data[:16]
     if head[:4] in (b"RIFF", b"RIFX", b"RF64") or head[:4] == b"FORM" or head[:4] == b"fLaC" \
             or head[:4] == b"OggS" or head[:3] == b"ID3":
         return AudioError(
             "corrupt",
             "오디오 파일이 손상되었거나 잘려 있어 읽을 수 없습니다 "
-            f"(corrupt or truncated audio file: {_short(exc)})",
+            f"(corrupt or truncated audio file: {_short(exc, filename)})",
         )
     for magic, what in _OTHER_SIGNATURES:
         if head.startswith(magic):
@@ -234,9 +235,10 @@ def _open_failure(data: bytes, exc: Exception) -> AudioError:
     return AudioError("not_audio", "오디오 파일이 아닙니다 (not an audio file)")
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[-1][:160] if text else type(exc).__name__
+def _short(exc: Exception, filename: str = "") -> str:
+    text = exception_text(exc, filename)
+    # libsndfile's "Error opening 'x.wav': " adds nothing to the reason after it
+    return re.sub(r"^Error opening [^:]*: ", "", text) if filename else text
 
 
 # --------------------------------------------------------------------------- conversion
@@ -248,7 +250,7 @@ def convert_announcement(data: bytes, filename: str = "", *, max_seconds: float 
     ``filename`` is only used for its extension. Raises :class:`AudioError`.
     """
     _check_name_and_bytes(data, filename)
-    with _open(data) as f:
+    with _open(data, filename) as f:
         info = _describe(f)
         rate, channels, subtype, fmt = f.samplerate, f.channels, f.subtype, f.format
         if info["duration_s"] > max_seconds:

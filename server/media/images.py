@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
-from . import MediaError
+from . import MediaError, exception_text
 
 TARGET_SIZE = (720, 1280)
 MAX_BYTES = 300_000
@@ -148,8 +148,8 @@ def _refuse_unknown(data: bytes) -> ImageError:
     )
 
 
-def _corrupt(fmt: str, exc: BaseException | None = None) -> ImageError:
-    detail = f": {str(exc).strip()[:120]}" if exc is not None and str(exc).strip() else ""
+def _corrupt(fmt: str, exc: BaseException | None = None, filename: str = "") -> ImageError:
+    detail = f": {exception_text(exc, filename, 120)}" if exc is not None and str(exc).strip() else ""
     return ImageError(
         "corrupt",
         f"{fmt} 이미지가 손상되었거나 잘려 있어 읽을 수 없습니다 "
@@ -166,7 +166,7 @@ def _too_many_pixels(size: tuple[int, int] | None) -> ImageError:
     )
 
 
-def _open(data: bytes, fmt: str) -> Image.Image:
+def _open(data: bytes, fmt: str, filename: str = "") -> Image.Image:
     """Open lazily (header only) with the one plugin for ``fmt``; bombs refused."""
     try:
         im = Image.open(io.BytesIO(data), formats=[fmt])
@@ -175,7 +175,7 @@ def _open(data: bytes, fmt: str) -> Image.Image:
     except Image.DecompressionBombWarning:
         raise _too_many_pixels(None) from None
     except Exception as exc:  # Pillow raises many types on malformed input
-        raise _corrupt(fmt, exc) from None
+        raise _corrupt(fmt, exc, filename) from None
     w, h = im.size
     if w * h > MAX_PIXELS:
         im.close()
@@ -211,7 +211,7 @@ def prepare_image(data: bytes, filename: str = "") -> PreparedImage:
     _check_decoder(fmt)
 
     with _guarded():
-        return _prepare(data, fmt)
+        return _prepare(data, fmt, filename)
 
 
 def _check_decoder(fmt: str) -> None:
@@ -225,12 +225,12 @@ def _check_decoder(fmt: str) -> None:
         )
 
 
-def _prepare(data: bytes, fmt: str) -> PreparedImage:
+def _prepare(data: bytes, fmt: str, filename: str = "") -> PreparedImage:
     changes: list[str] = []
     notes: list[str] = []
 
     # 1. Header: format, size, pixel budget. Then a structural check.
-    im = _open(data, fmt)
+    im = _open(data, fmt, filename)
     src_w, src_h = im.size
     source = f"{_format_name(fmt)} {src_w}×{src_h}"
     if min(src_w, src_h) < MIN_SIDE:
@@ -245,8 +245,8 @@ def _prepare(data: bytes, fmt: str) -> PreparedImage:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(None) from None
     except Exception as exc:
-        raise _corrupt(fmt, exc) from None
-    im = _open(data, fmt)  # verify() leaves the image unusable
+        raise _corrupt(fmt, exc, filename) from None
+    im = _open(data, fmt, filename)  # verify() leaves the image unusable
 
     # 2. Frames, decoding (shrinking JPEG in the decoder when it is large).
     n_frames = getattr(im, "n_frames", 1) if getattr(im, "is_animated", False) else 1
@@ -262,7 +262,7 @@ def _prepare(data: bytes, fmt: str) -> PreparedImage:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_many_pixels(None) from None
     except Exception as exc:
-        raise _corrupt(fmt, exc) from None
+        raise _corrupt(fmt, exc, filename) from None
     icc = im.info.get("icc_profile")
     png_16bit = fmt == "PNG" and len(data) > 24 and data[24] == 16
 
