@@ -263,7 +263,12 @@ async def tls_connections_closed(wait_s: float = 3.0) -> None:
     while _open_tls_sockets() and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
     for transport in _open_tls_sockets():
-        transport.abort()
+        if transport._loop.is_closed():
+            # Left by an earlier asyncio.run: its loop cannot close it any more.
+            transport._sock.close()
+            transport._sock = None
+        else:
+            transport.abort()
     await asyncio.sleep(0)      # connection_lost closes the socket
 
 
