@@ -160,6 +160,7 @@ def router_phones(server) -> dict[str, dict]:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("fleet")
 def test_supervisor_finds_enrols_and_drives_virtual_phones_through_a_campaign(tmp_path, adb_server, caplog):
     contacts = 60
     server = campaign_server(tmp_path, contacts=contacts)
