@@ -63,11 +63,18 @@ def _render(figure, fmt: str) -> bytes:
     return out.getvalue()
 
 
+def _counts_axis(ax, highest: int) -> None:
+    """A y axis of whole counts from 0 (an empty period shows 0 to 1, never
+    negative counts around zero)."""
+    from matplotlib.ticker import MaxNLocator
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, max(1, highest) * 1.12)
+
+
 def hourly(rows: list[dict], tr, *, day_label: str, before_label: str, fmt: str = "svg") -> bytes:
     """Calls per Seoul hour on the day against the day before, answers of the
     day as a line."""
     import numpy as np
-    from matplotlib.ticker import MaxNLocator
     figure, family = _figure(9, 3.2)
     ax = figure.add_subplot()
     hours = np.arange(24)
@@ -80,7 +87,7 @@ def hourly(rows: list[dict], tr, *, day_label: str, before_label: str, fmt: str 
     ax.set_xticks(hours, [f"{h:02d}" for h in hours], fontfamily=family)
     ax.set_xlabel(tr("시간대"), fontfamily=family)
     ax.set_ylabel(tr("발신"), fontfamily=family)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _counts_axis(ax, max((max(r["before_calls"], r["day_calls"]) for r in rows), default=0))
     ax.legend(prop={"family": family}, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3)
     ax.grid(axis="y", color="#e5e5e5")
     ax.set_axisbelow(True)
@@ -110,7 +117,6 @@ def bars(labels_: list[str], values: list[int], tr, *, colour: str = DAY_COLOUR,
 def agents(rows: list[dict], tr, *, fmt: str = "svg") -> bytes:
     """Per agent line: rung, answered, no answer."""
     import numpy as np
-    from matplotlib.ticker import MaxNLocator
     figure, family = _figure(9, 2.8)
     ax = figure.add_subplot()
     if not rows:
@@ -124,7 +130,7 @@ def agents(rows: list[dict], tr, *, fmt: str = "svg") -> bytes:
         drawn = ax.bar(x + offset, [r[key] for r in rows], 0.27, color=colour, label=tr(label))
         ax.bar_label(drawn, padding=2, fontfamily=family, fontsize=8)
     ax.set_xticks(x, [f"{r['extension']} {r['name']}".strip() for r in rows], fontfamily=family)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _counts_axis(ax, max((max(r["rung"], r["answered"], r["no_answer"]) for r in rows), default=0))
     ax.legend(prop={"family": family}, frameon=False)
     ax.grid(axis="y", color="#e5e5e5")
     ax.set_axisbelow(True)
