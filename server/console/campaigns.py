@@ -85,8 +85,8 @@ def index():
     settings = operating.from_stored(db.get_setting(store, operating.SETTINGS_KEY))
     lists = db.contact_lists(store)
     posted = request.method == "POST"
-    chosen_kinds = (request.form.getlist("reached") if posted and request.form.get("exclude_reached")
-                    else [] if posted else list(db.REACHED_KINDS))
+    chosen_kinds = [kind for kind in request.form.getlist("reached") if kind in db.REACHED_KINDS] \
+        if posted and request.form.get("exclude_reached") else [] if posted else list(db.REACHED_KINDS)
     chosen_list = request.form.get("list_id") if posted else (str(lists[0]["id"]) if lists else None)
     preview = exclusion_preview(store, chosen_list, chosen_kinds)
     return render_template("campaigns/index.html", campaigns=db.campaigns(store),
