@@ -3,7 +3,9 @@ test client, the app's own engine, real SQLite): why nothing dials, the same
 numbers on both pages, a second campaign that leaves out voters reached by
 the first, settings changed on a live campaign, and a stop that needs a tick."""
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 
@@ -141,6 +143,10 @@ def test_a_second_campaign_leaves_out_the_voters_reached_by_the_first(
     leased = db.claim_contacts(store, campaign_id=second, phone_id=1, want=50, now=seed.seoul("2027-01-13", 10),
                                lease_s=60, batch_id="b", call_ids=(f"c{i}" for i in range(100)))
     assert len(leased) == 6 and not reached & {c["number"] for c in leased}
+    # The campaign's results (one row per voter) say why the four were not called.
+    export = logged_in.post("/exports/campaign", {"format": "csv", "campaign": second})
+    finals = [row[5] for row in csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff")))][1:]
+    assert finals.count("이전 캠페인 응답 제외") == 4 and finals.count("발신 중") == 6
     created = [json.loads(e["detail"]) for e in db.audit_entries(store, action="settings")[0]
                if e["detail"] and "created" in e["detail"]]
     assert created[0]["exclude_reached"] == ["listened", "connected", "callback", "refused"]
