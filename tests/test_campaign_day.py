@@ -92,9 +92,9 @@ def test_the_dashboard_and_the_campaign_page_show_the_same_numbers(app, logged_i
     pages = [client.get("/dashboard"), client.get(f"/campaigns/{campaign_id}")]
     shown = counters_on(pages[0].get_data(as_text=True))
     assert shown == counters_on(pages[1].get_data(as_text=True))
-    assert {k: shown[k] for k in ("target", "done", "remaining", "dialled", "answered", "connected",
+    assert {k: shown[k] for k in ("total", "target", "done", "remaining", "dialled", "answered", "connected",
                                   "callback", "refused", "excluded")} == {
-        "target": "10", "done": "6", "remaining": "4", "dialled": "6", "answered": "5", "connected": "1",
+        "total": "10", "target": "10", "done": "6", "remaining": "4", "dialled": "6", "answered": "5", "connected": "1",
         "callback": "2", "refused": "1", "excluded": "0"}
     for page in pages:
         assert "완료 6 / 대상 10명 (60%)" in page_text(page)
@@ -135,7 +135,8 @@ def test_a_second_campaign_leaves_out_the_voters_reached_by_the_first(
                                             "reached": ["listened", "connected", "callback", "refused"]})
     assert answer.status_code == 302
     second = max(c["id"] for c in db.campaigns(store))
-    assert counters_on(client.get(f"/campaigns/{second}").get_data(as_text=True))["excluded"] == "4"
+    shown = counters_on(client.get(f"/campaigns/{second}").get_data(as_text=True))
+    assert (shown["total"], shown["excluded"], shown["target"], shown["remaining"]) == ("10", "4", "6", "6")
     reached = {row["number"] for row in store.execute(
         "SELECT number FROM call WHERE campaign_id = ? AND answered_at IS NOT NULL", [first_campaign])}
     assert len(reached) == 4

@@ -5,7 +5,9 @@ turns them into what 실시간 현황 and the campaign page show, and
 ``COUNTERS`` is the one list of (key, label) both pages print, so the two can
 never disagree on what a number means. Pure.
 
-- 대상 (target): the campaign's voters minus those excluded at creation as
+- 전체 (total): the campaign's voters (the list's, less numbers on 수신거부
+  when it was created).
+- 대상 (target): 전체 minus those excluded at creation as
   reached in an earlier campaign (제외).
 - 완료 (done): voters of the target no longer due: called to the end
   (answered, refused, out of retries…) or skipped as 수신거부. Progress is
@@ -20,7 +22,7 @@ never disagree on what a number means. Pure.
 from __future__ import annotations
 
 COUNTERS = (
-    ("target", "대상"), ("done", "완료"), ("remaining", "남음"), ("leased", "배정"),
+    ("total", "전체"), ("target", "대상"), ("done", "완료"), ("remaining", "남음"), ("leased", "배정"),
     ("dialled", "발신(통화 시도)"), ("answered", "응답"), ("pressed_one", "1번 누름"),
     ("connected", "상담원 연결"), ("callback", "콜백 요청"), ("failed", "실패"),
     ("refused", "수신거부(키패드)"), ("skipped_dnc", "수신거부 제외"), ("excluded", "이전 캠페인 응답 제외"),
