@@ -17,6 +17,7 @@ import json
 import logging
 
 from . import db
+from .calling import counters as campaign_counters
 from .console.dashboard import MANAGERS_ROOM
 from .jobs import Writer
 from .security import parse_networks
@@ -40,6 +41,7 @@ class Live:
         self.reader = Writer(lambda: db.connect(database))   # its own connection, off the loop
         self.started = False
         self._counters: dict | None = None
+        self._idle: list[dict] = []
         self._counters_at = 0.0
 
     def start(self) -> None:
@@ -49,13 +51,28 @@ class Live:
             self.socketio.start_background_task(self._dashboard_loop)
 
     def counters(self) -> dict | None:
+        """The active campaign's numbers (``calling/counters.py``, as the campaign page shows them)."""
         campaign = self.engine.campaign
         if campaign is None:
             return None
-        return self.reader(db.campaign_counters, campaign["id"])
+        return campaign_counters.summary(self.reader(db.campaign_counters, campaign["id"]))
+
+    def idle(self) -> list[dict]:
+        """Why the active campaign dials nothing now (``calling/idle_reason.py``)."""
+        campaign = self.engine.campaign
+        if campaign is None:
+            return []
+        queue = self.reader(db.campaign_queue, campaign["id"], self.engine.clock())
+        return self.engine.idle_reasons(campaign, queue)
+
+    def _state(self, counters: dict | None, idle: list[dict]) -> dict:
+        state = self.engine.snapshot()
+        if state["campaign"] is not None:
+            state["campaign"] = dict(state["campaign"], idle=idle)
+        return dict(state, counters=counters)
 
     def dashboard_state(self) -> dict:
-        return dict(self.engine.snapshot(), counters=self.counters())
+        return self._state(self.counters(), self.idle())
 
     def session_sweep(self) -> None:
         """Close the dashboard sockets of sessions that may no longer be used
@@ -85,7 +102,7 @@ class Live:
                 log.exception("lease sweep failed")
 
     def _dashboard_loop(self) -> None:
-        last_version, last_counters, last_sent = None, None, 0.0
+        last_version, last_counters, last_idle, last_sent = None, None, None, 0.0
         while True:
             self.socketio.sleep(DASHBOARD_EVERY_S)
             try:
@@ -95,12 +112,14 @@ class Live:
             try:
                 now = self.engine.clock()
                 if now - self._counters_at >= COUNTERS_EVERY_S:
-                    self._counters, self._counters_at = self.counters(), now
-                unchanged = self.engine.version == last_version and self._counters == last_counters
+                    self._counters, self._idle, self._counters_at = self.counters(), self.idle(), now
+                unchanged = (self.engine.version == last_version and self._counters == last_counters
+                             and self._idle == last_idle)
                 if unchanged and now - last_sent < 5.0:   # still refresh "last seen" and offline marks
                     continue
-                last_version, last_counters, last_sent = self.engine.version, self._counters, now
-                state = dict(self.engine.snapshot(), counters=self._counters)
+                last_version, last_counters, last_idle, last_sent = (self.engine.version, self._counters,
+                                                                     self._idle, now)
+                state = self._state(self._counters, self._idle)
                 self.socketio.emit("dashboard", state, namespace="/manager", to=MANAGERS_ROOM)
             except Exception:
                 log.exception("dashboard update failed")

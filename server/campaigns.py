@@ -26,7 +26,10 @@ def assets_now(store) -> dict:
     return {**by_kind, "outgoing_image": active.get("outgoing"), "callback_image": active.get("callback")}
 
 
-def create(store, *, name: str, list_id: int, kind: str = "election") -> int:
+def create(store, *, name: str, list_id: int, kind: str = "election", exclude_reached=()) -> int:
+    """A new campaign (ready) over a call list. ``exclude_reached``: kinds of
+    ``db.REACHED_KINDS``; voters reached so in an earlier campaign are closed
+    as ``excluded`` at once and never called by this one."""
     name = (name or "").strip()
     if kind not in operating.CAMPAIGN_KIND_LABELS:
         raise CampaignError(f"unknown campaign type '{kind}'")
@@ -43,6 +46,9 @@ def create(store, *, name: str, list_id: int, kind: str = "election") -> int:
                if not assets[kind]]
     if missing:
         raise CampaignError("set an announcement of each kind first: " + ", ".join(missing))
+    unknown = sorted(set(exclude_reached) - set(db.REACHED_KINDS))
+    if unknown:
+        raise CampaignError(f"unknown kinds of reached voters: {', '.join(unknown)}")
     settings = operating.from_stored(db.get_setting(store, operating.SETTINGS_KEY)).as_dict()
     return db.create_campaign(store, name=name, list_id=list_id, settings=settings, assets=assets,
-                              kind=kind)
+                              kind=kind, exclude_reached=tuple(exclude_reached))

@@ -579,6 +579,57 @@ EN: dict[str, str] = {
         "Reading the file stopped abnormally ({reason}).",
     "취소했습니다.": "Cancelled.",
     "가져오기를 취소했습니다. 저장된 것은 없습니다.": "The import was cancelled. Nothing was stored.",
+    # why nothing dials, the campaign's numbers, campaigns that follow each other,
+    # a live campaign's settings (server/calling/idle_reason.py, counters.py, console/campaigns.py)
+    "발신 시작 전입니다 (발신 시작을 누르세요)": "Not started yet (press Start calling)",
+    "중지된 캠페인입니다. 다시 발신하지 않습니다.": "This campaign was stopped. It never calls again.",
+    "모든 대상에게 발신을 마쳤습니다.": "Every voter of the campaign has been called.",
+    "일시정지됨": "Paused",
+    "선거운동 발신 금지 시간 (23:00–06:00) — {time}에 재개": "Election campaign quiet hours (23:00–06:00) — resumes at {time}",
+    "통화 가능 시간이 아닙니다 ({time}에 재개)": "Outside the calling hours (resumes at {time})",
+    "발신 시간이 선거운동 허용 시간(06:00–23:00)과 겹치지 않습니다 (운용환경)":
+        "The calling hours do not overlap the hours election calls are allowed (06:00–23:00) (Operating settings)",
+    "안내멘트 없음": "No announcement",
+    "디스크 공간 부족": "Disk space low",
+    "데이터베이스에 기록할 수 없습니다": "The database cannot be written",
+    "온라인 폰 없음": "No phone online",
+    "발신할 수 있는 폰 없음 (기기 끊김 {count}대)": "No phone can call ({count} device lost)",
+    "모든 폰이 오늘 발신 한도에 도달 ({time}에 재개)": "Every phone reached today's call limit (resumes at {time})",
+    "재시도 대기 중 {count}명 — 다음 재시도 {time}": "{count} voters waiting for a retry — next retry {time}",
+    "발신(통화 시도)": "Dialled (attempts)",
+    "이전 캠페인 응답 제외": "Excluded: reached before",
+    "완료 {done} / 대상 {target}명 ({percent}%)": "Done {done} / {target} voters ({percent}%)",
+    "발신 시작 시각": "Calling starts",
+    "발신 종료 시각": "Calling ends",
+    "이 캠페인의 설정 바꾸기": "Change this campaign's settings",
+    "발신 시간, 재시도, 상담원 연결과 벨 설정은 캠페인을 멈추지 않고 바꿀 수 있습니다. 다음 발신부터 적용되며, 이미 정해진 재시도 시각은 그대로입니다. 바꾼 내용은 감사 로그와 아래 변경 기록에 남습니다.":
+        "Calling hours, retries, agent connection and ringing can be changed without stopping the campaign. "
+        "They apply from the next call; retry times already set stay. Each change is kept in the audit log "
+        "and in the change history below.",
+    "설정 바꾸기": "Change settings",
+    "설정 변경 기록": "Settings history",
+    "바뀐 설정": "Changes",
+    "{label}: {error}": "{label}: {error}",
+    "설정을 바꾸지 않았습니다.": "The settings were not changed.",
+    "바뀐 설정이 없습니다.": "Nothing was changed.",
+    "캠페인 설정을 바꿨습니다. 다음 발신부터 적용됩니다.": "The campaign's settings were changed. They apply from the next call.",
+    "중지한 캠페인은 다시 발신하지 않습니다 (일시정지는 재개할 수 있습니다) — 확인했습니다":
+        "A stopped campaign never calls again (a paused one can resume) — understood",
+    "중지하려면 ‘중지한 캠페인은 다시 발신하지 않습니다’ 확인란에 표시하세요. 캠페인은 중지되지 않았습니다.":
+        "To stop, tick ‘A stopped campaign never calls again’. The campaign was not stopped.",
+    "이전 캠페인에서 이미 응답한 유권자 제외": "Leave out voters reached in earlier campaigns",
+    "응답 (안내를 들음)": "Answered (heard the announcement)",
+    "이 호출자료 {list}명 중 {excluded}명을 제외하고 {to_call}명에게 발신합니다.":
+        "Of the {list} voters of this call list, {excluded} are left out and {to_call} will be called.",
+    "같은 전화번호로 이전 캠페인에서 고른 결과가 나온 유권자는 이 캠페인에서 ‘이전 캠페인 응답 제외’로 기록되고 발신하지 않습니다.":
+        "A voter whose number had a chosen result in an earlier campaign is recorded as ‘Excluded: reached "
+        "before’ in this one and not called.",
+    "알 수 없는 응답 종류입니다: {kinds}. 캠페인은 만들어지지 않았습니다.":
+        "Unknown kind of reached voter: {kinds}. No campaign was created.",
+    "제외할 응답 종류를 하나 이상 고르세요. 캠페인은 만들어지지 않았습니다.":
+        "Choose at least one kind of reached voter to leave out. No campaign was created.",
+    "호출자료 번호가 올바르지 않습니다.": "The call list number is not valid.",
+    "호출자료를 찾을 수 없습니다.": "No such call list.",
 }
 
 

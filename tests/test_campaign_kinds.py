@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from server import campaigns, db, operating, sample
+from server.calling import counters
 from server.contacts import importer
 from server.storage import UploadStore
 
@@ -113,10 +114,12 @@ def test_election_detail_says_calling_is_paused_in_the_quiet_hours(logged_in, cl
     # Earlier times than the test clock's start, so the session does not idle out.
     clock.now = seoul(2027, 1, 14, 23, 30)
     quiet = page_text(client.get(f"/campaigns/{campaign_id}"))
-    assert ELECTION_RULE in quiet and "06:00까지 발신을 멈춥니다" in quiet
+    # Not started, and were it started: quiet hours until 06:00, then the calling hours (09:00).
+    assert ELECTION_RULE in quiet and "발신 시작 전입니다" in quiet
+    assert "선거운동 발신 금지 시간 (23:00–06:00) — 1/15 09:00에 재개" in quiet
     clock.now = seoul(2027, 1, 14, 12, 0)
     day = page_text(client.get(f"/campaigns/{campaign_id}"))
-    assert ELECTION_RULE in day and "06:00까지 발신을 멈춥니다" not in day
+    assert ELECTION_RULE in day and "발신 금지 시간" not in day and "통화 가능 시간이 아닙니다" not in day
 
 
 def test_campaign_pages_in_english(logged_in, client, store, call_list):
@@ -158,22 +161,25 @@ def dashboard_with(app, client, monkeypatch, state: dict):
     return client.get("/dashboard")
 
 
-COUNTERS = {"total": 100, "remaining": 60, "done": 40, "leased": 5, "dialled": 40, "answered": 30,
-            "pressed_one": 4, "connected": 3, "callback": 1, "callback_requested": 1, "failed": 2,
-            "in_progress": 1, "refused": 3, "skipped_dnc": 7}
+COUNTERS = counters.summary({"total": 100, "remaining": 60, "done": 40, "leased": 5, "dialled": 40,
+                             "answered": 30, "pressed_one": 4, "connected": 3, "callback": 1,
+                             "callback_requested": 1, "failed": 2, "in_progress": 1, "refused": 3,
+                             "skipped_dnc": 7, "excluded": 0})
+QUIET = {"code": "election_hours", "count": None, "at": 0, "time": "06:00"}
 
 
 def test_dashboard_shows_the_election_quiet_hours_and_low_disk(app, logged_in, client, monkeypatch):
     response = dashboard_with(app, client, monkeypatch, {
         "campaign": {"id": 1, "name": "1차 발신", "state": "running", "kind": "election",
-                     "calling": "election_hours"},
+                     "idle": [QUIET, {"code": "disk_low", "count": None, "at": None, "time": None}]},
         "storage": {"low": True, "free_mb": 120.7, "min_free_mb": 500, "error": None},
         "counters": COUNTERS})
     text = page_text(response)
     assert "디스크 공간 부족: 남은 공간 120 MB (최소 500 MB). 발신을 멈췄습니다. " \
            "공간을 확보하면 자동으로 다시 시작합니다." in text
-    assert "선거운동 발신 금지 시간 (23:00–06:00)" in text and "06:00까지 발신을 멈춥니다" in text
+    assert "선거운동 발신 금지 시간 (23:00–06:00) — 06:00에 재개" in text
     assert ELECTION_RULE in text and "선거운동" in text
+    assert "완료 40 / 대상 100명 (40%)" in text
     assert "수신거부(키패드)" in text and "수신거부 제외" in text
     assert "데이터베이스에 기록할 수 없습니다" not in text
 
@@ -181,10 +187,10 @@ def test_dashboard_shows_the_election_quiet_hours_and_low_disk(app, logged_in, c
 def test_dashboard_shows_a_database_error_and_outside_hours(app, logged_in, client, monkeypatch):
     text = page_text(dashboard_with(app, client, monkeypatch, {
         "campaign": {"id": 1, "name": "투표소 안내", "state": "running", "kind": "notice",
-                     "calling": "outside_hours"},
+                     "idle": [{"code": "outside_hours", "count": None, "at": 0, "time": "09:00"}]},
         "storage": {"low": False, "free_mb": 9000, "min_free_mb": 500, "error": "disk I/O error"}}))
     assert "데이터베이스에 기록할 수 없습니다: disk I/O error" in text
-    assert "발신 시간이 아닙니다 (운용환경)" in text
+    assert "통화 가능 시간이 아닙니다 (09:00에 재개)" in text
     assert "디스크 공간 부족" not in text
 
 
@@ -193,7 +199,7 @@ def test_dashboard_without_the_new_keys_shows_no_warnings(app, logged_in, client
         "campaign": {"id": 1, "name": "1차 발신", "state": "running"}})
     assert response.status_code == 200
     text = page_text(response)
-    assert "디스크 공간 부족" not in text and "발신 시간이 아닙니다" not in text
+    assert "디스크 공간 부족" not in text and "통화 가능 시간이 아닙니다" not in text
     assert re.search(r'id="election-rule"[^>]*\bhidden\b', response.get_data(as_text=True))
 
 
@@ -205,8 +211,7 @@ STATIC = Path(__file__).resolve().parent.parent / "server" / "static"
 def test_dashboard_script_renders_pushed_state(app, logged_in, client, monkeypatch, browser_page):
     """dashboard.js in Chromium: the state embedded at page load, then a pushed update."""
     html = dashboard_with(app, client, monkeypatch, {
-        "campaign": {"id": 1, "name": "1차 발신", "state": "running", "kind": "election",
-                     "calling": "election_hours"},
+        "campaign": {"id": 1, "name": "1차 발신", "state": "running", "kind": "election", "idle": [QUIET]},
         "agents": [{"id": 1, "extension": "1001", "name": "상담원1", "state": "busy", "away_after_call": True},
                    {"id": 2, "extension": "1002", "name": "상담원2", "state": "busy", "away_after_call": False}],
         "storage": {"low": True, "free_mb": 120, "min_free_mb": 500, "error": None},
@@ -224,10 +229,12 @@ def test_dashboard_script_renders_pushed_state(app, logged_in, client, monkeypat
     assert page.inner_text("#agents .agent[data-line='2'] .st") == "통화 중"
     assert page.inner_text("#counter-refused") == "3" and page.inner_text("#counter-skipped_dnc") == "7"
     assert page.is_visible("#storage-warning") and "120 MB" in page.inner_text("#storage-low")
-    assert page.is_visible("#election-rule") and "06:00" in page.inner_text("#campaign-calling")
+    assert page.is_visible("#election-rule") and "06:00에 재개" in page.inner_text("#campaign-idle")
     page.evaluate("""window.push({phones: [], agents: [], recent: [], counters: null,
-                                 campaign: {id: 2, name: "투표소 안내", state: "running", kind: "notice", calling: null},
+                                 campaign: {id: 2, name: "투표소 안내", state: "running", kind: "notice",
+                                            idle: [{code: "retries_waiting", count: 1234, at: 0, time: "14:20"}]},
                                  storage: {low: false, free_mb: 9000, min_free_mb: 500, error: null}})""")
     assert not page.is_visible("#storage-warning")
-    assert not page.is_visible("#election-rule") and not page.is_visible("#campaign-calling")
+    assert not page.is_visible("#election-rule")
+    assert page.inner_text("#campaign-idle") == "재시도 대기 중 1,234명 — 다음 재시도 14:20"
     assert page.inner_text("#campaign-kind") == "안내" and page.inner_text("#campaign-name") == "투표소 안내"

@@ -70,12 +70,14 @@ def test_an_election_campaign_never_dials_between_23_and_6_whatever_its_hours(ap
     row = store.execute("SELECT status, attempts FROM campaign_contact WHERE number = ?", [call["number"]]).fetchone()
     assert (row["status"], row["attempts"]) == ("pending", 0)       # back in the pool, not dialled
     assert phone.lease() == {"ok": True, "batch": None, "retry_s": 60.0, "reason": "election_hours"}
-    assert engine.snapshot()["campaign"]["calling"] == "election_hours"
+    live = app.extensions["ars_live"]
+    [quiet] = [r for r in live.dashboard_state()["campaign"]["idle"] if r["code"] == "election_hours"]
+    assert quiet["time"] == "3/10 06:00"                 # the dashboard says until when
     clock.now = seoul(5, 59, 59)
     assert phone.lease()["reason"] == "election_hours"
     clock.now = seoul(6)
     assert phone.lease()["batch"]["calls"]
-    assert engine.snapshot()["campaign"]["calling"] is None
+    assert not [r for r in live.dashboard_state()["campaign"]["idle"] if r["code"].endswith("hours")]
 
 
 def test_a_notice_campaign_keeps_the_managers_hours(app, store, clock):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -147,6 +149,22 @@ def test_cancelling_a_running_preview_kills_the_reader_and_keeps_nothing(logged_
     assert "heavy.xlsx" in entry["target"] and '"file_removed": true' in entry["detail"]
 
 
+def import_children() -> list[int]:
+    """This process's running import children (``python -m server.contacts.import_child``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue                       # gone meanwhile
+        if ppid == os.getpid() and b"server.contacts.import_child" in command:
+            found.append(int(entry.name))
+    return found
+
+
 def test_cancelling_an_import_while_it_stores_leaves_no_rows_and_no_file(logged_in, client, store, app):
     rows = 200_000
     data = ("전화번호,이름\n" + "".join(f"010{i:08d},이름{i}\n" for i in range(rows))).encode()
@@ -155,9 +173,14 @@ def test_cancelling_an_import_while_it_stores_leaves_no_rows_and_no_file(logged_
     logged_in.post(f"/contacts/jobs/{started['job']}/commit", headers={"Accept": "application/json"})
     status = _wait_for_stage(client, started["status"], "store", timeout=120)
     assert status["state"] == "running", status
-    # partial rows are written, but never committed
+    # Held where it is, in its store step, however fast this machine stores.
+    children = import_children()
+    for pid in children:
+        os.kill(pid, signal.SIGSTOP)
+    assert children and client.get(started["status"]).get_json()["state"] == "running"
     logged_in.post(f"/contacts/jobs/{started['job']}/cancel")
     assert wait_for(client, started["status"], FINAL)["state"] == "cancelled"
+    assert not import_children(), "the cancelled import's process is gone"
     assert_nothing_kept(app, store, client)
     (entry, *_), _ = db.audit_entries(store, action="cancel")
     assert '"step": "import"' in entry["detail"]

@@ -53,6 +53,7 @@ def console_urls(app, logged_in, client, store):
     for endpoint, url in urls.items():
         if endpoint.startswith("exports."):
             urls[endpoint] = url.replace(str(job["job"]), export_job)
+    urls["campaigns.preview"] += f"?list_id={seeded['list_id']}&reached=listened"   # it answers a question
     urls["phone_api.agent_download"] = re.search(
         r"/phone-agent/[^\s<\"]+\.tar\.gz", client.get("/phone-agent/").get_data(as_text=True)).group(0)
     client.phone_headers = {"Authorization": f"Bearer {TOKEN}", "X-Poll-Secret": asked["poll_secret"]}

@@ -170,7 +170,7 @@ DESTRUCTIVE = {
                        lambda s, ids: [p["id"] for p in db.phones(s)] == [ids["phone"]]),
     "delete a call list": (lambda s, ids: f"/contacts/{ids['list']}/delete", {},
                            lambda s, ids: any(row["id"] == ids["list"] for row in db.contact_lists(s))),
-    "stop the campaign": (lambda s, ids: f"/campaigns/{ids['campaign']}/stop", {},
+    "stop the campaign": (lambda s, ids: f"/campaigns/{ids['campaign']}/stop", {"stop_confirmed": "1"},
                           lambda s, ids: db.campaign(s, ids["campaign"])["state"] == "ready"),
     "end a session": (lambda s, ids: f"/settings/access/sessions/{ids['session']}/end", {},
                       lambda s, ids: len(db.open_sessions(s, idle_since=0, created_since=0)) == 1),

@@ -38,7 +38,7 @@ from phone_agent.protocol.call_states import (AGENT_RINGING, BRIDGED, DIALING, Q
 
 from .. import db, operating
 from ..contacts.phone_numbers import mask
-from . import EngineError, policy
+from . import EngineError, idle_reason, policy
 from .live import (RECENT_KEPT, LivePhone, OpenCall, campaign_for_dashboard, campaign_for_phones, copy_progress,
                    replay)
 from .roster import PhoneRoster
@@ -250,10 +250,6 @@ class CallingEngine:
         self.version += 1
         return p.ok_ack(batch={"id": batch_id, "campaign_id": self.campaign["id"],
                                "expires_at": now + lease_s, "calls": claimed})
-
-    def calling_refusal(self, now: float) -> str | None:
-        """Why the active campaign may not dial now (hours, election law), or None."""
-        return policy.calling_refusal(self.campaign, self.settings, now)
 
     def _nothing_due(self, now: float) -> dict:
         next_at = self.storage(db.next_due_at, self.campaign["id"])
@@ -572,6 +568,17 @@ class CallingEngine:
         for phone in self.phones.values():
             self._maybe_apply_images(phone)
 
+    def reload_campaign_settings(self, campaign_id: int) -> None:
+        """After the console changed a live campaign's settings: the engine
+        uses them from the next lease, claim, retry and agent request on, and
+        phones are told the ones they use (ring, agent connection)."""
+        if self.campaign is None or self.campaign["id"] != campaign_id:
+            return
+        self.campaign = self.writer(db.active_campaign)
+        self.settings = operating.from_stored(self.campaign["settings"]) if self.campaign else self.settings
+        self.version += 1
+        self.notify(None, p.CAMPAIGN, {"campaign": self.campaign_info()})
+
     def _finish_campaign(self) -> None:
         campaign = self.campaign
         try:
@@ -628,9 +635,23 @@ class CallingEngine:
         self.version += 1
 
     # -- the dashboard's picture ---------------------------------------------------
+    def idle_reasons(self, campaign: dict, queue: dict) -> list[dict]:
+        """Why ``campaign`` dials nothing now (``idle_reason``), from the live
+        phones and ``queue`` (``db.campaign_queue``); the active campaign is
+        judged with the settings the engine uses."""
+        now = self.clock()
+        settings = (self.settings if self.campaign is not None and self.campaign["id"] == campaign["id"]
+                    else operating.from_stored(campaign["settings"]))
+        phones = [idle_reason.PhoneState(online=ph.connected and now - ph.last_seen <= self.offline_after_s,
+                                         unavailable=ph.device_unavailable, dialled_today=ph.dialled_today)
+                  for ph in self.phones.values() if ph.enabled]
+        found = idle_reason.reasons(campaign, settings, now, phones=phones, queue=idle_reason.Queue(**queue),
+                                    storage=self.storage.status())
+        return [reason.as_dict(now) for reason in found]
+
     def snapshot(self) -> dict:
         now = self.clock()
-        campaign = self.campaign and dict(campaign_for_dashboard(self.campaign), calling=self.calling_refusal(now))
+        campaign = self.campaign and campaign_for_dashboard(self.campaign)
         return {"phones": [phone.as_dict(now, self.offline_after_s)
                            for phone in sorted(self.phones.values(), key=lambda ph: ph.id)],
                 "agents": self.router.snapshot(now),

@@ -14,10 +14,10 @@ import re
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, Field, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, InputRequired, StopValidation, ValidationError
 
-from .. import operating
+from .. import db, operating
 from ..i18n import _
 from ..contacts.phone_numbers import InvalidNumber, normalize
 from ..security import parse_networks
@@ -69,6 +69,16 @@ class Ticked(BooleanField):
     def process_formdata(self, valuelist):
         raw = str(valuelist[0]) if valuelist else ""
         self.data = (raw.lower() if self.ignore_case else raw) in operating.TRUE_TEXTS
+
+
+class Values(Field):
+    """Every value sent under the field's name (checkboxes sharing a name), as a list."""
+
+    def process_formdata(self, valuelist):
+        self.data = [str(value) for value in valuelist]
+
+    def _value(self):
+        return ""
 
 
 # -- log-in ----------------------------------------------------------------------
@@ -250,9 +260,30 @@ class CallbackForm(ConsoleForm):
 # -- 캠페인 ------------------------------------------------------------------------
 
 class CampaignActionForm(ConsoleForm):
-    """Start, pause, resume or stop: only where to go back to."""
+    """Start, pause, resume or stop: where to go back to, and for stop the
+    manager's tick that a stopped campaign never calls again."""
 
     next = Back()
+    stop_confirmed = Ticked()
+
+
+# What a live campaign's page may change (the rest of its snapshot stays):
+# calling hours, retries, agent connection and ringing, with their labels.
+LIVE_SETTING_LABELS = {
+    "call_hours_start": "발신 시작 시각", "call_hours_end": "발신 종료 시각",
+    "no_answer_max_attempts": "무응답 최대 시도", "no_answer_retry_delay_min": "무응답 재시도 간격 (분)",
+    "busy_max_attempts": "통화중 최대 시도", "busy_retry_delay_min": "통화중 재시도 간격 (분)",
+    "connect_agent_after_intro": "안내멘트 후 상담전화 연결", "agent_ring_repeats": "벨소리 반복횟수",
+    "agent_ring_cycle_s": "벨 주기 (초)", "press1_wait_s": "안내멘트 후 1번 입력 대기 (초)",
+}
+
+
+class CampaignSettingsForm(OperatingSettingsForm):
+    """The settings of a live campaign (``LIVE_SETTING_LABELS``); its daily
+    cap and refusal key stay as its snapshot has them."""
+
+    daily_cap_per_phone = None
+    refuse_key = None
 
 
 RULES_NOT_CONFIRMED = ("선거운동 캠페인은 규칙을 확인해야 만들 수 있습니다. "
@@ -282,6 +313,50 @@ class CampaignForm(ConsoleForm):
     def validate_rules_confirmed(self, field):
         if self.campaign_kind == "election" and not field.data:
             raise ValidationError(RULES_NOT_CONFIRMED)
+
+    exclude_reached = Ticked()
+    reached = Values()
+
+    @property
+    def excluded_kinds(self) -> tuple[str, ...]:
+        """The kinds of voters reached in earlier campaigns to leave out (none unless ticked)."""
+        return tuple(self.reached.data or ()) if self.exclude_reached.data else ()
+
+    def validate_reached(self, field):
+        _check_reached(field.data, self.exclude_reached.data)
+
+
+# 이전 캠페인에서 응답한 유권자 제외: the kinds a manager may pick (db.REACHED_KINDS).
+REACHED_LABELS = {"listened": "응답 (안내를 들음)", "connected": "상담원 연결", "callback": "콜백 요청",
+                  "refused": "수신거부(키패드)"}
+REACHED_UNKNOWN = "알 수 없는 응답 종류입니다: {kinds}. 캠페인은 만들어지지 않았습니다."
+REACHED_NONE = "제외할 응답 종류를 하나 이상 고르세요. 캠페인은 만들어지지 않았습니다."
+
+
+def _check_reached(kinds, wanted: bool) -> None:
+    unknown = sorted(set(kinds or ()) - set(db.REACHED_KINDS))
+    if unknown:
+        raise ValidationError(_(REACHED_UNKNOWN, kinds=", ".join(k[:20] for k in unknown[:5])))
+    if wanted and not kinds:
+        raise ValidationError(_(REACHED_NONE))
+
+
+class ExclusionPreviewForm(ConsoleForm):
+    """The new-campaign page's question: how many of this list were reached so?"""
+
+    list_id = StringField()
+    reached = Values()
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self.reached.data or ())
+
+    def validate_list_id(self, field):
+        if not (field.data or "").isdigit() or len(field.data) > 18:
+            raise ValidationError(_("호출자료 번호가 올바르지 않습니다."))
+
+    def validate_reached(self, field):
+        _check_reached(field.data, False)
 
 
 # -- 폰 등록 -------------------------------------------------------------------------

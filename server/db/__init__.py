@@ -166,6 +166,7 @@ def _one(cursor) -> dict | None:
 from .console import *  # noqa: E402,F401,F403
 from .contacts import *  # noqa: E402,F401,F403
 from .calling import *  # noqa: E402,F401,F403
+from .campaign_setup import *  # noqa: E402,F401,F403
 from .reports import *  # noqa: E402,F401,F403
 from .sessions import *  # noqa: E402,F401,F403
 from .uploads import *  # noqa: E402,F401,F403

@@ -184,25 +184,6 @@ def _campaign(row: dict | None) -> dict | None:
     return row
 
 
-def create_campaign(db: Database, *, name: str, list_id: int, settings: dict, assets: dict,
-                    kind: str = "election") -> int:
-    """A campaign over every contact of a call list (copied as campaign contacts)."""
-    with transaction(db):
-        row = db.execute("SELECT first_contact_id, last_contact_id FROM contact_list WHERE id = ?",
-                         [list_id]).fetchone()
-        if row is None:
-            raise NotFound(f"no call list {list_id}")
-        campaign_id = db.execute(
-            "INSERT INTO campaign (name, list_id, settings, assets, kind, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [name, list_id, json.dumps(settings), json.dumps(assets), kind, utcnow()]).lastrowid
-        db.execute(
-            "INSERT INTO campaign_contact (campaign_id, contact_id, number) "
-            "SELECT ?, id, phone FROM contact WHERE id BETWEEN ? AND ? "
-            "AND phone NOT IN (SELECT phone FROM do_not_call) ORDER BY id",
-            [campaign_id, row[0] or 0, row[1] or -1])
-    return campaign_id
-
-
 def campaign(db: Database, campaign_id: int) -> dict:
     row = _campaign(_one(db.execute("SELECT * FROM campaign WHERE id = ?", [campaign_id])))
     if row is None:
@@ -259,13 +240,16 @@ def campaign_counters(db: Database, campaign_id: int) -> dict:
         "FROM call WHERE campaign_id = ?", [campaign_id]).fetchone()
     skipped = db.execute("SELECT count(*) FROM campaign_contact WHERE campaign_id = ? AND status = 'done' "
                          "AND last_result = 'do_not_call'", [campaign_id]).fetchone()[0]
+    excluded = db.execute("SELECT count(*) FROM campaign_contact WHERE campaign_id = ? AND status = 'done' "
+                          "AND last_result = 'excluded'", [campaign_id]).fetchone()[0]
     callbacks = db.execute("SELECT count(*) FROM callback WHERE campaign_id = ?", [campaign_id]).fetchone()[0]
     total = sum(contacts.values())
     return {"total": total, "remaining": contacts.get("pending", 0) + contacts.get("leased", 0),
             "done": contacts.get("done", 0), "leased": calls[0], "dialled": calls[1],
             "answered": calls[2], "pressed_one": calls[3], "connected": calls[4],
             "callback": callbacks, "callback_requested": calls[5], "failed": calls[6],
-            "in_progress": calls[7], "refused": calls[8], "lost": calls[9], "skipped_dnc": skipped}
+            "in_progress": calls[7], "refused": calls[8], "lost": calls[9], "skipped_dnc": skipped,
+            "excluded": excluded}
 
 
 def campaign_results(db: Database, campaign_id: int) -> dict[str, int]:

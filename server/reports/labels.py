@@ -35,6 +35,7 @@ CALLBACK_STATUSES = {"requested": "요청", "done": "완료", "deleted": "삭제
 # A voter's state in a campaign (campaign_contact.status; 'done' reads its last result).
 CONTACT_STATUSES = {"pending": "대기", "leased": "발신 중"}
 SKIPPED_DNC = "수신거부 제외"      # closed unheard: the number was on 수신거부
+EXCLUDED_REACHED = "이전 캠페인 응답 제외"   # closed at creation: reached in an earlier campaign
 
 # Phone health problems seen in heartbeats (server/calling/policy.py health_problems).
 PHONE_PROBLEMS = {
@@ -76,6 +77,8 @@ def contact_final(status: str, last_result: str | None) -> str:
         return CONTACT_STATUSES.get(status, status)
     if last_result == "do_not_call":
         return SKIPPED_DNC
+    if last_result == "excluded":
+        return EXCLUDED_REACHED
     if last_result == "phone_lost":
         return SERVER_REASONS["phone_lost"]
     return result(last_result)
@@ -83,7 +86,7 @@ def contact_final(status: str, last_result: str | None) -> str:
 
 def all_labels() -> set[str]:
     """Every Korean word above (the i18n test checks each has an English entry)."""
-    words = {PHONE_ERROR, SKIPPED_DNC}
+    words = {PHONE_ERROR, SKIPPED_DNC, EXCLUDED_REACHED}
     for table in (RESULTS, HUNG_UP_IN, SERVER_REASONS, CALLBACK_STATUSES, CONTACT_STATUSES, PHONE_PROBLEMS):
         words.update(table.values())
     return words

@@ -12,16 +12,19 @@
 
   function fmt(n) { return n == null ? "–" : Number(n).toLocaleString(); }
 
+  // The campaign's numbers: computed by the server (calling/counters.py), as the campaign page shows them.
   function renderCounters(c) {
-    ["leased", "dialled", "answered", "pressed_one", "connected", "callback", "failed", "refused", "skipped_dnc",
-     "remaining"].forEach(function (k) {
-      text("counter-" + k, c ? fmt(c[k]) : "–");
+    i18n.counters.forEach(function (k) {
+      text("counter-" + k, c && c[k] != null ? fmt(c[k]) : "–");
     });
     var bar = document.getElementById("campaign-progress");
-    if (c && c.total) {
-      var done = (c.total - c.remaining) / c.total;
-      bar.style.width = (done * 100).toFixed(1) + "%";
-      text("campaign-progress-label", fmt(c.total - c.remaining) + " / " + fmt(c.total) + " (" + Math.round(done * 100) + "%)");
+    if (c && c.target != null) {
+      bar.max = Math.max(1, c.target);
+      bar.value = c.done;
+      text("campaign-progress-label", fill(i18n.progress, { done: fmt(c.done), target: fmt(c.target), percent: c.percent }));
+    } else {
+      bar.value = 0;
+      text("campaign-progress-label", "");
     }
   }
 
@@ -101,14 +104,28 @@
     return template.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
   }
 
+  // Why nothing dials now: one line per reason, words from the page, facts from the server.
+  function renderIdle(reasons) {
+    var list = document.getElementById("campaign-idle");
+    var key = JSON.stringify(reasons);
+    if (list.dataset.key === key) return;
+    list.dataset.key = key;
+    list.innerHTML = "";
+    reasons.forEach(function (r) {
+      var li = document.createElement("li");
+      li.dataset.code = r.code;
+      li.textContent = fill(i18n.idle[r.code] || r.code, { count: fmt(r.count || 0), time: r.time || "–" });
+      list.appendChild(li);
+    });
+    show("campaign-idle", reasons.length > 0);
+  }
+
   // Campaign type, the election-hours rule, and why phones do not dial now.
   function renderCampaign(c) {
     text("campaign-name", c ? c.name : i18n.no_campaign);
     text("campaign-kind", c && c.kind ? (i18n.kinds[c.kind] || c.kind) : "");
     show("election-rule", !!(c && c.kind === "election"));
-    var calling = c ? c.calling : null;
-    text("campaign-calling", calling ? (i18n.calling[calling] || calling) : "");
-    show("campaign-calling", !!calling);
+    renderIdle(c && c.idle ? c.idle : []);
   }
 
   // Disk space and database writes: calling stops until they recover.
