@@ -261,7 +261,8 @@ def test_call_records_dashboard_and_call_detail_pages(app, logged_in, client, st
     calls_page = page_text(client.get(f"/calls/?campaign={seeded['campaign_id']}"))
     assert "콜백 요청" in calls_page and "rack-01" in calls_page
     detail = page_text(client.get(f"/calls/{call['call_id']}"))
-    assert "dialing" in detail and "promise_started" in detail and '"digit": "1"' in detail
+    assert "발신" in detail and "약속 안내 시작" in detail and "누른 키: 1" in detail
+    assert "dialing" not in detail and "promise_started" not in detail and '"digit"' not in detail
     dashboard = client.get("/dashboard").get_data(as_text=True)
     state = json.loads(re.search(r'<script id="dashboard-state" type="application/json">(.*?)</script>',
                                  dashboard, re.S).group(1))

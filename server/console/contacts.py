@@ -13,6 +13,7 @@ from ..contacts import importer
 from ..contacts.phone_numbers import format_display, mask
 from ..disk import DiskFull
 from ..i18n import _
+from ..reports import labels
 from ..storage import uploads
 from . import disk, jobs, paged, upload_size
 from .auth import audit, current_manager, login_required, pin_refused
@@ -21,16 +22,7 @@ from .forms import DoNotCallForm
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
-REASONS_KO = {
-    "empty": "번호 없음",
-    "not_a_number": "숫자가 아님",
-    "too_short": "자릿수 부족",
-    "too_long": "자릿수 초과",
-    "unknown_prefix": "알 수 없는 국번",
-    "foreign": "해외 번호",
-    "duplicate": "목록 안 중복",
-    "do_not_call": "수신거부 번호",
-}
+REASONS_KO = labels.REJECT_REASONS      # one wording with the rejects workbook
 
 STAGES_KO = {"upload": "전송 중", "read": "파일을 읽는 중", "normalise": "번호 정리 중",
              "dedupe": "중복 확인 중", "store": "저장 중"}
@@ -43,7 +35,14 @@ def phone_filter(canonical: str | None) -> str:
 
 @bp.app_template_filter("reason")
 def reason_filter(code: str) -> str:
-    return REASONS_KO.get(code, code)
+    return _(labels.reject_reason(code))
+
+
+@bp.app_template_filter("reject_explained")
+def reject_explained_filter(code: str, message: str | None = None) -> str:
+    """What a reject reason means, in the manager's language (the stored
+    message for a code of no known wording)."""
+    return labels.reject_explained(code, message, _)
 
 
 @bp.route("/")

@@ -554,8 +554,9 @@ def recent_calls(db: Database, limit: int = 20, campaign_id: int | None = None) 
 def calls_filter(*, campaign_id: int | None = None, result: str | None = None,
                  search: str | None = None) -> tuple[str, list]:
     """The WHERE clause (over ``call c``) of the 통화 기록 filters, shared by
-    the page and its export."""
-    where, params = ["1 = 1"], []
+    the page and its export. Only calls that were dialled: a lease the phone
+    never dialled (``dialed_at`` NULL) is not a call."""
+    where, params = ["c.dialed_at IS NOT NULL"], []
     if campaign_id:
         where.append("c.campaign_id = ?"); params.append(campaign_id)
     if result:
@@ -572,8 +573,34 @@ def calls_page(db: Database, *, campaign_id: int | None = None, result: str | No
     rows = _rows(db.execute(
         "SELECT c.*, p.name AS phone_name, a.extension AS agent_extension FROM call c "
         "LEFT JOIN phone p ON p.id = c.phone_id LEFT JOIN agent_line a ON a.id = c.agent_line_id "
-        f"WHERE {clause} ORDER BY c.leased_at DESC LIMIT ? OFFSET ?", [*params, limit, offset]))
+        f"WHERE {clause} ORDER BY c.dialed_at DESC, c.id DESC LIMIT ? OFFSET ?", [*params, limit, offset]))
     return rows, total
+
+
+def call_view(db: Database, call_id: str) -> dict | None:
+    """One call as its page shows it: the call row with the phone's name,
+    the voter's name, the call list, the campaign and the agent line."""
+    return _one(db.execute(
+        "SELECT c.*, p.name AS phone_name, m.name AS campaign_name, ct.name AS voter_name, "
+        "l.name AS list_name, a.extension AS agent_extension, a.name AS agent_name FROM call c "
+        "LEFT JOIN phone p ON p.id = c.phone_id LEFT JOIN campaign m ON m.id = c.campaign_id "
+        "LEFT JOIN campaign_contact cc ON cc.id = c.campaign_contact_id "
+        "LEFT JOIN contact ct ON ct.id = cc.contact_id LEFT JOIN contact_list l ON l.id = m.list_id "
+        "LEFT JOIN agent_line a ON a.id = c.agent_line_id WHERE c.id = ?", [call_id]))
+
+
+def ment_titles(db: Database, hashes) -> dict[str, str]:
+    """The title of each announcement named by its sha256 (those still held)."""
+    hashes = sorted(set(hashes))
+    if not hashes:
+        return {}
+    marks = ", ".join("?" * len(hashes))
+    return {sha: title for sha, title in db.execute(
+        f"SELECT sha256, title FROM ment WHERE sha256 IN ({marks}) ORDER BY id", hashes).fetchall()}
+
+
+def agent_lines_by_id(db: Database) -> dict[int, dict]:
+    return {row["id"]: row for row in _rows(db.execute("SELECT id, extension, name FROM agent_line"))}
 
 
 # -- callbacks (콜백 요청) -----------------------------------------------------
