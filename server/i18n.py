@@ -637,6 +637,9 @@ EN: dict[str, str] = {
     "표": "table",
     "형식": "format",
     "{row}행에 같은 번호가 이미 있습니다.": "Duplicate: the same number is already on row {row}.",
+    "보관 개수": "keep",
+    "자동 백업 간격 (분)": "every (min)",
+    "정리한 백업": "removed",
     # MARK-KOREAN-END
 }
 

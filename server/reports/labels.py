@@ -104,6 +104,14 @@ AUDIT_DETAIL_KEYS = {
     "own": "본인", "by": "방법", "list": "목록", "sha256": "파일 지문", "id": "번호", "masked": "가림",
     "campaign": "캠페인", "name": "이름", "enabled": "사용", "group": "그룹", "result": "결과",
     "search": "검색", "period": "기간", "table": "표", "format": "형식", "full": "전체 번호",
+    "removed": "정리한 백업", "every_min": "자동 백업 간격 (분)", "keep": "보관 개수",
+    # 운용환경 (the words of its page)
+    "connect_agent_after_intro": "안내멘트 후 상담전화 연결", "agent_ring_repeats": "벨소리 반복횟수",
+    "agent_ring_cycle_s": "벨 주기 (초)", "press1_wait_s": "안내멘트 후 1번 입력 대기 (초)",
+    "call_hours_start": "시작", "call_hours_end": "종료", "no_answer_max_attempts": "무응답 최대 시도",
+    "no_answer_retry_delay_min": "무응답 재시도 간격 (분)", "busy_max_attempts": "통화중 최대 시도",
+    "busy_retry_delay_min": "통화중 재시도 간격 (분)", "daily_cap_per_phone": "폰당 하루 최대 발신",
+    "refuse_key": "수신거부 키",
 }
 AUDIT_DETAIL_VALUES = {
     "wrong PIN": "관리자비번 틀림", "wrong password": "패스워드 틀림", "unknown id": "없는 아이디",
@@ -208,13 +216,15 @@ def audit_target(target: str | None) -> tuple[str, str]:
 def audit_detail(detail: dict, tr) -> str:
     """An audit entry's detail in words: its keys (and the values that are
     codes) in Korean through ``tr``, the rest as recorded."""
-    def value(v) -> str:
+    def value(v, key: str = "") -> str:
+        if key == "mode" and v in PHONE_MODES:
+            return tr(PHONE_MODES[v])
         if isinstance(v, bool):
             v = str(v)
         if isinstance(v, str) and v in AUDIT_DETAIL_VALUES:
             return tr(AUDIT_DETAIL_VALUES[v])
         return str(v)
-    return ", ".join(f"{tr(AUDIT_DETAIL_KEYS[k]) if k in AUDIT_DETAIL_KEYS else k}={value(v)}"
+    return ", ".join(f"{tr(AUDIT_DETAIL_KEYS[k]) if k in AUDIT_DETAIL_KEYS else k}={value(v, k)}"
                      for k, v in detail.items())
 
 
