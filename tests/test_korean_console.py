@@ -88,7 +88,7 @@ def test_phone_states_audit_entries_and_steps_read_korean_and_english(client, lo
     phones = page_text(client.get("/phones/"))
     assert "1 시뮬레이터 대기 시뮬레이션 보내는 중" in phones      # mode, state, audio, images in words
     audit = page_text(client.get("/audit/"))
-    assert "로그인 성공" in audit and "폰 등록 키" in audit and "사유=관리자비번 틀림" in audit
+    assert "로그인 성공" in audit and "폰 등록 키" in audit and "사유: 관리자비번 틀림" in audit
     dashboard = client.get("/dashboard").get_data(as_text=True)
     words = json.loads(re.search(r'<script id="dashboard-i18n" type="application/json">(.*?)</script>',
                                  dashboard, re.S).group(1))
@@ -101,7 +101,7 @@ def test_phone_states_audit_entries_and_steps_read_korean_and_english(client, lo
 
     client.get("/lang/en")
     audit = page_text(client.get("/audit/"))
-    assert "Log in" in audit and "phone enrolment key" in audit and "Reason=wrong PIN" in audit
+    assert "Log in" in audit and "phone enrolment key" in audit and "Reason: wrong PIN" in audit
     call = page_text(client.get(f"/calls/{calls['heard']['call_id']}"))
     assert f"Announcement started Announcements: {calls['intro_title']}" in call and "Key: 1" in call
     assert "누른 키" not in call and "안내멘트" not in call

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
@@ -36,6 +37,19 @@ def phone_filter(canonical: str | None) -> str:
 @bp.app_template_filter("reason")
 def reason_filter(code: str) -> str:
     return _(labels.reject_reason(code))
+
+
+@bp.app_template_filter("extra_fields")
+def extra_fields_filter(extra) -> str:
+    """A voter's other columns ({"메모": "지지"}, or as stored, JSON) as "메모: 지지"."""
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            return extra
+    if isinstance(extra, dict):
+        return ", ".join(f"{key}: {value}" for key, value in extra.items())
+    return "" if extra is None else str(extra)
 
 
 @bp.app_template_filter("reject_explained")

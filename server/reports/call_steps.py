@@ -31,8 +31,9 @@ def _detail(event: str, data: Mapping, titles: Mapping[str, str], lines: Mapping
             tr: Translate) -> str:
     if event == "intro_started":
         sha = data.get("sha256")
-        title = titles.get(sha) if isinstance(sha, str) else None
-        return tr("안내멘트") + ": " + (title if title else tr("삭제된 안내멘트"))
+        if not isinstance(sha, str):
+            return ""
+        return tr("안내멘트") + ": " + titles.get(sha, tr("삭제된 안내멘트"))
     if event == "dtmf":
         digit = data.get("digit")
         return tr("누른 키") + ": " + (digit if isinstance(digit, str) and len(digit) == 1 else "?")

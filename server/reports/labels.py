@@ -223,8 +223,10 @@ def audit_detail(detail: dict, tr) -> str:
             v = str(v)
         if isinstance(v, str) and v in AUDIT_DETAIL_VALUES:
             return tr(AUDIT_DETAIL_VALUES[v])
+        if key == "sha256" and isinstance(v, str) and len(v) > 12:
+            return v[:12] + "…"           # enough to tell files apart; the whole hash is in the database
         return str(v)
-    return ", ".join(f"{tr(AUDIT_DETAIL_KEYS[k]) if k in AUDIT_DETAIL_KEYS else k}={value(v, k)}"
+    return ", ".join(f"{tr(AUDIT_DETAIL_KEYS[k]) if k in AUDIT_DETAIL_KEYS else k}: {value(v, k)}"
                      for k, v in detail.items())
 
 
