@@ -640,7 +640,6 @@ EN: dict[str, str] = {
     "보관 개수": "keep",
     "자동 백업 간격 (분)": "every (min)",
     "정리한 백업": "removed",
-    # MARK-KOREAN-END
 }
 
 
