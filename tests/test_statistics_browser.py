@@ -72,14 +72,14 @@ def test_statistics_page_with_charts_and_a_big_export_followed_to_its_download(t
         page.goto(f"{server.url}/campaigns/{server.seeded['campaign_id']}")
         page.click("#campaign-statistics")
         page.wait_for_selector("#summary")
-        page.wait_for_function("[...document.images].filter(i => i.classList.contains('chart'))"
+        page.wait_for_function("() => [...document.images].filter(i => i.classList.contains('chart'))"
                                ".every(i => i.complete && i.naturalWidth > 300)")
         assert page.locator("img.chart").count() == 4
         # a campaign started today: its period is today
         assert page.inner_text(".tile[data-item='발신'] b") == str(server.seeded["today"])
         page.fill("input[name=start]", server.seeded["yesterday"])
         page.click("#statistics-filter button[type=submit]")
-        page.wait_for_function("[...document.images].filter(i => i.classList.contains('chart'))"
+        page.wait_for_function("() => [...document.images].filter(i => i.classList.contains('chart'))"
                                ".every(i => i.complete && i.naturalWidth > 300)")
         assert page.inner_text(".tile[data-item='발신'] b") == "48"
         assert "응답률 = 응답 ÷ 발신" in page.inner_text("main")
