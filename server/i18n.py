@@ -633,6 +633,27 @@ EN: dict[str, str] = {
     "통화 단계": "Steps of the call",
     "상담원 내선": "Agent line",
     "통화음을 들을 수 없음": "no audio path",
+    "캠페인 '{name}'은(는) 지금 상태에서 이 작업을 할 수 없습니다.": "Campaign '{name}' cannot do that in its present state.",
+    "캠페인 '{name}'이(가) 이미 진행 중입니다. 먼저 중지하세요.": "Campaign '{name}' is already active; stop it first.",
+    "내선번호 {extension}은(는) 다른 상담원이 이미 쓰고 있습니다.":
+        "Extension {extension} is already used by another agent line.",
+    "호출자료 '{name}'은(는) 캠페인에서 쓰고 있어 삭제할 수 없습니다.":
+        "Call list '{name}' is used by a campaign and cannot be deleted.",
+    "알 수 없는 캠페인 종류입니다: {kind}": "Unknown campaign type: {kind}",
+    "캠페인 이름은 1-80자로 적으세요.": "A campaign needs a name of 1-80 characters.",
+    "호출자료 '{name}'에 번호가 없습니다.": "The call list '{name}' has no numbers.",
+    "먼저 안내멘트를 종류마다 지정하세요: {missing}": "Set an announcement of each kind first: {missing}",
+    "알 수 없는 이미지 종류입니다: '{value}'": "Unknown image kind '{value}'.",
+    "내선번호는 숫자 2-8자리여야 합니다: '{value}'": "The extension must be 2-8 digits, not '{value}'.",
+    "이름은 1-40자로 적으세요.": "The name must be 1-40 characters.",
+    "발신 대상은 번호(숫자, *, #, +)여야 합니다: '{value}'":
+        "The dial target must be a number (digits, *, #, +), not '{value}'.",
+    "순서는 1부터 999까지의 숫자여야 합니다: '{value}'": "The order must be a number from 1 to 999, not '{value}'.",
+    "폰 이름은 1-60자로 적으세요.": "A phone needs a name of 1-60 characters.",
+    "폰 이름(1-60자)과 접속 방식(공유기접속 또는 인터넷연결)을 정하세요.":
+        "A phone needs a name of 1-60 characters and a mode (router or internet).",
+    "알 수 없는 접속 방식입니다: '{value}'": "Unknown phone mode '{value}'.",
+    "알 수 없는 등록 키 작업입니다: '{value}'": "Unknown enrolment key action '{value}'.",
     "전체 번호": "full numbers",
     "표": "table",
     "형식": "format",
@@ -667,6 +688,13 @@ def translator(lang: str):
     if lang == "en":
         return lambda text: EN.get(text, text)
     return lambda text: text
+
+
+def error_message(exc: Exception) -> str:
+    """A refusal's message for the manager: its Korean text (``exc.korean``
+    with ``exc.values``) in the session's language, else its own text."""
+    korean = getattr(exc, "korean", None)
+    return gettext(korean, **getattr(exc, "values", {})) if korean else str(exc)
 
 
 def init_app(app) -> None:

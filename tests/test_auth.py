@@ -214,5 +214,5 @@ def test_an_unknown_enrolment_key_action_changes_nothing(logged_in, store):
     key = db.get_setting(store, "phone_enrol_key")
     assert key
     answer = logged_in.post("/phones/enrol-key", {"action": "explode"}, follow_redirects=True)
-    assert "unknown enrolment key action 'explode'" in page_text(answer)
+    assert "알 수 없는 등록 키 작업입니다: 'explode'" in page_text(answer)
     assert db.get_setting(store, "phone_enrol_key") == key

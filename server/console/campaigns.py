@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from .. import campaigns as campaign_service
 from .. import db, operating
-from ..i18n import _
+from ..i18n import _, error_message
 from .auth import audit, login_required, now, pin_refused
 from .forms import CampaignActionForm, CampaignForm
 
@@ -56,7 +56,7 @@ def index():
                 campaign_id = campaign_service.create(store, name=form.name.data, list_id=form.list_number,
                                                       kind=kind)
             except campaign_service.CampaignError as exc:
-                flash(str(exc), "error")
+                flash(error_message(exc), "error")
                 status = 400
             else:
                 detail = {"created": form.name.data, "kind": kind}
@@ -101,7 +101,7 @@ def change(campaign_id: int, action: str):
     except db.NotFound:
         abort(404)
     except db.Conflict as exc:
-        flash(str(exc), "error")
+        flash(error_message(exc), "error")
     else:
         audit("settings", target=f"campaign {campaign_id}", detail={"action": action})
         flash(_("저장했습니다."), "info")

@@ -13,7 +13,7 @@ from .. import db
 from ..contacts import importer
 from ..contacts.phone_numbers import format_display, mask
 from ..disk import DiskFull
-from ..i18n import _
+from ..i18n import _, error_message
 from ..reports import labels
 from ..storage import uploads
 from . import disk, jobs, paged, upload_size
@@ -254,7 +254,7 @@ def delete(list_id: int):
     except db.NotFound:
         abort(404)
     except db.Conflict as exc:
-        flash(str(exc), "error")
+        flash(error_message(exc), "error")
         return redirect(url_for("contacts.detail", list_id=list_id))
     audit("delete", target=f"call list {row['name']}", detail={"contacts": row["imported"]})
     flash(f"{row['name']}: {_('삭제')}", "info")

@@ -109,7 +109,7 @@ def index():
 def register():
     form = NewPhoneForm()
     if not form.validate():
-        flash("a phone needs a name of 1-60 characters and a mode (공유기접속 or 인터넷연결)", "error")
+        flash(_("폰 이름(1-60자)과 접속 방식(공유기접속 또는 인터넷연결)을 정하세요."), "error")
         return _page(400)
     name, mode = form.name.data, form.mode.data
     token = new_token()

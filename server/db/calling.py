@@ -226,12 +226,14 @@ def set_campaign_state(db: Database, campaign_id: int, state: str, *, from_state
     with transaction(db):
         row = campaign(db, campaign_id)
         if row["state"] not in from_states:
-            raise Conflict(f"campaign '{row['name']}' is {row['state']}; it cannot become {state}")
+            raise Conflict(f"campaign '{row['name']}' is {row['state']}; it cannot become {state}",
+                           "캠페인 '{name}'은(는) 지금 상태에서 이 작업을 할 수 없습니다.", name=row["name"])
         if state == "running":
             other = db.execute("SELECT name FROM campaign WHERE state IN ('running', 'paused') AND id != ?",
                                [campaign_id]).fetchone()
             if other:
-                raise Conflict(f"campaign '{other[0]}' is already active; stop it first")
+                raise Conflict(f"campaign '{other[0]}' is already active; stop it first",
+                               "캠페인 '{name}'이(가) 이미 진행 중입니다. 먼저 중지하세요.", name=other[0])
         stamp = {"running": "started_at = coalesce(started_at, ?)",
                  "stopped": "ended_at = ?", "finished": "ended_at = ?"}.get(state)
         if stamp:
