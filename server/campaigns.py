@@ -11,6 +11,13 @@ from . import db, operating
 
 
 class CampaignError(ValueError):
+    """Why a campaign cannot be created: English for logs, ``korean`` (with
+    ``values``) for the manager, through ``_()``."""
+
+    def __init__(self, message: str, korean: str | None = None, **values):
+        super().__init__(message)
+        self.korean, self.values = korean, values
+
     @property
     def user_message(self) -> str:
         return str(self)
@@ -32,23 +39,26 @@ def create(store, *, name: str, list_id: int, kind: str = "election", exclude_re
     as ``excluded`` at once and never called by this one."""
     name = (name or "").strip()
     if kind not in operating.CAMPAIGN_KIND_LABELS:
-        raise CampaignError(f"unknown campaign type '{kind}'")
+        raise CampaignError(f"unknown campaign type '{kind}'", "알 수 없는 캠페인 종류입니다: {kind}", kind=str(kind)[:30])
     if not name or len(name) > 80:
-        raise CampaignError("a campaign needs a name of 1-80 characters")
+        raise CampaignError("a campaign needs a name of 1-80 characters", "캠페인 이름은 1-80자로 적으세요.")
     try:
         contact_list = db.contact_list(store, list_id)
     except db.NotFound:
-        raise CampaignError("choose a call list") from None
+        raise CampaignError("choose a call list", "호출자료를 고르세요.") from None
     if contact_list["imported"] == 0:
-        raise CampaignError(f"the call list '{contact_list['name']}' has no numbers")
+        raise CampaignError(f"the call list '{contact_list['name']}' has no numbers",
+                            "호출자료 '{name}'에 번호가 없습니다.", name=contact_list["name"])
     assets = assets_now(store)
     missing = [label for kind, label in (("intro", "상품소개 안내멘트"), ("promise", "빠른시간내 전화약속"))
                if not assets[kind]]
     if missing:
-        raise CampaignError("set an announcement of each kind first: " + ", ".join(missing))
+        raise CampaignError("set an announcement of each kind first: " + ", ".join(missing),
+                            "먼저 안내멘트를 종류마다 지정하세요: {missing}", missing=", ".join(missing))
     unknown = sorted(set(exclude_reached) - set(db.REACHED_KINDS))
     if unknown:
-        raise CampaignError(f"unknown kinds of reached voters: {', '.join(unknown)}")
+        raise CampaignError(f"unknown kinds of reached voters: {', '.join(unknown)}",
+                            "제외할 응답 종류를 알 수 없습니다: {kinds}", kinds=", ".join(unknown))
     settings = operating.from_stored(db.get_setting(store, operating.SETTINGS_KEY)).as_dict()
     return db.create_campaign(store, name=name, list_id=list_id, settings=settings, assets=assets,
                               kind=kind, exclude_reached=tuple(exclude_reached))

@@ -98,7 +98,7 @@ def test_notice_campaign_needs_no_confirmation(logged_in, client, store, call_li
 def test_an_unknown_campaign_type_is_refused(logged_in, store, call_list):
     response = logged_in.post("/campaigns/", {"name": "x", "list_id": call_list, "kind": "lottery",
                                               "rules_confirmed": "1"})
-    assert response.status_code == 400 and "unknown campaign type 'lottery'" in page_text(response)
+    assert response.status_code == 400 and "알 수 없는 캠페인 종류입니다: lottery" in page_text(response)
     assert db.campaigns(store) == []
 
 

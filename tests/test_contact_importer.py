@@ -185,10 +185,10 @@ def test_rejects_workbook_reads_back(tmp_path, mixed_plan):
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == ("행 번호", "값", "사유", "설명")
     assert len(rows) == 1 + len(mixed_plan.rejects)
-    assert rows[1] == (4, "abc", "전화번호 아님", mixed_plan.rejects["message"].iloc[0])
+    assert rows[1] == (4, "abc", "전화번호 아님", "전화번호가 아닙니다: 글자나 다른 문자가 들어 있습니다.")
     by_row = {r[0]: r for r in rows[1:]}
-    assert by_row[6][2] == "중복" and "row 2" in by_row[6][3]
-    assert by_row[11][2] == "수신거부"
+    assert by_row[6][2] == "목록 안 중복" and by_row[6][3] == "2행에 같은 번호가 이미 있습니다."
+    assert by_row[11][2] == "수신거부 번호"
     assert by_row[7][1] in ("", None)
 
 

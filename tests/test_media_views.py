@@ -149,5 +149,5 @@ def test_non_images_and_bombs_are_refused(logged_in, store, app):
 
 def test_unknown_image_kind_is_refused(logged_in, store):
     response = upload(logged_in, "/images/upload", png_bytes(), "p.png", kind="banner")
-    assert "unknown image kind 'banner'" in page_text(response)
+    assert "알 수 없는 이미지 종류입니다: 'banner'" in page_text(response)
     assert db.images(store) == []

@@ -84,11 +84,11 @@ def test_agent_line_edit_add_and_clash(logged_in, store):
     assert [l["extension"] for l in db.agent_lines(store)] == ["1001", "1002", "1003"]
     clash = logged_in.post("/settings/agents", {"extension": "1002", "name": "dup", "position": "4"})
     assert clash.status_code == 400
-    assert "extension 1002 is already used by another agent line" in page_text(clash)
+    assert "내선번호 1002은(는) 다른 상담원이 이미 쓰고 있습니다." in page_text(clash)
     bad = logged_in.post("/settings/agents", {"extension": "12a", "name": "", "position": "x"})
     assert bad.status_code == 400
     text = page_text(bad)
-    assert "extension must be 2-8 digits, not '12a'" in text and "name must be 1-40 characters" in text
+    assert "내선번호는 숫자 2-8자리여야 합니다: '12a'" in text and "이름은 1-40자로 적으세요." in text
     assert len(db.agent_lines(store)) == 3
 
 
@@ -104,8 +104,8 @@ def test_a_new_agent_line_is_dialled_at_its_extension_and_goes_last_unless_told(
     bad = logged_in.post("/settings/agents", {"extension": "1007", "name": "상담원7", "dial_target": "12x",
                                               "position": "1000"})
     assert bad.status_code == 400
-    assert "dial target must be a number (digits, *, #, +), not '12x'" in page_text(bad)
-    assert "order must be a number from 1 to 999, not '1000'" in page_text(bad)
+    assert "발신 대상은 번호(숫자, *, #, +)여야 합니다: '12x'" in page_text(bad)
+    assert "순서는 1부터 999까지의 숫자여야 합니다: '1000'" in page_text(bad)
 
 
 # -- the election-law bound and keypad refusal ------------------------------------

@@ -56,7 +56,7 @@ def test_phone_rename_group_disable_and_delete(logged_in, store):
     assert (phone["name"], phone["group_name"], phone["enabled"]) == ("rack-99", "B", 0)
     nameless = logged_in.post(f"/phones/{phone_id}", {"name": "  ", "group": "C", "enabled": "1"},
                               follow_redirects=True)
-    assert "a phone needs a name of 1-60 characters" in page_text(nameless)
+    assert "폰 이름은 1-60자로 적으세요." in page_text(nameless)
     assert db.phone(store, phone_id)["group_name"] == "B"          # nothing changed
     logged_in.post(f"/phones/{phone_id}", {"name": " rack-98 ", "group": "", "enabled": ""})
     phone = db.phone(store, phone_id)
@@ -70,7 +70,7 @@ def test_phone_rename_group_disable_and_delete(logged_in, store):
 def test_bad_registration_is_refused(logged_in, store):
     response = logged_in.post("/phones/register", {"name": "", "mode": "satellite"})
     assert response.status_code == 400
-    assert "a phone needs a name of 1-60 characters" in page_text(response)
+    assert "폰 이름(1-60자)과 접속 방식(공유기접속 또는 인터넷연결)을 정하세요." in page_text(response)
     assert db.phones(store) == []
 
 
@@ -187,24 +187,24 @@ def test_campaign_needs_announcements_and_runs_one_at_a_time(app, logged_in, cli
     ids = [c["id"] for c in db.campaigns(store)]
     logged_in.post(f"/campaigns/{ids[0]}/start")
     refused = logged_in.post(f"/campaigns/{ids[1]}/start", follow_redirects=True)
-    assert "is already active; stop it first" in page_text(refused)
+    assert "이(가) 이미 진행 중입니다. 먼저 중지하세요." in page_text(refused)
     assert [c["state"] for c in db.campaigns(store)] == ["running", "ready"]
     logged_in.post(f"/campaigns/{ids[0]}/pause")
     assert db.campaign(store, ids[0])["state"] == "paused"
     detail = page_text(client.get(f"/campaigns/{ids[0]}"))
     assert "일시정지" in detail and "전체 20" in detail
     bad = logged_in.post("/campaigns/", {"name": "", "list_id": list_id, "kind": "notice"})
-    assert bad.status_code == 400 and "a campaign needs a name" in page_text(bad)
+    assert bad.status_code == 400 and "캠페인 이름은 1-80자로 적으세요." in page_text(bad)
     for ment in db.ments(store):
         db.set_ment_role(store, ment["id"], None, 1)
     missing = logged_in.post("/campaigns/", {"name": "3차", "list_id": list_id, "kind": "notice"})
-    assert "set an announcement of each kind first" in page_text(missing)
+    assert "먼저 안내멘트를 종류마다 지정하세요: 상품소개 안내멘트" in page_text(missing)
 
 
 def test_deleting_a_list_used_by_a_campaign_is_refused(app, logged_in, store):
     seeded = sample.seed_campaign(app.config["DATABASE"], app.config["UPLOADS"], contacts=5)
     response = logged_in.post(f"/contacts/{seeded['list_id']}/delete", {"pin": PIN}, follow_redirects=True)
-    assert "is used by a campaign" in page_text(response)
+    assert "캠페인에서 쓰고 있어 삭제할 수 없습니다." in page_text(response)
     assert len(db.contact_lists(store)) == 1
 
 
@@ -261,7 +261,8 @@ def test_call_records_dashboard_and_call_detail_pages(app, logged_in, client, st
     calls_page = page_text(client.get(f"/calls/?campaign={seeded['campaign_id']}"))
     assert "콜백 요청" in calls_page and "rack-01" in calls_page
     detail = page_text(client.get(f"/calls/{call['call_id']}"))
-    assert "dialing" in detail and "promise_started" in detail and '"digit": "1"' in detail
+    assert "발신" in detail and "약속 안내 시작" in detail and "누른 키: 1" in detail
+    assert "dialing" not in detail and "promise_started" not in detail and '"digit"' not in detail
     dashboard = client.get("/dashboard").get_data(as_text=True)
     state = json.loads(re.search(r'<script id="dashboard-state" type="application/json">(.*?)</script>',
                                  dashboard, re.S).group(1))

@@ -8,7 +8,9 @@ import json
 from flask import Blueprint, render_template, request
 
 from .. import db
+from ..i18n import _
 from ..operating import SEOUL
+from ..reports import labels
 from . import paged
 from .auth import login_required
 
@@ -49,7 +51,23 @@ def detail_filter(raw: str | None) -> str:
         data = json.loads(raw)
     except ValueError:
         return raw
-    return ", ".join(f"{k}={v}" for k, v in data.items()) if isinstance(data, dict) else str(data)
+    return labels.audit_detail(data, _) if isinstance(data, dict) else str(data)
+
+
+@bp.app_template_filter("audit_action")
+def audit_action_filter(code: str | None) -> str:
+    return _(labels.audit_action(code))
+
+
+@bp.app_template_filter("audit_actor")
+def audit_actor_filter(actor: str | None) -> str:
+    return _(labels.audit_actor(actor))
+
+
+@bp.app_template_filter("audit_target")
+def audit_target_filter(target: str | None) -> str:
+    kind, rest = labels.audit_target(target)
+    return " ".join(part for part in (_(kind) if kind else "", rest) if part)
 
 
 @bp.route("/")

@@ -9,7 +9,7 @@ from .. import campaigns as campaign_service
 from .. import db, operating
 from ..calling import counters as campaign_counters
 from ..calling import idle_reason
-from ..i18n import _
+from ..i18n import _, error_message
 from .auth import audit, client_address, current_manager, login_required, now, pin_refused
 from .forms import (LIVE_SETTING_LABELS, REACHED_LABELS, CampaignActionForm, CampaignForm, CampaignSettingsForm,
                     ExclusionPreviewForm)
@@ -72,7 +72,7 @@ def index():
                 campaign_id = campaign_service.create(store, name=form.name.data, list_id=form.list_number,
                                                       kind=kind, exclude_reached=form.excluded_kinds)
             except campaign_service.CampaignError as exc:
-                flash(str(exc), "error")
+                flash(error_message(exc), "error")
                 status = 400
             else:
                 detail = {"created": form.name.data, "kind": kind}
@@ -193,7 +193,7 @@ def change(campaign_id: int, action: str):
     except db.NotFound:
         abort(404)
     except db.Conflict as exc:
-        flash(str(exc), "error")
+        flash(error_message(exc), "error")
     else:
         audit("settings", target=f"campaign {campaign_id}", detail={"action": action})
         flash(_("저장했습니다."), "info")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
@@ -13,7 +14,8 @@ from ..contacts import importer
 from ..contacts.phone_numbers import format_display, mask
 from ..disk import DiskFull
 from ..guarded import Limits
-from ..i18n import _
+from ..i18n import _, error_message
+from ..reports import labels
 from ..storage import uploads
 from . import disk, jobs, paged, upload_size
 from .auth import audit, current_manager, login_required, pin_refused
@@ -22,16 +24,7 @@ from .forms import DoNotCallForm
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
-REASONS_KO = {
-    "empty": "번호 없음",
-    "not_a_number": "숫자가 아님",
-    "too_short": "자릿수 부족",
-    "too_long": "자릿수 초과",
-    "unknown_prefix": "알 수 없는 국번",
-    "foreign": "해외 번호",
-    "duplicate": "목록 안 중복",
-    "do_not_call": "수신거부 번호",
-}
+REASONS_KO = labels.REJECT_REASONS      # one wording with the rejects workbook
 
 STAGES_KO = {"upload": "전송 중", "read": "파일을 읽는 중", "normalise": "번호 정리 중",
              "dedupe": "중복 확인 중", "store": "저장 중"}
@@ -44,7 +37,27 @@ def phone_filter(canonical: str | None) -> str:
 
 @bp.app_template_filter("reason")
 def reason_filter(code: str) -> str:
-    return REASONS_KO.get(code, code)
+    return _(labels.reject_reason(code))
+
+
+@bp.app_template_filter("extra_fields")
+def extra_fields_filter(extra) -> str:
+    """A voter's other columns ({"메모": "지지"}, or as stored, JSON) as "메모: 지지"."""
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            return extra
+    if isinstance(extra, dict):
+        return ", ".join(f"{key}: {value}" for key, value in extra.items())
+    return "" if extra is None else str(extra)
+
+
+@bp.app_template_filter("reject_explained")
+def reject_explained_filter(code: str, message: str | None = None) -> str:
+    """What a reject reason means, in the manager's language (the stored
+    message for a code of no known wording)."""
+    return labels.reject_explained(code, message, _)
 
 
 @bp.route("/")
@@ -321,7 +334,7 @@ def delete(list_id: int):
     except db.NotFound:
         abort(404)
     except db.Conflict as exc:
-        flash(str(exc), "error")
+        flash(error_message(exc), "error")
         return redirect(url_for("contacts.detail", list_id=list_id))
     removed = bool(row.get("source_sha256")) and importer.discard_source(
         store, uploads(), row["source_sha256"], row.get("source_filename") or "")

@@ -177,7 +177,7 @@ class ImageUploadForm(ConsoleForm):
 
     def validate_kind(self, field):
         if field.data not in dict(IMAGE_KINDS):
-            raise ValidationError(f"unknown image kind '{field.data or ''}'")
+            raise ValidationError(_("알 수 없는 이미지 종류입니다: '{value}'", value=(field.data or "")[:30]))
 
 
 # -- 호출자료 -------------------------------------------------------------------------
@@ -214,16 +214,16 @@ class AgentLineForm(ConsoleForm):
 
     def validate_extension(self, field):
         if not _EXTENSION.match(field.data or ""):
-            raise ValidationError(f"extension must be 2-8 digits, not '{field.data or ''}'")
+            raise ValidationError(_("내선번호는 숫자 2-8자리여야 합니다: '{value}'", value=(field.data or "")[:30]))
 
     def validate_name(self, field):
         if not field.data or len(field.data) > 40:
-            raise ValidationError("name must be 1-40 characters")
+            raise ValidationError(_("이름은 1-40자로 적으세요."))
 
     def validate_dial_target(self, field):
         field.data = field.data or self.extension.data or ""
         if not _DIAL_TARGET.match(field.data):
-            raise ValidationError(f"dial target must be a number (digits, *, #, +), not '{field.data}'")
+            raise ValidationError(_("발신 대상은 번호(숫자, *, #, +)여야 합니다: '{value}'", value=field.data[:30]))
 
     def validate_position(self, field):
         raw = field.data or ""
@@ -232,7 +232,7 @@ class AgentLineForm(ConsoleForm):
         except ValueError:
             number = -1
         if number != 0 and not 1 <= number <= 999:
-            raise ValidationError(f"order must be a number from 1 to 999, not '{raw}'")
+            raise ValidationError(_("순서는 1부터 999까지의 숫자여야 합니다: '{value}'", value=str(raw)[:30]))
         field.data = number   # 0: after the last line
 
 
@@ -377,7 +377,7 @@ class PhoneForm(ConsoleForm):
 
     def validate_name(self, field):
         if not 1 <= len(field.data or "") <= 60:
-            raise ValidationError("a phone needs a name of 1-60 characters")
+            raise ValidationError(_("폰 이름은 1-60자로 적으세요."))
 
 
 class NewPhoneForm(PhoneForm):
@@ -387,7 +387,7 @@ class NewPhoneForm(PhoneForm):
 
     def validate_mode(self, field):
         if field.data not in dict(MODES):
-            raise ValidationError(f"unknown phone mode '{field.data}'")
+            raise ValidationError(_("알 수 없는 접속 방식입니다: '{value}'", value=str(field.data)[:30]))
 
 
 class EnrolKeyForm(ConsoleForm):
@@ -398,7 +398,7 @@ class EnrolKeyForm(ConsoleForm):
     def validate_action(self, field):
         field.data = field.data or "new"
         if field.data not in ("new", "disable"):
-            raise ValidationError(f"unknown enrolment key action '{field.data}'")
+            raise ValidationError(_("알 수 없는 등록 키 작업입니다: '{value}'", value=str(field.data)[:30]))
 
 
 # -- 접근관리 and 수신거부 --------------------------------------------------------------

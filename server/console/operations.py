@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from .. import db
 from ..contacts.phone_numbers import format_display
 from ..i18n import _
-from ..reports import labels
+from ..reports import call_steps, labels
 from . import paged
 from .auth import audit, login_required
 from .forms import AgentAwayForm, CallbackForm
@@ -23,12 +23,28 @@ def result_filter(code: str | None) -> str:
     return _(RESULT_LABELS.get(code, code or ""))
 
 
+@bp.app_template_filter("phone_state")
+def phone_state_filter(code: str | None) -> str:
+    return _(labels.phone_state(code))
+
+
+@bp.app_template_filter("hung_up_in")
+def hung_up_in_filter(code: str | None) -> str:
+    return _(labels.hung_up_in(code))
+
+
+@bp.app_template_filter("call_reason")
+def call_reason_filter(code: str | None) -> str:
+    return _(labels.reason(code))
+
+
 @bp.route("/dashboard")
 @login_required
 def dashboard():
     live = current_app.extensions["ars_live"]
     return render_template("dashboard.html", state=live.dashboard_state(),
-                           results=RESULT_LABELS)
+                           results=RESULT_LABELS, states={**labels.PHONE_STATES, **labels.AGENT_STATES},
+                           hung_up_in=labels.HUNG_UP_IN)
 
 
 @bp.route("/agents/<int:line_id>/away", methods=["POST"])
@@ -94,7 +110,10 @@ def calls():
 @login_required
 def call_detail(call_id: str):
     store = db.get_db()
-    row = db.call(store, call_id)
+    row = db.call_view(store, call_id)
     if row is None:
         abort(404)
-    return render_template("call.html", call=row, events=db.call_events(store, call_id))
+    events = db.call_events(store, call_id)
+    titles = db.ment_titles(store, call_steps.intro_hashes(events))
+    return render_template("call.html", call=row,
+                           steps=call_steps.steps(events, titles, db.agent_lines_by_id(store), _))

@@ -11,11 +11,28 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from .. import db
 from ..i18n import _
 from ..phones.api import ENROL_KEY_SETTING, install_command, server_certificate
+from ..reports import labels
 from ..security import new_token, token_sha256
 from .auth import audit, login_required, pin_refused
 from .forms import MODES, EnrolKeyForm, NewPhoneForm, PhoneForm
 
 bp = Blueprint("phones", __name__, url_prefix="/phones")
+
+
+@bp.app_template_filter("phone_mode")
+def phone_mode_filter(code: str | None) -> str:
+    return _(labels.PHONE_MODES.get(code, code or ""))
+
+
+@bp.app_template_filter("image_status")
+def image_status_filter(code: str | None) -> str:
+    return _(labels.IMAGE_STATUSES.get(code, code or ""))
+
+
+@bp.app_template_filter("phone_problem")
+def phone_problem_filter(text: str | None) -> str:
+    """The server's own words in Korean; a phone's text as it came (what the handset said)."""
+    return _(labels.NO_AUDIO_PATH) if text == "no audio path" else (text or "")
 
 
 
@@ -92,7 +109,7 @@ def index():
 def register():
     form = NewPhoneForm()
     if not form.validate():
-        flash("a phone needs a name of 1-60 characters and a mode (공유기접속 or 인터넷연결)", "error")
+        flash(_("폰 이름(1-60자)과 접속 방식(공유기접속 또는 인터넷연결)을 정하세요."), "error")
         return _page(400)
     name, mode = form.name.data, form.mode.data
     token = new_token()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from .. import db, operating
-from ..i18n import _, current_language
+from ..i18n import _, current_language, error_message
 from ..security import address_allowed
 from . import sessions
 from .auth import audit, client_address, login_required, now, pin_refused, seoul_time
@@ -71,7 +71,7 @@ def agents():
                                            position=form.position.data or len(db.agent_lines(store)) + 1,
                                            enabled=form.enabled.data)
             except db.Conflict as exc:
-                errors.append(str(exc))
+                errors.append(error_message(exc))
             except db.NotFound:
                 abort(404)
             else:

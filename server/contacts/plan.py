@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from ..reports import labels
 from . import phone_numbers
 from .reader import ColumnMap, column_labels, detect_columns, read_table
 
@@ -38,17 +39,8 @@ REJECT_MESSAGES: dict[str, str] = {
     "do_not_call": "On the do-not-call list (수신거부): this number must not be called.",
 }
 
-# The 사유 column of the rejects workbook.
-REJECT_LABELS_KO: dict[str, str] = {
-    "empty": "번호 없음",
-    "not_a_number": "전화번호 아님",
-    "too_short": "자릿수 부족",
-    "too_long": "자릿수 초과",
-    "unknown_prefix": "알 수 없는 국번",
-    "foreign": "해외 번호",
-    "duplicate": "중복",
-    "do_not_call": "수신거부",
-}
+# The 사유 column of the rejects workbook: the words the preview shows too.
+REJECT_LABELS_KO: dict[str, str] = labels.REJECT_REASONS
 
 PREVIEW_ROWS = 20
 VALID_COLUMNS = ["row_number", "phone", "name", "address", "extra"]
@@ -240,6 +232,7 @@ def _extra_json(columns: list[np.ndarray], labels: list[str], n: int) -> np.ndar
 
 
 def _duplicate_message(first_row: int) -> str:
+    # Stored with the reject; labels.reject_explained reads "row N" back for the Korean sentence.
     return f"Duplicate: the same number is already on row {first_row}."
 
 
@@ -324,5 +317,6 @@ def write_rejects_xlsx(rejects: pd.DataFrame, path: str | os.PathLike) -> None:
         return c
 
     for row_number, value, reason, message in rejects[REJECT_COLUMNS].itertuples(index=False, name=None):
-        ws.append([int(row_number), text_cell(value), REJECT_LABELS_KO.get(reason, reason), text_cell(message)])
+        ws.append([int(row_number), text_cell(value), labels.reject_reason(reason),
+                   text_cell(labels.reject_explained(reason, message))])
     wb.save(os.fspath(path))

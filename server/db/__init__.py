@@ -42,7 +42,15 @@ class NotFound(LookupError):
 
 
 class Conflict(ValueError):
-    """A write would break a uniqueness rule (a list name already used, …)."""
+    """A write would break a uniqueness rule (a list name already used, …).
+
+    ``korean`` (formatted with ``values``) is the manager's message, shown
+    through ``_()`` (server/i18n.py ``error_message``); the English text is
+    for logs and the command line."""
+
+    def __init__(self, message: str, korean: str | None = None, **values):
+        super().__init__(message)
+        self.korean, self.values = korean, values
 
 
 def utcnow() -> str:

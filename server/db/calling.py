@@ -207,12 +207,14 @@ def set_campaign_state(db: Database, campaign_id: int, state: str, *, from_state
     with transaction(db):
         row = campaign(db, campaign_id)
         if row["state"] not in from_states:
-            raise Conflict(f"campaign '{row['name']}' is {row['state']}; it cannot become {state}")
+            raise Conflict(f"campaign '{row['name']}' is {row['state']}; it cannot become {state}",
+                           "캠페인 '{name}'은(는) 지금 상태에서 이 작업을 할 수 없습니다.", name=row["name"])
         if state == "running":
             other = db.execute("SELECT name FROM campaign WHERE state IN ('running', 'paused') AND id != ?",
                                [campaign_id]).fetchone()
             if other:
-                raise Conflict(f"campaign '{other[0]}' is already active; stop it first")
+                raise Conflict(f"campaign '{other[0]}' is already active; stop it first",
+                               "캠페인 '{name}'이(가) 이미 진행 중입니다. 먼저 중지하세요.", name=other[0])
         stamp = {"running": "started_at = coalesce(started_at, ?)",
                  "stopped": "ended_at = ?", "finished": "ended_at = ?"}.get(state)
         if stamp:
@@ -538,8 +540,9 @@ def recent_calls(db: Database, limit: int = 20, campaign_id: int | None = None) 
 def calls_filter(*, campaign_id: int | None = None, result: str | None = None,
                  search: str | None = None) -> tuple[str, list]:
     """The WHERE clause (over ``call c``) of the 통화 기록 filters, shared by
-    the page and its export."""
-    where, params = ["1 = 1"], []
+    the page and its export. Only calls that were dialled: a lease the phone
+    never dialled (``dialed_at`` NULL) is not a call."""
+    where, params = ["c.dialed_at IS NOT NULL"], []
     if campaign_id:
         where.append("c.campaign_id = ?"); params.append(campaign_id)
     if result:
@@ -556,8 +559,34 @@ def calls_page(db: Database, *, campaign_id: int | None = None, result: str | No
     rows = _rows(db.execute(
         "SELECT c.*, p.name AS phone_name, a.extension AS agent_extension FROM call c "
         "LEFT JOIN phone p ON p.id = c.phone_id LEFT JOIN agent_line a ON a.id = c.agent_line_id "
-        f"WHERE {clause} ORDER BY c.leased_at DESC LIMIT ? OFFSET ?", [*params, limit, offset]))
+        f"WHERE {clause} ORDER BY c.dialed_at DESC, c.id DESC LIMIT ? OFFSET ?", [*params, limit, offset]))
     return rows, total
+
+
+def call_view(db: Database, call_id: str) -> dict | None:
+    """One call as its page shows it: the call row with the phone's name,
+    the voter's name, the call list, the campaign and the agent line."""
+    return _one(db.execute(
+        "SELECT c.*, p.name AS phone_name, m.name AS campaign_name, ct.name AS voter_name, "
+        "l.name AS list_name, a.extension AS agent_extension, a.name AS agent_name FROM call c "
+        "LEFT JOIN phone p ON p.id = c.phone_id LEFT JOIN campaign m ON m.id = c.campaign_id "
+        "LEFT JOIN campaign_contact cc ON cc.id = c.campaign_contact_id "
+        "LEFT JOIN contact ct ON ct.id = cc.contact_id LEFT JOIN contact_list l ON l.id = m.list_id "
+        "LEFT JOIN agent_line a ON a.id = c.agent_line_id WHERE c.id = ?", [call_id]))
+
+
+def ment_titles(db: Database, hashes) -> dict[str, str]:
+    """The title of each announcement named by its sha256 (those still held)."""
+    hashes = sorted(set(hashes))
+    if not hashes:
+        return {}
+    marks = ", ".join("?" * len(hashes))
+    return {sha: title for sha, title in db.execute(
+        f"SELECT sha256, title FROM ment WHERE sha256 IN ({marks}) ORDER BY id", hashes).fetchall()}
+
+
+def agent_lines_by_id(db: Database) -> dict[int, dict]:
+    return {row["id"]: row for row in _rows(db.execute("SELECT id, extension, name FROM agent_line"))}
 
 
 # -- callbacks (콜백 요청) -----------------------------------------------------

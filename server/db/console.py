@@ -263,7 +263,8 @@ def save_agent_line(db: Database, *, line_id: int | None, extension: str, name: 
         clash = db.execute("SELECT id FROM agent_line WHERE extension = ? AND id IS NOT ?",
                            [extension, line_id]).fetchone()
         if clash:
-            raise Conflict(f"extension {extension} is already used by another agent line")
+            raise Conflict(f"extension {extension} is already used by another agent line",
+                           "내선번호 {extension}은(는) 다른 상담원이 이미 쓰고 있습니다.", extension=extension)
         if line_id is None:
             return db.execute(
                 "INSERT INTO agent_line (extension, name, dial_target, position, enabled) "

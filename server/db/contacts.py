@@ -129,7 +129,8 @@ def delete_contact_list(db: Database, list_id: int) -> dict:
     with transaction(db):
         row = contact_list(db, list_id)
         if db.execute("SELECT 1 FROM campaign WHERE list_id = ?", [list_id]).fetchone():
-            raise Conflict(f"call list '{row['name']}' is used by a campaign")
+            raise Conflict(f"call list '{row['name']}' is used by a campaign",
+                           "호출자료 '{name}'은(는) 캠페인에서 쓰고 있어 삭제할 수 없습니다.", name=row["name"])
         first, last = _id_range(db, list_id)
         db.execute("DELETE FROM contact WHERE id BETWEEN ? AND ?", [first, last])
         db.execute("DELETE FROM contact_reject WHERE list_id = ?", [list_id])

@@ -83,7 +83,8 @@ def _stream(db: Database, sql: str, params: list) -> Iterator[dict]:
 
 def export_calls(db: Database, *, campaign_id: int | None = None, result: str | None = None,
                  search: str | None = None) -> tuple[int, Iterator[dict]]:
-    """The 통화 기록 rows under the page's own filters, oldest first."""
+    """The 통화 기록 rows under the page's own filters (dialled calls only),
+    oldest dial first."""
     clause, params = calls_filter(campaign_id=campaign_id, result=result, search=search)
     total = db.execute(f"SELECT count(*) FROM call c WHERE {clause}", params).fetchone()[0]
     return total, _stream(db, (
@@ -91,7 +92,7 @@ def export_calls(db: Database, *, campaign_id: int | None = None, result: str | 
         "c.attempt, c.state, c.leased_at, c.dialed_at, c.answered_at, c.bridged_at, c.ended_at, c.result, "
         "c.hung_up_in, c.reason, c.pressed_one, a.extension AS agent_extension FROM call c "
         "LEFT JOIN campaign m ON m.id = c.campaign_id LEFT JOIN phone p ON p.id = c.phone_id "
-        f"LEFT JOIN agent_line a ON a.id = c.agent_line_id WHERE {clause} ORDER BY c.leased_at, c.id"), params)
+        f"LEFT JOIN agent_line a ON a.id = c.agent_line_id WHERE {clause} ORDER BY c.dialed_at, c.id"), params)
 
 
 def export_callbacks(db: Database, *, status: str | None = None) -> tuple[int, Iterator[dict]]:

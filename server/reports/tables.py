@@ -45,7 +45,7 @@ def call_columns(number: Callable[[str], str]) -> list[Column]:
         Column("응답 시각", _get("answered_at"), "time"),
         Column("상담원 연결 시각", _get("bridged_at"), "time"),
         Column("종료 시각", _get("ended_at"), "time"),
-        Column("결과", lambda r: labels.result(r["result"]) if r["result"] else "", "label"),
+        Column("결과", lambda r: labels.result(r["result"]) if r["result"] else labels.phone_state(r["state"]), "label"),
         Column("중간 종료 단계", lambda r: labels.hung_up_in(r["hung_up_in"]), "label"),
         Column("사유", lambda r: labels.reason(r["reason"]), "label"),
         Column("1번 누름", lambda r: "예" if r["pressed_one"] else "", "label"),

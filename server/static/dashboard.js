@@ -86,7 +86,7 @@
     recent.forEach(function (r) {
       var tr = document.createElement("tr");
       [new Date(r.at * 1000).toLocaleTimeString(), r.phone, r.number,
-       (i18n.results[r.result] || r.result) + (r.hung_up_in ? " (" + r.hung_up_in + ")" : "")].forEach(function (v) {
+       (i18n.results[r.result] || r.result) + (r.hung_up_in ? " (" + (i18n.hung_up_in[r.hung_up_in] || r.hung_up_in) + ")" : "")].forEach(function (v) {
         var td = document.createElement("td");
         td.textContent = v;
         tr.appendChild(td);
