@@ -562,6 +562,41 @@ EN: dict[str, str] = {
     "접속을 끝냈습니다.": "Session ended.",
     "패스워드가 바뀌어 로그아웃되었습니다. 새 패스워드로 로그인하세요.":
         "You were logged out because the password changed. Log in with the new password.",
+    # call lists that cannot be read (server/contacts/reader.py)
+    "'{name}': 확장자가 없는 파일은 받을 수 없습니다. 호출자료는 .xlsx, .xls, .csv, .txt로 올려 주세요.":
+        "'{name}': files without an extension are not supported. Upload a call list as .xlsx, .xls, .csv or .txt.",
+    "'{name}': '{ext}' 파일은 받을 수 없습니다. 호출자료는 .xlsx, .xls, .csv, .txt로 올려 주세요.":
+        "'{name}': '{ext}' files are not supported. Upload a call list as .xlsx, .xls, .csv or .txt.",
+    "'{name}' 파일을 열 수 없습니다 ({reason}).":
+        "'{name}' could not be opened ({reason}).",
+    "'{name}' 파일이 비어 있습니다 (0바이트).":
+        "'{name}' is empty (0 bytes).",
+    "'{name}'에 자료가 없습니다: 모든 행이 비어 있습니다.":
+        "'{name}' has no rows: every row is empty.",
+    "'{name}'은(는) UTF-16 글처럼 시작하지만 올바른 UTF-16이 아닙니다.":
+        "'{name}' starts like UTF-16 text but is not valid UTF-16.",
+    "'{name}'의 글자 인코딩을 알 수 없습니다. CSV UTF-8(또는 엑셀 통합 문서)로 저장해서 다시 올려 주세요.":
+        "'{name}' is not readable text: its character encoding could not be recognised. Save it as CSV UTF-8 (or as an Excel workbook) and upload it again.",
+    "'{name}'은(는) 텍스트 파일이 아닙니다 (이진 자료가 들어 있음). 호출자료는 .xlsx, .xls, .csv, .txt로 올려 주세요.":
+        "'{name}' is not a text file (it holds binary data). Upload the call list as .xlsx, .xls, .csv or .txt.",
+    "'{name}' 파일이 비어 있습니다: 빈 줄뿐입니다.":
+        "'{name}' is empty: it holds only blank lines.",
+    "'{name}'을(를) 표로 읽을 수 없습니다: {reason}":
+        "'{name}' could not be read as a table: {reason}",
+    "'{name}'은(는) 올바른 {ext} 파일이 아닙니다: 엑셀 통합 문서가 아닙니다 (손상되었거나 다른 종류의 파일 이름만 바꾼 것일 수 있습니다). 엑셀에서 열어 .xlsx로 다시 저장하거나 .csv로 올려 주세요.":
+        "'{name}' is not a valid {ext} file: it is not an Excel workbook (it may be damaged, or another kind of file renamed). Open it in Excel and save it again as .xlsx, or upload it as .csv.",
+    "'{name}'에 암호가 걸려 있습니다. 엑셀에서 암호를 없앤 뒤 다시 올려 주세요.":
+        "'{name}' is protected with a password. Remove the password in Excel and upload it again.",
+    "'{name}'은(는) 올바른 {ext} 파일이 아닙니다: 스프레드시트로 열 수 없습니다 ({reason}). 엑셀에서 열어 다시 저장하거나 .csv로 올려 주세요.":
+        "'{name}' is not a valid {ext} file: it could not be opened as a spreadsheet ({reason}). Open it in Excel and save it again, or upload it as .csv.",
+    "'{name}'에 자료가 없습니다: 통합 문서의 시트가 비어 있습니다.":
+        "'{name}' has no rows: the workbook's sheets are empty.",
+    "파일에 자료가 없습니다.":
+        "The file has no rows.",
+    "파일에 제목 행만 있고 자료 행이 없습니다.":
+        "The file has only a header row and no data rows.",
+    "전화번호 열을 찾지 못했습니다: 제목이 전화번호/휴대폰/연락처/phone인 열도, 대부분 올바른 한국 전화번호로 된 열도 없습니다.":
+        "No phone number column found: no column is headed 전화번호/휴대폰/연락처/phone, and no column holds mostly valid Korean phone numbers.",
     # call list files over the caps (server/contacts/limits.py), guarded reading (server/guarded.py)
     "열이 너무 많습니다: {count:,}개 (최대 {max:,}개)": "Too many columns: {count:,} (at most {max:,})",
     "행이 너무 많습니다: {count:,}행 (최대 {max:,}행)": "Too many rows: {count:,} (at most {max:,})",

@@ -168,9 +168,9 @@ def test_progress_stages(tmp_path):
 def test_unusable_file_raises_read_error(tmp_path):
     path = tmp_path / "x.xlsx"
     path.write_bytes(b"PK\x03\x04 but not really a zip")
-    with pytest.raises(ReadError, match="not a valid .xlsx file"):
+    with pytest.raises(ReadError, match="올바른 .xlsx 파일이 아닙니다"):
         prepare_import(path, "x.xlsx")
-    with pytest.raises(ReadError, match="only a header row"):
+    with pytest.raises(ReadError, match="제목 행만 있고"):
         prepare_import(write_csv(tmp_path / "h.csv", [("이름", "전화번호")]), "h.csv")
 
 

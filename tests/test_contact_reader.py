@@ -305,7 +305,7 @@ def test_mostly_invalid_numbers_still_found_by_header(tmp_path):
 def test_garbage_named_xlsx(tmp_path):
     path = tmp_path / "list.xlsx"
     path.write_bytes(b"this is not a spreadsheet\x00\x01\x02" * 20)
-    with pytest.raises(ReadError, match=r"not a valid \.xlsx file"):
+    with pytest.raises(ReadError, match=r"올바른 \.xlsx 파일이 아닙니다"):
         read_table(path)
 
 
@@ -313,7 +313,7 @@ def test_zip_that_is_not_a_workbook(tmp_path):
     path = tmp_path / "list.xlsx"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("hello.txt", "hi")
-    with pytest.raises(ReadError, match=r"not a valid \.xlsx file"):
+    with pytest.raises(ReadError, match=r"올바른 \.xlsx 파일이 아닙니다"):
         read_table(path)
 
 
@@ -321,27 +321,27 @@ def test_truncated_xlsx(tmp_path):
     path = write_xlsx(tmp_path / "full.xlsx", [("전화번호",), ("010-1234-5678",)])
     cut = tmp_path / "cut.xlsx"
     cut.write_bytes(path.read_bytes()[:300])
-    with pytest.raises(ReadError, match=r"not a valid \.xlsx file"):
+    with pytest.raises(ReadError, match=r"올바른 \.xlsx 파일이 아닙니다"):
         read_table(cut)
 
 
 def test_csv_renamed_xls(tmp_path):
     path = write_text(tmp_path / "list.xls", csv_text(ROWS))
-    with pytest.raises(ReadError, match=r"not a valid \.xls file"):
+    with pytest.raises(ReadError, match=r"올바른 \.xls 파일이 아닙니다"):
         read_table(path)
 
 
 def test_uploaded_name_decides_the_format(tmp_path):
     stored = write_text(tmp_path / "3f2a9c", csv_text(ROWS))  # uploads are stored by hash
     assert read_table(stored, filename="명단.csv").shape == (4, 3)
-    with pytest.raises(ReadError, match="not supported"):
+    with pytest.raises(ReadError, match="받을 수 없습니다"):
         read_table(stored)
 
 
 @pytest.mark.parametrize("name", ["list.pdf", "list.docx", "list"])
 def test_unknown_extension(tmp_path, name):
     path = write_text(tmp_path / name, csv_text(ROWS))
-    with pytest.raises(ReadError, match="not supported"):
+    with pytest.raises(ReadError, match="받을 수 없습니다"):
         read_table(path)
 
 
@@ -354,34 +354,34 @@ def test_empty_file(tmp_path, name):
 
 
 def test_only_blank_lines(tmp_path):
-    with pytest.raises(ReadError, match="empty|no rows"):
+    with pytest.raises(ReadError, match="비어 있습니다|자료가 없습니다"):
         read_table(write_text(tmp_path / "blank.csv", "\n\n  \n,,\n"))
 
 
 def test_empty_workbook(tmp_path):
     path = tmp_path / "blank.xlsx"
     openpyxl.Workbook().save(path)
-    with pytest.raises(ReadError, match="no rows"):
+    with pytest.raises(ReadError, match="자료가 없습니다"):
         read_table(path)
 
 
 def test_header_only(tmp_path):
     df = read_table(write_text(tmp_path / "h.csv", "이름,전화번호,주소\n"))
-    with pytest.raises(ReadError, match="only a header row"):
+    with pytest.raises(ReadError, match="제목 행만 있고"):
         detect_columns(df)
 
 
 def test_no_phone_column(tmp_path):
     text = "이름,주소\n홍길동,서울시 종로구 1\n김철수,부산시 해운대구 2\n"
     df = read_table(write_text(tmp_path / "n.csv", text))
-    with pytest.raises(ReadError, match="No phone number column found"):
+    with pytest.raises(ReadError, match="전화번호 열을 찾지 못했습니다"):
         detect_columns(df)
 
 
 def test_undecodable_text(tmp_path):
     path = tmp_path / "weird.csv"
     path.write_bytes(b"\x81\x41\xff\xfe\xfd" * 200)
-    with pytest.raises(ReadError, match="encoding could not be recognised"):
+    with pytest.raises(ReadError, match="인코딩을 알 수 없습니다"):
         read_table(path)
 
 

@@ -74,17 +74,18 @@ def read_table(path: str | os.PathLike, filename: str | None = None) -> pd.DataF
     name = filename or os.path.basename(path)
     ext = os.path.splitext(name)[1].lower()
     if ext not in TEXT_EXTENSIONS + EXCEL_EXTENSIONS:
-        shown = f"'{ext}'" if ext else "without an extension"
-        raise ReadError(
-            f"'{name}': files {shown} are not supported. "
-            "Upload a call list as .xlsx, .xls, .csv or .txt."
-        )
+        if not ext:
+            raise ReadError.korean("'{name}': 확장자가 없는 파일은 받을 수 없습니다. 호출자료는 .xlsx, .xls, "
+                                   ".csv, .txt로 올려 주세요.", name=name)
+        raise ReadError.korean("'{name}': '{ext}' 파일은 받을 수 없습니다. 호출자료는 .xlsx, .xls, .csv, "
+                               ".txt로 올려 주세요.", name=name, ext=ext)
     try:
         size = os.path.getsize(path)
     except OSError as exc:
-        raise ReadError(f"'{name}' could not be opened ({exc.strerror}).") from exc
+        raise ReadError.korean("'{name}' 파일을 열 수 없습니다 ({reason}).", name=name,
+                               reason=exc.strerror) from exc
     if size == 0:
-        raise ReadError(f"'{name}' is empty (0 bytes).")
+        raise ReadError.korean("'{name}' 파일이 비어 있습니다 (0바이트).", name=name)
 
     if ext in EXCEL_EXTENSIONS:
         df = _read_excel(path, name, ext)
@@ -93,7 +94,7 @@ def read_table(path: str | os.PathLike, filename: str | None = None) -> pd.DataF
 
     df = _drop_blank(df)
     if df.empty:
-        raise ReadError(f"'{name}' has no rows: every row is empty.")
+        raise ReadError.korean("'{name}'에 자료가 없습니다: 모든 행이 비어 있습니다.", name=name)
     return df
 
 
@@ -126,7 +127,8 @@ def _decode(raw: bytes, name: str) -> tuple[str, str]:
         try:
             return raw.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
-            raise ReadError(f"'{name}' starts like UTF-16 text but is not valid UTF-16.") from exc
+            raise ReadError.korean("'{name}'은(는) UTF-16 글처럼 시작하지만 올바른 UTF-16이 아닙니다.",
+                                   name=name) from exc
     try:
         return raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
@@ -139,10 +141,8 @@ def _decode(raw: bytes, name: str) -> tuple[str, str]:
 
     best = from_bytes(raw).best()
     if best is None:
-        raise ReadError(
-            f"'{name}' is not readable text: its character encoding could not be recognised. "
-            "Save it as CSV UTF-8 (or as an Excel workbook) and upload it again."
-        )
+        raise ReadError.korean("'{name}'의 글자 인코딩을 알 수 없습니다. CSV UTF-8(또는 엑셀 통합 문서)로 "
+                               "저장해서 다시 올려 주세요.", name=name)
     return str(best), best.encoding
 
 
@@ -179,10 +179,8 @@ def _read_text(path: str, name: str) -> pd.DataFrame:
         binary = "\x00" in text
     del raw
     if binary:
-        raise ReadError(
-            f"'{name}' is not a text file (it holds binary data). "
-            "Upload the call list as .xlsx, .xls, .csv or .txt."
-        )
+        raise ReadError.korean("'{name}'은(는) 텍스트 파일이 아닙니다 (이진 자료가 들어 있음). "
+                               "호출자료는 .xlsx, .xls, .csv, .txt로 올려 주세요.", name=name)
     delimiter = _sniff_delimiter(text[:_SNIFF_CHARS], truncated=len(text) > _SNIFF_CHARS)
     sep = delimiter if delimiter is not None else "\x1f"  # one column: a separator that never occurs
     if data is None:
@@ -214,9 +212,10 @@ def _read_text(path: str, name: str) -> pd.DataFrame:
             limits.check_table(lines, width)
             df = parse(width)
     except pd.errors.EmptyDataError as exc:
-        raise ReadError(f"'{name}' is empty: it holds only blank lines.") from exc
+        raise ReadError.korean("'{name}' 파일이 비어 있습니다: 빈 줄뿐입니다.", name=name) from exc
     except (pd.errors.ParserError, ValueError) as exc:
-        raise ReadError(f"'{name}' could not be read as a table: {exc}") from exc
+        raise ReadError.korean("'{name}'을(를) 표로 읽을 수 없습니다: {reason}", name=name,
+                               reason=str(exc)[:200]) from exc
     limits.check_table(len(df), df.shape[1])
     for j in range(df.shape[1]):
         longest = max(map(len, df.iloc[:, j].to_numpy(dtype=object)), default=0)
@@ -259,10 +258,10 @@ def _read_excel(path: str, name: str, ext: str) -> pd.DataFrame:
     with open(path, "rb") as fh:
         head = fh.read(8)
     if not (head.startswith(_ZIP_MAGIC) or head.startswith(_OLE_MAGIC)):
-        raise ReadError(
-            f"'{name}' is not a valid {ext} file: it is not an Excel workbook "
-            "(it may be damaged, or another kind of file renamed). "
-            "Open it in Excel and save it again as .xlsx, or upload it as .csv."
+        raise ReadError.korean(
+            "'{name}'은(는) 올바른 {ext} 파일이 아닙니다: 엑셀 통합 문서가 아닙니다 (손상되었거나 다른 종류의 "
+            "파일 이름만 바꾼 것일 수 있습니다). 엑셀에서 열어 .xlsx로 다시 저장하거나 .csv로 올려 주세요.",
+            name=name, ext=ext
         )
     import python_calamine
 
@@ -285,14 +284,15 @@ def _read_excel(path: str, name: str, ext: str) -> pd.DataFrame:
     except ReadError:
         raise
     except python_calamine.PasswordError as exc:
-        raise ReadError(f"'{name}' is protected with a password. Remove the password in Excel and upload it again.") from exc
+        raise ReadError.korean("'{name}'에 암호가 걸려 있습니다. 엑셀에서 암호를 없앤 뒤 다시 올려 주세요.",
+                               name=name) from exc
     except Exception as exc:  # calamine raises several kinds; all mean the same to the manager
-        raise ReadError(
-            f"'{name}' is not a valid {ext} file: it could not be opened as a spreadsheet "
-            f"({type(exc).__name__}). Open it in Excel and save it again, or upload it as .csv."
+        raise ReadError.korean(
+            "'{name}'은(는) 올바른 {ext} 파일이 아닙니다: 스프레드시트로 열 수 없습니다 ({reason}). "
+            "엑셀에서 열어 다시 저장하거나 .csv로 올려 주세요.", name=name, ext=ext, reason=type(exc).__name__
         ) from exc
     if not rows:
-        raise ReadError(f"'{name}' has no rows: the workbook's sheets are empty.")
+        raise ReadError.korean("'{name}'에 자료가 없습니다: 통합 문서의 시트가 비어 있습니다.", name=name)
 
     width = max(len(r) for r in rows)
     columns = []
@@ -390,7 +390,7 @@ def detect_columns(df: pd.DataFrame) -> ColumnMap:
     file has a header and no data rows.
     """
     if df.shape[0] == 0 or df.shape[1] == 0:
-        raise ReadError("The file has no rows.")
+        raise ReadError.korean("파일에 자료가 없습니다.")
     ncols = df.shape[1]
 
     def row_cells(pos: int) -> list[str]:
@@ -450,7 +450,7 @@ def detect_columns(df: pd.DataFrame) -> ColumnMap:
             scores = rest_scores
 
     if has_header and len(data) == 0:
-        raise ReadError("The file has only a header row and no data rows.")
+        raise ReadError.korean("파일에 제목 행만 있고 자료 행이 없습니다.")
 
     # Phone column.
     header_phone = [j for j in range(ncols) if has_header and roles[j] and roles[j][0] == "phone"]
@@ -463,10 +463,8 @@ def detect_columns(df: pd.DataFrame) -> ColumnMap:
     elif header_phone:
         phone = max(header_phone, key=lambda j: (roles[j][1], scores[j], -j))
     else:
-        raise ReadError(
-            "No phone number column found: no column is headed 전화번호/휴대폰/연락처/phone, "
-            "and no column holds mostly valid Korean phone numbers."
-        )
+        raise ReadError.korean("전화번호 열을 찾지 못했습니다: 제목이 전화번호/휴대폰/연락처/phone인 열도, "
+                               "대부분 올바른 한국 전화번호로 된 열도 없습니다.")
 
     taken = {phone}
     name = address = None

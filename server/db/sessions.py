@@ -1,12 +1,14 @@
 """Console sessions held on the server, and what ends them.
 
-A row per log-in (``console_session``, migration m008), keyed by the SHA-256
+A row per log-in (``console_session``, migration m010), keyed by the SHA-256
 of the random id the browser's cookie carries. Every function takes the
 time from its caller (the app's injectable clock) and never decides a rule
 itself: when a session has gone idle or too old is ``security.session_end_reason``.
 """
 
 from __future__ import annotations
+
+import sqlite3
 
 from sqlite_utils import Database
 
@@ -32,8 +34,23 @@ def console_session(db: Database, key: str) -> dict | None:
         "JOIN manager m ON m.id = s.manager_id WHERE s.id = ?", [key]))
 
 
-def touch_session(db: Database, key: str, now: float) -> None:
-    db.execute("UPDATE console_session SET last_seen = ? WHERE id = ? AND ended_at IS NULL", [now, key])
+def touch_session(db: Database, key: str, now: float, *, lock_wait_s: float = 0.2) -> bool:
+    """Mark a session used now. Best effort: while another writer holds the
+    database (an import storing a million rows holds it for seconds) the
+    page must not wait for it — 취소 of that very import is such a page — so
+    after ``lock_wait_s`` the mark is skipped (False) and the idle timer
+    lags by that long."""
+    previous = db.execute("PRAGMA busy_timeout").fetchone()[0]
+    db.execute(f"PRAGMA busy_timeout={int(lock_wait_s * 1000)}")
+    try:
+        db.execute("UPDATE console_session SET last_seen = ? WHERE id = ? AND ended_at IS NULL", [now, key])
+        return True
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        return False
+    finally:
+        db.execute(f"PRAGMA busy_timeout={int(previous)}")
 
 
 def end_session(db: Database, key: str, reason: str, now: float) -> bool:
