@@ -428,6 +428,7 @@ EN: dict[str, str] = {
     "승인": "Approve",
     "시도": "Attempt",
     "시뮬레이터": "Simulator",
+    "신호": "signal",
     "신호 중": "Ringing",
     "실시간 현황": "Live dashboard",
     "안내 청취": "Listened",

@@ -238,3 +238,12 @@ def test_dashboard_script_renders_pushed_state(app, logged_in, client, monkeypat
     assert not page.is_visible("#election-rule")
     assert page.inner_text("#campaign-idle") == "재시도 대기 중 1,234명 — 다음 재시도 14:20"
     assert page.inner_text("#campaign-kind") == "안내" and page.inner_text("#campaign-name") == "투표소 안내"
+    # A phone's tile and its hover text speak Korean too.
+    page.evaluate("""window.push({phones: [{id: 7, name: "rack-07", state: "ringing", enabled: true, online: true,
+                                           mode: "router", network: "LTE", signal: 3, battery: 80,
+                                           charging: false, problem: null}],
+                                 agents: [], recent: [], counters: null, campaign: null,
+                                 storage: {low: false, free_mb: 9000, min_free_mb: 500, error: null}})""")
+    tile = page.locator("#phones .phone")
+    assert tile.get_attribute("title") == "rack-07 · 공유기접속 · LTE · 신호 3/4"
+    assert tile.locator(".st").inner_text() == "호출 중"

@@ -44,7 +44,7 @@ def dashboard():
     live = current_app.extensions["ars_live"]
     return render_template("dashboard.html", state=live.dashboard_state(),
                            results=RESULT_LABELS, states={**labels.PHONE_STATES, **labels.AGENT_STATES},
-                           hung_up_in=labels.HUNG_UP_IN)
+                           hung_up_in=labels.HUNG_UP_IN, modes=labels.PHONE_MODES)
 
 
 @bp.route("/agents/<int:line_id>/away", methods=["POST"])

@@ -71,7 +71,8 @@
       if (cell.dataset.key === key) return;
       cell.dataset.key = key;
       cell.className = "phone state-" + p.state + (p.enabled ? "" : " disabled");
-      cell.title = p.name + " · " + p.mode + (p.network ? " · " + p.network : "") + (p.signal != null ? " · signal " + p.signal + "/4" : "") +
+      cell.title = p.name + " · " + (i18n.modes[p.mode] || p.mode) + (p.network ? " · " + p.network : "") +
+        (p.signal != null ? " · " + i18n.signal + " " + p.signal + "/4" : "") +
         (p.problem ? " · " + p.problem : "");
       cell.querySelector("b").textContent = p.name;
       cell.querySelector(".st").textContent = i18n.states[p.state] || p.state;
