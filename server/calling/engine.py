@@ -458,6 +458,10 @@ class CallingEngine:
         between the dial's confirmation and the dial (frozen, link stalled):
         the phone never dialled it, so its voter is due again rather than
         lost (only a call whose one event is ``dialing``; db.undo_lost_claim)."""
+        row = self.storage(db.call, call_id)      # a read first: most such ids were simply released
+        if (row is None or row["phone_id"] != phone_id or row["reason"] != "phone_lost"
+                or row["last_seq"] != 1):
+            return False
         if not self.storage(db.undo_lost_claim, call_id, phone_id=phone_id):
             return False
         phone = self.phones.get(phone_id)
