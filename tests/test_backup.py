@@ -421,7 +421,7 @@ def test_automatic_backup_settings_are_checked(logged_in, store):
 
 
 def test_ars_serve_applies_the_prepared_restore_at_start_or_starts_on_the_old_data(app, seeded, store, tmp_path):
-    from server.cli import _hold_database
+    from server.cli_backup import hold_database as _hold_database
     written = take(app)
     db.add_do_not_call(store, ["01099990000"])            # after the backup
     store.conn.close()
