@@ -801,11 +801,18 @@ def translator(lang: str):
     return lambda text: text
 
 
+def korean_template(exc: BaseException) -> str | None:
+    """A refusal's Korean text with ``{fields}`` (filled from ``exc.values``):
+    ``exc.korean`` (db.Conflict, CampaignError) or ``exc.template`` (the call
+    list's ReadError/CallListError and the guarded child's failures)."""
+    return getattr(exc, "korean", None) or getattr(exc, "template", None)
+
+
 def error_message(exc: Exception) -> str:
-    """A refusal's message for the manager: its Korean text (``exc.korean``
-    with ``exc.values``) in the session's language, else its own text."""
-    korean = getattr(exc, "korean", None)
-    return gettext(korean, **getattr(exc, "values", {})) if korean else str(exc)
+    """A refusal's message for the manager: its Korean text
+    (:func:`korean_template`) in the session's language, else its own text."""
+    korean = korean_template(exc)
+    return gettext(korean, **(getattr(exc, "values", None) or {})) if korean else str(exc)
 
 
 def init_app(app) -> None:

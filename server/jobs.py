@@ -170,7 +170,8 @@ class JobRegistry:
                 if known is None:
                     log.exception("job %s (%s) failed", job.id, kind)
                 job.error = known or f"internal error: {type(exc).__name__}"
-                job.error_template = getattr(exc, "template", None) if known else None
+                from .i18n import korean_template
+                job.error_template = korean_template(exc) if known else None
                 job.error_values = dict(getattr(exc, "values", None) or {}) if known else {}
                 job.state = "cancelled" if getattr(exc, "kind", None) == "cancelled" else "error"
 
